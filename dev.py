@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""The two set-up commands of gnomon, for a fresh machine with only Python 3.11+.
+
+    python3 dev.py up [gnomon up options]   start gnomon (embedded SQLite default)
+    python3 dev.py test [pytest options]    run the whole test suite
+
+Each command creates ``.venv`` beside this file on first use and installs what it needs
+into it; it reinstalls only when ``pyproject.toml`` changes. Everything after the
+command word is handed on unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+EXTRAS = {"up": "postgres", "test": "dev"}
+
+
+def ensure_env(extras: str) -> None:
+    """Create the virtual environment and install gnomon with ``extras`` if out of date."""
+    sources = [ROOT / "pyproject.toml", ROOT / "examples/plugins/gnomon-backup/pyproject.toml"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    stamp = VENV / f".installed-{extras}-{digest}"
+    if stamp.exists():
+        return
+    if not (BIN / "python").exists():
+        print(f"dev.py: creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"dev.py: installing gnomon[{extras}] (once per change of pyproject.toml)", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check"]
+    subprocess.run([*pip, "install", "-q", "-e", f"{ROOT}[{extras}]"], check=True)
+    if extras == "dev":  # the example plugin is installed and used by the tests
+        plugin = ROOT / "examples" / "plugins" / "gnomon-backup"
+        subprocess.run([*pip, "install", "-q", "--no-deps", "-e", str(plugin)], check=True)
+    for old in VENV.glob(f".installed-{extras}-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on old Pythons to say so
+        print(f"gnomon needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+        return 2
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    ensure_env(EXTRAS[command])
+    if command == "up":
+        cmd = [str(BIN / "gnomon"), "up", *rest]
+    else:
+        cmd = [str(BIN / "python"), "-m", "pytest", *rest]
+    os.chdir(ROOT)
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
