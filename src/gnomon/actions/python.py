@@ -1,0 +1,107 @@
+"""``python`` action: call ``"package.module:function"`` with JSON args and kwargs.
+
+Sync and async functions are both accepted (an async one runs with ``asyncio.run`` in the
+worker thread). A function whose first parameter is named ``ctx`` (or annotated
+:class:`RunContext`) receives the run's context. The return value, if it is JSON, is the
+run's result; a function may also return an :class:`~gnomon.models.Outcome` to say how the
+attempt ended itself (e.g. ``skipped`` when a condition checked at fire time is not met).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from gnomon.actions.base import RunContext
+from gnomon.errors import InvalidAction
+from gnomon.models import Outcome, RunStatus
+from gnomon.references import check_reference, resolve
+
+
+def _wants_context(func: Any) -> bool:
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if not params:
+        return False
+    first = params[0]
+    return first.name == "ctx" or first.annotation in (RunContext, "RunContext")
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+class PythonAction:
+    kind: ClassVar[str] = "python"
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(config) - {"ref", "args", "kwargs"}
+        if unknown:
+            raise InvalidAction(f"python action: unknown field(s) {', '.join(sorted(unknown))}")
+        ref = check_reference(config.get("ref"))
+        args = config.get("args", [])
+        kwargs = config.get("kwargs", {})
+        if not isinstance(args, list):
+            raise InvalidAction("python action: args must be a JSON array")
+        if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            raise InvalidAction("python action: kwargs must be a JSON object")
+        try:
+            json.dumps([args, kwargs])
+        except (TypeError, ValueError) as exc:
+            raise InvalidAction(f"python action: args and kwargs must be JSON: {exc}") from None
+        if not callable(resolve(ref)):
+            raise InvalidAction(f"python action: {ref!r} is not callable")
+        return {"ref": ref, "args": args, "kwargs": kwargs}
+
+    def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:
+        func = resolve(config["ref"])
+        args = list(config.get("args", []))
+        kwargs = dict(config.get("kwargs", {}))
+        if _wants_context(func):
+            args.insert(0, ctx)
+        box: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                value = func(*args, **kwargs)
+                if inspect.isawaitable(value):
+                    value = asyncio.run(_await(value))
+                box["value"] = value
+            except BaseException as exc:
+                box["error"] = exc
+
+        if ctx.timeout is None:
+            call()
+        else:
+            # A Python thread cannot be killed: on timeout the call is abandoned (it keeps
+            # running in a daemon thread) and the attempt is recorded as timed out.
+            worker = threading.Thread(target=call, name=f"gnomon-run-{ctx.run_id}", daemon=True)
+            worker.start()
+            worker.join(ctx.timeout)
+            if worker.is_alive():
+                return Outcome(
+                    status=RunStatus.TIMED_OUT,
+                    error=f"timed out after {ctx.timeout:g} s",
+                )
+        if "error" in box:
+            exc = box["error"]
+            return Outcome.failure(f"{type(exc).__name__}: {exc}")
+        value = box.get("value")
+        if isinstance(value, Outcome):
+            return value
+        return Outcome.success(_jsonable(value))
+
+
+async def _await(value: Any) -> Any:
+    return await value
