@@ -1,0 +1,64 @@
+"""The app factory: REST API, dashboard, metrics, all over one :class:`Scheduler`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+import gnomon
+from gnomon.api import problems, routes_jobs, routes_ops, routes_workflows
+from gnomon.api.auth import Authenticator
+from gnomon.api.context import ApiContext
+from gnomon.api.metrics import Metrics
+from gnomon.api.ratelimit import RateLimit, RateLimiter
+
+if TYPE_CHECKING:
+    from gnomon.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+DEFAULT_RATE_LIMIT = RateLimit()
+OPEN_MODE_WARNING = (
+    "gnomon API is running WITHOUT AUTHENTICATION (no token exists): anyone who can reach "
+    "this address can run code. Create one with: gnomon token create NAME --scope admin"
+)
+
+
+def create_app(
+    scheduler: Scheduler, *, tokens: Mapping[str, str] | None = None, open_access: bool = False,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT, dashboard: bool = True,
+    secret_key: bytes | None = None, event_poll: float = 0.5,
+) -> FastAPI:  # fmt: skip
+    """The ASGI app for ``scheduler``.
+
+    ``tokens`` maps extra plain-text tokens (e.g. from the environment) to a scope, besides
+    those stored with ``gnomon token create``. ``open_access`` allows open mode while no
+    token exists — only :func:`gnomon.api.serve_in_background` decides that, for loopback
+    addresses. ``rate_limit=None`` turns rate limiting off. ``secret_key`` signs CSRF tokens.
+    """
+    app = FastAPI(
+        title="gnomon", version=gnomon.__version__,
+        description="A durable task scheduler. Errors are JSON `{code, message, field}`.",
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,  # no CDN assets
+    )  # fmt: skip
+    auth = Authenticator(scheduler.store, scheduler.clock, static_tokens=tokens,
+                         open_access=open_access)  # fmt: skip
+    limiter = RateLimiter(rate_limit, scheduler.clock.monotonic) if rate_limit else None
+    app.state.gnomon = ApiContext(
+        scheduler=scheduler, auth=auth, limiter=limiter, metrics=Metrics(scheduler),
+        secret=secret_key or secrets.token_bytes(32), event_poll=event_poll,
+    )  # fmt: skip
+    problems.install(app)
+    for router in (routes_jobs.router, routes_ops.router, routes_ops.root,
+                   routes_workflows.router):  # fmt: skip
+        app.include_router(router)
+    if dashboard:
+        from gnomon.web import install as install_dashboard
+
+        install_dashboard(app)
+    if auth.is_open():
+        log.warning(OPEN_MODE_WARNING)
+    return app

@@ -1,0 +1,147 @@
+"""Who is calling, and may they? Bearer tokens with scopes, and the open local mode.
+
+A request carries ``Authorization: Bearer gnm_…`` (the dashboard sends the same token from
+its session cookie). Scopes nest: ``read`` ⊂ ``write`` ⊂ ``admin``; creating or changing an
+action that runs local code (``shell``, ``python``, or a ``sequence`` holding one) needs
+``admin``. *Open mode* — allowed only when the server binds a loopback address — lets every
+request act as ``admin`` while no live token exists; creating the first token ends it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gnomon.api.problems import ApiError
+from gnomon.api.ratelimit import RateLimiter
+from gnomon.clock import Clock
+from gnomon.store import SqlStore
+from gnomon.store.admin import Scope, live_token_count, verify_token
+
+LOCAL_CODE_KINDS = frozenset({"shell", "python"})
+bearer = HTTPBearer(auto_error=False, description="A token from `gnomon token create`.")
+_BEARER = Depends(bearer)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: ``actor`` is what the audit log records."""
+
+    actor: str
+    scope: Scope
+    key: str  # rate-limit bucket
+    open: bool = False
+
+
+class Authenticator:
+    """Turns a bearer secret into a :class:`Principal` (or None)."""
+
+    def __init__(
+        self, store: SqlStore, clock: Clock, *, static_tokens: Mapping[str, str] | None = None,
+        open_access: bool = False,
+    ) -> None:  # fmt: skip
+        self.store, self.clock, self.open_access = store, clock, open_access
+        self._static = {secret: Scope(scope) for secret, scope in (static_tokens or {}).items()}
+        self._open_checked = -1e18
+        self._open = False
+        self._lock = threading.Lock()
+
+    def is_open(self) -> bool:
+        """True while open mode applies (re-checked at most once a second)."""
+        if not self.open_access or self._static:
+            return False
+        now = self.clock.monotonic()
+        with self._lock:
+            if now - self._open_checked >= 1.0:
+                self._open = live_token_count(self.store) == 0
+                self._open_checked = now
+            return self._open
+
+    def forget(self) -> None:
+        """Re-check open mode on the next request (after a token was created)."""
+        with self._lock:
+            self._open_checked = -1e18
+
+    def authenticate(self, secret: str | None, client: str) -> Principal | None:
+        if secret:
+            for known, scope in self._static.items():
+                if hmac.compare_digest(known.encode(), secret.encode()):
+                    return Principal("token:configured", scope, "token:configured")
+            info = verify_token(self.store, secret)
+            if info is not None:
+                return Principal(f"token:{info.name}", info.scope, f"token:{info.id}")
+            return None
+        if self.is_open():
+            return Principal("local (open mode)", Scope.ADMIN, f"ip:{client}", open=True)
+        return None
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def check(
+    request: Request, secret: str | None, needed: Scope, auth: Authenticator,
+    limiter: RateLimiter | None,
+) -> Principal:  # fmt: skip
+    """Authenticate, rate-limit and authorise one request; raise :class:`ApiError` if not."""
+    client = client_of(request)
+    principal = auth.authenticate(secret, client)
+    if limiter is not None:
+        wait = limiter.take(principal.key if principal else f"ip:{client}")
+        if wait > 0:
+            retry = str(max(1, int(wait + 0.999)))
+            raise ApiError(429, "rate_limited", f"too many requests; retry in {retry} s",
+                           headers={"Retry-After": retry})  # fmt: skip
+    if principal is None:
+        message = "a valid bearer token is required" if not secret else "unknown or revoked token"
+        raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+    if not principal.scope.allows(needed):
+        raise ApiError(403, "forbidden",
+                       f"this needs the {needed.value!r} scope; the token has "
+                       f"{principal.scope.value!r}")  # fmt: skip
+    return principal
+
+
+def need(scope: Scope) -> Callable[..., Principal]:
+    """A FastAPI dependency: the caller, who must hold ``scope``."""
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = _BEARER
+    ) -> Principal:
+        ctx = request.app.state.gnomon
+        secret = credentials.credentials if credentials else None
+        principal = check(request, secret, scope, ctx.auth, ctx.limiter)
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+def runs_local_code(kind: str, config: Any) -> bool:
+    """Whether an action (or any step nested in its config) is ``shell`` or ``python``."""
+    if kind in LOCAL_CODE_KINDS:
+        return True
+    stack: list[Any] = [config]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("kind") in LOCAL_CODE_KINDS:
+                return True
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def require_admin_for(principal: Principal, kind: str, config: Any) -> None:
+    if runs_local_code(kind, config) and not principal.scope.allows(Scope.ADMIN):
+        raise ApiError(403, "forbidden",
+                       f"a {kind!r} action runs code on this host: it needs the 'admin' scope",
+                       field="action")  # fmt: skip

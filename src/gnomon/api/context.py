@@ -1,0 +1,47 @@
+"""What every route needs, kept on ``app.state.gnomon``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+
+from gnomon.api.auth import Authenticator, Principal, client_of
+from gnomon.api.ratelimit import RateLimiter
+from gnomon.redaction import redact
+from gnomon.store.admin import append_audit
+
+if TYPE_CHECKING:
+    from gnomon.api.metrics import Metrics
+    from gnomon.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiContext:
+    scheduler: Scheduler
+    auth: Authenticator
+    limiter: RateLimiter | None
+    metrics: Metrics
+    secret: bytes  # signs CSRF tokens; random per process unless given
+    event_poll: float = 0.5
+    stream_seconds: float = 600.0
+
+    def audit(
+        self, request: Request, principal: Principal, action: str, target: str | None,
+        diff: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Append who did what to the audit log (``diff`` is redacted here too)."""
+        append_audit(
+            self.scheduler.store, at=self.scheduler.clock.now(), actor=principal.actor,
+            action=action, target=target, client=client_of(request),
+            diff=redact(diff) if diff else None,
+        )  # fmt: skip
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.gnomon
+    return ctx

@@ -1,0 +1,208 @@
+"""``/api/v1/jobs``: create, read, change, remove, pause, resume, trigger and backfill jobs."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+
+from gnomon.api import convert
+from gnomon.api.auth import Principal, need, require_admin_for
+from gnomon.api.context import context
+from gnomon.api.problems import ApiError, responses
+from gnomon.api.schemas import (
+    BackfillIn,
+    BackfillOut,
+    JobIn,
+    JobOut,
+    JobPage,
+    JobPatch,
+    RunDetail,
+    RunList,
+    RunOut,
+)
+from gnomon.errors import Conflict
+from gnomon.models import ActionSpec, JobState, RunReason, RunStatus
+from gnomon.store.admin import Scope, jobs_after
+
+router = APIRouter(prefix="/api/v1", tags=["jobs"])
+JobId = Path(min_length=1, max_length=200, description="The job's id.")
+READ, WRITE = Depends(need(Scope.READ)), Depends(need(Scope.WRITE))
+
+
+@router.get("/jobs", response_model=JobPage, responses=responses(401, 403, 422, 429, 503))
+def list_jobs(
+    request: Request, who: Principal = READ,
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
+    state: JobState | None = None, search: str | None = Query(None, max_length=200),
+    after: str | None = Query(None, max_length=200, description="Cursor: ids after this one."),
+) -> JobPage:  # fmt: skip
+    """One page of jobs ordered by id: follow ``next_after`` (or ``next_offset``)."""
+    ctx = context(request)
+    if after is not None:
+        found = jobs_after(ctx.scheduler.store, after, limit=limit + 1, state=state,
+                           search=search)  # fmt: skip
+    else:
+        found = ctx.scheduler.list(state=state, search=search, limit=limit + 1, offset=offset)
+    more, found = len(found) > limit, found[:limit]
+    return JobPage(
+        items=[convert.job_out(j) for j in found], limit=limit, offset=offset,
+        next_offset=offset + limit if more and after is None else None,
+        next_after=found[-1].id if more else None,
+    )  # fmt: skip
+
+
+def add_job(request: Request, who: Principal, body: JobIn) -> JobOut:
+    """Create a job from a validated body (shared with the dashboard's form)."""
+    ctx = context(request)
+    require_admin_for(who, body.action.kind, body.action.config)
+    job = ctx.scheduler.add(
+        body.when, ActionSpec(kind=body.action.kind, config=body.action.config), id=body.id,
+        name=body.name, tz=body.tz, policy=body.policy.model_dump(exclude_none=True),
+        paused=body.paused,
+    )  # fmt: skip
+    ctx.audit(request, who, "job.create", f"job:{job.id}", {"after": convert.job_summary(job)})
+    return convert.job_out(job)
+
+
+@router.post("/jobs", status_code=201, response_model=JobOut,
+             responses=responses(401, 403, 409, 422, 429, 503))  # fmt: skip
+def create_job(request: Request, body: JobIn, who: Principal = WRITE) -> JobOut:
+    """Create a job. ``shell`` and ``python`` actions need the ``admin`` scope."""
+    return add_job(request, who, body)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut,
+            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def get_job(request: Request, job_id: str = JobId, who: Principal = READ) -> JobOut:
+    return convert.job_out(context(request).scheduler.get(job_id))
+
+
+@router.patch("/jobs/{job_id}", response_model=JobOut,
+              responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def update_job(request: Request, body: JobPatch, job_id: str = JobId,
+               who: Principal = WRITE) -> JobOut:  # fmt: skip
+    """Change a job; a new ``when`` takes effect from now."""
+    ctx = context(request)
+    before = ctx.scheduler.get(job_id)
+    changes: dict[str, Any] = {}
+    if body.action is not None:
+        require_admin_for(who, body.action.kind, body.action.config)
+        changes["action"] = ActionSpec(kind=body.action.kind, config=body.action.config)
+    if body.when is not None:
+        changes.update(when=body.when, tz=body.tz)
+    elif body.tz is not None:
+        raise ApiError(422, "invalid_request", "tz: give 'when' too when changing the zone",
+                       field="tz")  # fmt: skip
+    if body.name is not None:
+        changes["name"] = body.name
+    if body.policy is not None:
+        changes["policy"] = {**before.policy.to_json(), **body.policy.model_dump(exclude_none=True)}
+    job = ctx.scheduler.update(job_id, **changes)
+    ctx.audit(request, who, "job.update", f"job:{job_id}",
+              _diff(convert.job_summary(before), convert.job_summary(job)))  # fmt: skip
+    return convert.job_out(job)
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {"before": {k: before.get(k) for k in keys}, "after": {k: after[k] for k in keys}}
+
+
+@router.delete("/jobs/{job_id}", status_code=204, response_class=Response,
+               responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def delete_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> Response:
+    """Remove a job; its pending runs are cancelled, its history is kept."""
+    ctx = context(request)
+    before = ctx.scheduler.get(job_id)
+    ctx.scheduler.remove(job_id)
+    ctx.audit(request, who, "job.remove", f"job:{job_id}",
+              {"before": convert.job_summary(before)})  # fmt: skip
+    return Response(status_code=204)
+
+
+@router.post("/jobs/{job_id}/pause", response_model=JobOut,
+             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def pause_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> JobOut:
+    ctx = context(request)
+    job = ctx.scheduler.pause(job_id)
+    ctx.audit(request, who, "job.pause", f"job:{job_id}")
+    return convert.job_out(job)
+
+
+@router.post("/jobs/{job_id}/resume", response_model=JobOut,
+             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def resume_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> JobOut:
+    """Resume from now: fires that fell in the pause are recorded ``missed``, not run."""
+    ctx = context(request)
+    job = ctx.scheduler.resume(job_id)
+    ctx.audit(request, who, "job.resume", f"job:{job_id}")
+    return convert.job_out(job)
+
+
+@router.post("/jobs/{job_id}/trigger", status_code=201, response_model=RunOut,
+             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def trigger_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> RunOut:
+    """Run the job now, outside its schedule (reason ``manual``)."""
+    ctx = context(request)
+    run = ctx.scheduler.trigger(job_id)
+    ctx.audit(request, who, "job.trigger", f"job:{job_id}", {"run_id": run.id})
+    return convert.run_out(run)
+
+
+@router.post("/jobs/{job_id}/backfill", status_code=201, response_model=BackfillOut,
+             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def backfill_job(request: Request, body: BackfillIn, job_id: str = JobId,
+                 who: Principal = WRITE) -> BackfillOut:  # fmt: skip
+    """Record the job's fires in ``[start, end)`` (a past range) as runs due now."""
+    ctx = context(request)
+    job, now = ctx.scheduler.get(job_id), ctx.scheduler.clock.now()
+    if body.end > now:
+        raise ApiError(422, "invalid_spec", "end: a backfill range must end in the past",
+                       field="end")  # fmt: skip
+    if body.start >= body.end:
+        raise ApiError(422, "invalid_spec", "start: must be before end", field="start")
+    fires: builtins.list[datetime] = []
+    fire = job.trigger.next_after(body.start - timedelta(microseconds=1))
+    while fire is not None and fire < body.end:
+        if len(fires) == body.max_fires:
+            message = (
+                f"max_fires: the range holds more than {body.max_fires} fires; "
+                "narrow it or raise max_fires (up to 1000)"
+            )
+            raise ApiError(422, "invalid_spec", message, field="max_fires")
+        fires.append(fire)
+        fire = job.trigger.next_after(fire)
+    recorded: builtins.list[RunOut] = []
+    for fire in fires:
+        try:
+            recorded.append(convert.run_out(
+                ctx.scheduler.store.add_run(job_id, fire, now, RunReason.BACKFILL)))  # fmt: skip
+        except (Conflict, IntegrityError):  # that fire is already in the history
+            continue
+    ctx.audit(request, who, "job.backfill", f"job:{job_id}",
+              {"start": body.start.isoformat(), "end": body.end.isoformat(),
+               "runs": [r.id for r in recorded]})  # fmt: skip
+    return BackfillOut(job_id=job_id, runs=recorded, already_recorded=len(fires) - len(recorded))
+
+
+@router.get("/jobs/{job_id}/runs", response_model=RunList,
+            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def job_runs(
+    request: Request, job_id: str = JobId, who: Principal = READ,
+    limit: int = Query(50, ge=1, le=500), status: RunStatus | None = None,
+) -> RunList:  # fmt: skip
+    """The job's runs, newest first."""
+    found = context(request).scheduler.runs(job_id, limit=limit, status=status)
+    return RunList(items=[convert.run_out(r) for r in found])
+
+
+@router.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"],
+            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def get_run(request: Request, run_id: int = Path(ge=1, le=2**62),
+            who: Principal = READ) -> RunDetail:  # fmt: skip
+    """One run with its result and captured output."""
+    return convert.run_detail(context(request).scheduler.store.get_run(run_id))

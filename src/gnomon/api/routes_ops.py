@@ -1,0 +1,155 @@
+"""Preview, the event stream, the audit log, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+import gnomon
+from gnomon import definitions
+from gnomon.api import convert
+from gnomon.api.auth import Principal, need
+from gnomon.api.context import ApiContext, context
+from gnomon.api.problems import responses
+from gnomon.api.schemas import AuditPage, HealthOut, PreviewOut
+from gnomon.events import Event
+from gnomon.instants import iso
+from gnomon.redaction import redact
+from gnomon.store.admin import Scope, list_audit
+from gnomon.triggers.base import next_fires
+
+router = APIRouter(prefix="/api/v1")
+root = APIRouter()  # /health and /metrics, where probes and scrapers look
+READ = Depends(need(Scope.READ))
+SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`text/event-stream`: `id`, `event` (the kind) and JSON `data`.",
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "description": "One event; `data` is the event as JSON.",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "event": {"type": "string"},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.get("/preview", response_model=PreviewOut, tags=["schedules"],
+            responses=responses(401, 403, 422, 429, 503))  # fmt: skip
+def preview(
+    request: Request, who: Principal = READ,
+    when: str = Query(min_length=1, max_length=500, examples=["0 9 * * 1-5"]),
+    tz: str = Query("UTC", min_length=1, max_length=64),
+    count: int = Query(10, ge=1, le=100),
+) -> PreviewOut:  # fmt: skip
+    """The next ``count`` fires of a schedule and its description; nothing is stored."""
+    now = context(request).scheduler.clock.now()
+    trigger = definitions.to_trigger(when, tz=tz, now=now)
+    return PreviewOut(description=trigger.describe(), tz=tz,
+                      fires=next_fires(trigger, now, count))  # fmt: skip
+
+
+def sse(event: Event, named: bool = True) -> str:
+    """One SSE message; unnamed ones reach ``EventSource.onmessage`` whatever the kind."""
+    data = {"id": event.id, "kind": event.kind, "at": iso(event.at), "job_id": event.job_id,
+            "run_id": event.run_id, "data": redact(event.data)}  # fmt: skip
+    name = f"event: {event.kind}\n" if named else ""
+    return f"id: {event.id}\n{name}data: {json.dumps(data)}\n\n"
+
+
+async def event_stream(ctx: ApiContext, request: Request, after: int, job_id: str | None,
+                       follow: bool, named: bool = True) -> AsyncIterator[str]:  # fmt: skip
+    """Events after ``after`` as SSE; with ``follow``, keep waiting for new ones."""
+    store, loops = ctx.scheduler.store, 0
+    deadline = ctx.scheduler.clock.monotonic() + ctx.stream_seconds
+    yield "retry: 2000\n\n"
+    while True:
+        found = await run_in_threadpool(store.list_events, after_id=after, job_id=job_id,
+                                        limit=200)  # fmt: skip
+        for event in found:
+            yield sse(event, named)
+            after = event.id or after
+        if len(found) == 200:
+            continue
+        if not follow or ctx.scheduler.clock.monotonic() >= deadline:
+            return
+        if await request.is_disconnected():
+            return
+        loops += 1
+        if loops % 30 == 0:
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(ctx.event_poll)
+
+
+@router.get("/events", response_class=StreamingResponse, tags=["events"],
+            responses={**SSE_DOC, **responses(401, 403, 422, 429, 503)})  # fmt: skip
+def events(
+    request: Request, who: Principal = READ,
+    after: int = Query(0, ge=0, le=2**62, description="Send events with a larger id."),
+    job_id: str | None = Query(None, max_length=200),
+    follow: bool = Query(False, description="Keep the stream open for new events."),
+    last_event_id: int | None = Header(None, ge=0, le=2**62),
+) -> StreamingResponse:  # fmt: skip
+    """Lifecycle events as Server-Sent Events (``EventSource`` resumes with Last-Event-ID)."""
+    start = max(after, last_event_id or 0)
+    stream = event_stream(context(request), request, start, job_id, follow)
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+@router.get("/audit", response_model=AuditPage, tags=["audit"],
+            responses=responses(401, 403, 422, 429, 503))  # fmt: skip
+def audit(
+    request: Request, who: Principal = READ,
+    target: str | None = Query(None, max_length=250, examples=["job:nightly-backup"]),
+    before_id: int | None = Query(None, ge=1, le=2**62),
+    limit: int = Query(50, ge=1, le=500),
+) -> AuditPage:  # fmt: skip
+    """Who changed what, newest first; page back with ``before_id``."""
+    found = list_audit(context(request).scheduler.store, target=target, before_id=before_id,
+                       limit=limit)  # fmt: skip
+    last = found[-1].id if len(found) == limit else None
+    return AuditPage(items=[convert.audit_out(e) for e in found], next_before_id=last)
+
+
+@root.get(
+    "/health",
+    response_model=HealthOut,
+    tags=["operations"],
+    responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
+)
+def health(request: Request) -> Response:
+    """Liveness and database reachability; needs no token."""
+    try:
+        with context(request).scheduler.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        body = HealthOut(status="unavailable", database=type(exc).__name__,
+                         version=gnomon.__version__)  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=503)
+    body = HealthOut(status="ok", database="ok", version=gnomon.__version__)
+    return JSONResponse(body.model_dump())
+
+
+@root.get("/metrics", response_class=Response, tags=["operations"],
+            responses={200: {"description": "Prometheus text format.",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}},
+                       **responses(401, 403, 429, 503)})  # fmt: skip
+def metrics(request: Request, who: Principal = READ) -> Response:
+    """Prometheus metrics (scrape with a ``read`` token)."""
+    body = context(request).metrics.render()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,80 @@
+"""``/api/v1/workflows/{id}/schedule``: a workflow service owns its schedule by id.
+
+The schedule is the job ``workflow:<id>``; its action (``http`` or ``amqp``) hands each run
+to the workflow runner. PUT creates or replaces it, GET reads it, DELETE removes it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from gnomon.api import convert
+from gnomon.api.auth import Principal, need
+from gnomon.api.context import context
+from gnomon.api.problems import ApiError, responses
+from gnomon.api.schemas import WorkflowScheduleIn, WorkflowScheduleOut
+from gnomon.definitions import check_job_id
+from gnomon.errors import JobNotFound
+from gnomon.models import ActionSpec
+from gnomon.store.admin import Scope
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+WORKFLOW_KINDS = ("http", "amqp")
+READ, WRITE = Depends(need(Scope.READ)), Depends(need(Scope.WRITE))
+WorkflowId = Path(min_length=1, max_length=190, description="The workflow's id.")
+
+
+def _job_id(workflow_id: str) -> str:
+    return check_job_id(f"workflow:{workflow_id}")
+
+
+@router.put("/{workflow_id}/schedule", response_model=WorkflowScheduleOut,
+            responses={201: {"model": WorkflowScheduleOut, "description": "Created."},
+                       **responses(401, 403, 422, 429, 503)})  # fmt: skip
+def put_schedule(request: Request, response: Response, body: WorkflowScheduleIn,
+                 workflow_id: str = WorkflowId,
+                 who: Principal = WRITE) -> WorkflowScheduleOut:  # fmt: skip
+    """Create (201) or replace (200) the workflow's schedule."""
+    if body.action.kind not in WORKFLOW_KINDS:
+        raise ApiError(422, "invalid_spec",
+                       f"action: a workflow schedule needs an http or amqp action, not "
+                       f"{body.action.kind!r}", field="action")  # fmt: skip
+    ctx, job_id = context(request), _job_id(workflow_id)
+    action = ActionSpec(kind=body.action.kind, config=body.action.config)
+    policy = body.policy.model_dump(exclude_none=True)
+    name = body.name or f"workflow {workflow_id}"
+    try:
+        before = ctx.scheduler.get(job_id)
+    except JobNotFound:
+        job = ctx.scheduler.add(body.when, action, id=job_id, name=name, tz=body.tz,
+                                policy=policy, paused=body.paused)  # fmt: skip
+        ctx.audit(request, who, "workflow.schedule.create", f"job:{job_id}",
+                  {"after": convert.job_summary(job)})  # fmt: skip
+        response.status_code = 201
+        return WorkflowScheduleOut(workflow_id=workflow_id, job=convert.job_out(job))
+    job = ctx.scheduler.update(job_id, when=body.when, tz=body.tz, action=action, name=name,
+                               policy=policy)  # fmt: skip
+    job = ctx.scheduler.pause(job_id) if body.paused else ctx.scheduler.resume(job_id)
+    diff = {"before": convert.job_summary(before), "after": convert.job_summary(job)}
+    ctx.audit(request, who, "workflow.schedule.replace", f"job:{job_id}", diff)
+    return WorkflowScheduleOut(workflow_id=workflow_id, job=convert.job_out(job))
+
+
+@router.get("/{workflow_id}/schedule", response_model=WorkflowScheduleOut,
+            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def get_schedule(request: Request, workflow_id: str = WorkflowId,
+                 who: Principal = READ) -> WorkflowScheduleOut:  # fmt: skip
+    job = context(request).scheduler.get(_job_id(workflow_id))
+    return WorkflowScheduleOut(workflow_id=workflow_id, job=convert.job_out(job))
+
+
+@router.delete("/{workflow_id}/schedule", status_code=204, response_class=Response,
+               responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+def delete_schedule(request: Request, workflow_id: str = WorkflowId,
+                    who: Principal = WRITE) -> Response:  # fmt: skip
+    ctx, job_id = context(request), _job_id(workflow_id)
+    before = ctx.scheduler.get(job_id)
+    ctx.scheduler.remove(job_id)
+    ctx.audit(request, who, "workflow.schedule.remove", f"job:{job_id}",
+              {"before": convert.job_summary(before)})  # fmt: skip
+    return Response(status_code=204)

@@ -1,0 +1,171 @@
+"""Request and response bodies of the REST API (pydantic, at the edge only).
+
+Times are ISO 8601 with an offset; naive times are refused. Output is already redacted
+(see :mod:`gnomon.api.convert`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gnomon.models import JobState, Misfire, Overlap, RunReason, RunStatus
+
+SpecText = Field(min_length=1, max_length=500, examples=["every 15m", "0 9 * * 1-5"])
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ActionIn(Strict):
+    kind: str = Field(min_length=1, max_length=100, examples=["http"])
+    config: dict[str, Any] = Field(default_factory=dict,
+                                   examples=[{"url": "https://example.com/hook"}])  # fmt: skip
+
+
+class PolicyIn(Strict):
+    """Any subset of the policy; unset fields keep their defaults (or current values)."""
+
+    max_attempts: int | None = Field(default=None, ge=1, le=1000)
+    backoff: float | None = Field(default=None, ge=0)
+    max_backoff: float | None = Field(default=None, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    jitter: float | None = Field(default=None, ge=0)
+    misfire: Misfire | None = None
+    grace: float | None = Field(default=None, ge=0)
+    catchup_cap: int | None = Field(default=None, ge=1, le=100_000)
+    overlap: Overlap | None = None
+    notify_urls: list[str] | None = Field(
+        default=None, max_length=20, description="Apprise URLs told about outcomes."
+    )
+    notify_on: list[str] | None = Field(
+        default=None, max_length=10, examples=[["failed", "timed_out", "lost"]]
+    )
+
+
+class JobIn(Strict):
+    when: str = SpecText
+    tz: str = Field(default="UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
+    action: ActionIn
+    id: str | None = Field(default=None, min_length=1, max_length=200, examples=["nightly-backup"])
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    policy: PolicyIn = Field(default_factory=lambda: PolicyIn())
+    paused: bool = False
+
+
+class JobPatch(Strict):
+    """Fields to change; a new ``when`` takes effect from now."""
+
+    when: str | None = Field(default=None, min_length=1, max_length=500)
+    tz: str | None = Field(default=None, min_length=1, max_length=64)
+    action: ActionIn | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    policy: PolicyIn | None = None
+
+
+class ActionOut(BaseModel):
+    kind: str
+    config: dict[str, Any] = Field(description="Secret values are shown as ***.")
+
+
+class JobOut(BaseModel):
+    id: str
+    name: str
+    when: str = Field(description="The schedule described for people.")
+    trigger: dict[str, Any]
+    action: ActionOut
+    policy: dict[str, Any]
+    state: JobState
+    next_fire_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobPage(BaseModel):
+    items: list[JobOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(
+        description="Pass as offset for the next page; null at the end."
+    )
+    next_after: str | None = Field(
+        description="Pass as after (a cursor, fast at any depth) for the next page; null at end."
+    )
+
+
+class RunOut(BaseModel):
+    id: int
+    job_id: str
+    scheduled_for: datetime
+    due_at: datetime
+    attempt: int
+    reason: RunReason
+    status: RunStatus
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+
+class RunDetail(RunOut):
+    result: Any = None
+    output: str = Field(description="Captured output (capped, secrets masked).")
+
+
+class RunList(BaseModel):
+    items: list[RunOut]
+
+
+class BackfillIn(Strict):
+    start: AwareDatetime = Field(description="Fires at or after this instant…")
+    end: AwareDatetime = Field(description="…and before this one (not after now).")
+    max_fires: int = Field(default=100, ge=1, le=1000, description="Refuse a range holding more.")
+
+
+class BackfillOut(BaseModel):
+    job_id: str
+    runs: list[RunOut]
+    already_recorded: int = Field(description="Fires in the range that were already recorded.")
+
+
+class PreviewOut(BaseModel):
+    description: str
+    tz: str
+    fires: list[datetime]
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    client: str | None
+    diff: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_before_id: int | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str
+    version: str
+
+
+class WorkflowScheduleIn(Strict):
+    when: str = SpecText
+    tz: str = Field(default="UTC", min_length=1, max_length=64)
+    action: ActionIn = Field(description="An `http` or `amqp` action that starts the workflow.")
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    policy: PolicyIn = Field(default_factory=lambda: PolicyIn())
+    paused: bool = False
+
+
+class WorkflowScheduleOut(BaseModel):
+    workflow_id: str
+    job: JobOut

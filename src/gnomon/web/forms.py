@@ -1,0 +1,158 @@
+"""Dashboard forms: sign in, create a job, pause/resume/trigger/remove. All CSRF-checked.
+
+Forms call the same functions as the REST API (``add_job``, the scheduler facade) and leave
+the same audit entries.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import ValidationError
+
+from gnomon import definitions
+from gnomon.api.auth import check
+from gnomon.api.context import context
+from gnomon.api.convert import job_summary
+from gnomon.api.problems import ApiError
+from gnomon.api.routes_jobs import add_job
+from gnomon.api.schemas import JobIn
+from gnomon.errors import GnomonError
+from gnomon.store.admin import Scope
+from gnomon.triggers.base import next_fires
+from gnomon.web.render import render
+from gnomon.web.render import when as show_time
+from gnomon.web.session import TOKEN_COOKIE, check_csrf, principal
+
+router = APIRouter(include_in_schema=False)
+KINDS = ("shell", "python", "http", "mqtt", "notify", "amqp", "redis", "mcp", "sequence")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, token: str = Form(max_length=200),
+          csrf: str = Form("")) -> Response:  # fmt: skip
+    """Check the pasted token; keep it in an HttpOnly, SameSite=Strict cookie."""
+    check_csrf(request, csrf)
+    ctx = context(request)
+    try:
+        check(request, token.strip(), Scope.READ, ctx.auth, ctx.limiter)
+    except ApiError as exc:
+        return render(request, "login.html", status_code=exc.status, error=exc.message)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/jobs/new", response_class=HTMLResponse)
+def new_job_page(request: Request) -> HTMLResponse:
+    principal(request, Scope.WRITE)
+    return render(request, "new.html", kinds=KINDS, form={}, error=None)
+
+
+def _job_body(form: dict[str, str]) -> JobIn:
+    """A :class:`JobIn` from the form's fields (raises ValidationError or GnomonError)."""
+    kind = form.get("kind", "shell")
+    config: Any
+    if kind == "shell" and form.get("command", "").strip():
+        config = {"argv": shlex.split(form["command"])}
+    else:
+        text = form.get("config", "").strip() or "{}"
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ApiError(422, "invalid_spec", f"config: not valid JSON ({exc.msg})",
+                           field="config") from None  # fmt: skip
+    policy = {k: form[k] for k in ("max_attempts", "timeout", "overlap", "misfire")
+              if form.get(k, "").strip()}  # fmt: skip
+    return JobIn.model_validate({
+        "when": form.get("when", ""), "tz": form.get("tz", "").strip() or "UTC",
+        "id": form.get("id", "").strip() or None, "name": form.get("name", "").strip() or None,
+        "action": {"kind": kind, "config": config}, "policy": policy,
+        "paused": form.get("paused") == "on",
+    })  # fmt: skip
+
+
+@router.post("/jobs/new", response_class=HTMLResponse)
+async def create_job(request: Request) -> Response:
+    """Create a job from the form; on a bad field, show the form again with the message."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    check_csrf(request, form.get("csrf"))
+    who = principal(request, Scope.WRITE)
+    try:
+        body = _job_body(form)
+        job = add_job(request, who, body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        return _form_error(request, form, f"{field}: {first['msg']}")
+    except ApiError as exc:
+        return _form_error(request, form, exc.message, exc.status)
+    except GnomonError as exc:
+        from gnomon.api.problems import gnomon_error_response
+
+        message = json.loads(bytes(gnomon_error_response(exc).body))["message"]
+        return _form_error(request, form, message)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def _form_error(request: Request, form: dict[str, str], message: str,
+                status: int = 422) -> HTMLResponse:  # fmt: skip
+    form.pop("csrf", None)
+    return render(request, "new.html", status_code=status, kinds=KINDS, form=form, error=message)
+
+
+@router.post("/jobs/{job_id:path}/{verb}")
+def job_action(request: Request, job_id: str, verb: str, csrf: str = Form("")) -> Response:
+    """Pause, resume, trigger or remove a job, then go back to where the button was."""
+    check_csrf(request, csrf)
+    who = principal(request, Scope.WRITE)
+    ctx = context(request)
+    scheduler = ctx.scheduler
+    diff: dict[str, Any] | None = None
+    if verb == "pause":
+        scheduler.pause(job_id)
+    elif verb == "resume":
+        scheduler.resume(job_id)
+    elif verb == "trigger":
+        diff = {"run_id": scheduler.trigger(job_id).id}
+    elif verb == "remove":
+        diff = {"before": job_summary(scheduler.get(job_id))}
+        scheduler.remove(job_id)
+    else:
+        raise ApiError(404, "not_found", f"no action {verb!r}")
+    ctx.audit(request, who, f"job.{verb}", f"job:{job_id}", diff)
+    back = request.headers.get("referer", "")
+    target = "/" if verb == "remove" or f"/jobs/{job_id}" not in back else f"/jobs/{job_id}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/ui/preview")
+def ui_preview(request: Request, when: str = Query("", max_length=500),
+               tz: str = Query("UTC", max_length=64)) -> JSONResponse:  # fmt: skip
+    """Live preview for the new-job form: description and next fires, or the error."""
+    principal(request)
+    now = context(request).scheduler.clock.now()
+    try:
+        trigger = definitions.to_trigger(when, tz=tz or "UTC", now=now)
+    except GnomonError as exc:
+        return JSONResponse({"error": str(exc)})
+    fires = [show_time(f) for f in next_fires(trigger, now, 5)]
+    return JSONResponse({"description": trigger.describe(), "fires": fires})

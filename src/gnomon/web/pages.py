@@ -1,0 +1,134 @@
+"""Dashboard pages: jobs (with the timeline and live feed), one job, new job, audit, login."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from gnomon.api.context import context
+from gnomon.api.problems import ApiError
+from gnomon.api.routes_ops import event_stream
+from gnomon.errors import JobNotFound
+from gnomon.models import JobState, RunStatus
+from gnomon.store import admin
+from gnomon.store.admin import Scope
+from gnomon.triggers.base import next_fires
+from gnomon.web import forms
+from gnomon.web.render import HERE, SECURITY_HEADERS, render
+from gnomon.web.session import LoginRequired, principal
+from gnomon.web.timeline import build_timeline
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+@router.get("/", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, q: str | None = Query(None, max_length=200),
+    state: str | None = Query(None, max_length=20), offset: int = Query(0, ge=0),
+    window: str = Query("24h", pattern="^(24h|7d)$"),
+) -> HTMLResponse:  # fmt: skip
+    """The jobs table (searchable, paged), the timeline of upcoming fires and the live feed."""
+    principal(request)
+    ctx = context(request)
+    store, now = ctx.scheduler.store, ctx.scheduler.clock.now()
+    wanted = JobState(state) if state in {s.value for s in JobState} else None
+    found = ctx.scheduler.list(state=wanted, search=q or None, limit=PAGE + 1, offset=offset)
+    more, found = len(found) > PAGE, found[:PAGE]
+    history = admin.recent_runs(store, [j.id for j in found], per_job=16)
+    soon = admin.upcoming_jobs(store, now + (build_timeline([], now, window).end - now), 24)
+    return render(request, "jobs.html", jobs=found, history=history, q=q or "",
+                  state=wanted.value if wanted else "", offset=offset, more=more, page=PAGE,
+                  timeline=build_timeline(soon, now, window), counts=admin.job_counts(store),
+                  finished={s.value for s in RunStatus if s.finished})  # fmt: skip
+
+
+@router.get("/jobs/{job_id:path}/runs-fragment", response_class=HTMLResponse)
+def runs_fragment(request: Request, job_id: str) -> HTMLResponse:
+    """The runs table of one job (the job page refreshes it when events arrive)."""
+    principal(request)
+    runs = context(request).scheduler.runs(job_id, limit=30)
+    return render(request, "_runs.html", runs=runs)
+
+
+@router.get("/jobs/{job_id:path}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    """One job: its spec, upcoming fires, runs with output, audit entries."""
+    principal(request)
+    ctx = context(request)
+    job = ctx.scheduler.get(job_id)
+    now = ctx.scheduler.clock.now()
+    upcoming = next_fires(job.trigger, now, 8) if job.state is JobState.ACTIVE else []
+    from gnomon.api.convert import action_config, policy_out
+
+    return render(request, "job.html", job=job, upcoming=upcoming,
+                  runs=ctx.scheduler.runs(job_id, limit=30), config=action_config(job.action),
+                  policy=policy_out(job.policy),
+                  audit=admin.list_audit(ctx.scheduler.store, target=f"job:{job_id}", limit=20),
+                  timeline=build_timeline([job], now, "7d"))  # fmt: skip
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, before_id: int | None = Query(None, ge=1)) -> HTMLResponse:
+    principal(request)
+    entries = admin.list_audit(context(request).scheduler.store, before_id=before_id, limit=100)
+    return render(request, "audit.html", entries=entries,
+                  older=entries[-1].id if len(entries) == 100 else None)  # fmt: skip
+
+
+@router.get("/ui/events")
+def ui_events(request: Request, after: int = Query(0, ge=0),
+              job_id: str | None = Query(None, max_length=200)) -> StreamingResponse:  # fmt: skip
+    """The live feed (SSE) for signed-in browsers (EventSource cannot send a bearer header)."""
+    principal(request)
+    start = max(after, int(request.headers.get("last-event-id", "0") or 0))
+    stream = event_stream(context(request), request, start, job_id, follow=True, named=False)
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def _security_headers(app: FastAPI) -> None:
+    class Headers(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            response = await call_next(request)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+    app.add_middleware(Headers)
+
+
+def install(app: FastAPI) -> None:
+    """Mount the dashboard on ``app``."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(JobNotFound)
+    async def _missing(request: Request, exc: JobNotFound) -> Response:
+        if request.url.path.startswith("/api/"):
+            from gnomon.api.problems import gnomon_error_response
+
+            return gnomon_error_response(exc)
+        return render(request, "error.html", status_code=404, title="No such job",
+                      message=str(exc))  # fmt: skip
+
+    @app.exception_handler(ApiError)
+    async def _api(request: Request, exc: ApiError) -> Response:
+        if request.url.path.startswith(("/api/", "/metrics", "/health")):
+            from fastapi.responses import JSONResponse
+
+            body = {"code": exc.code, "message": exc.message, "field": exc.field}
+            return JSONResponse(body, status_code=exc.status, headers=exc.headers)
+        return render(request, "error.html", status_code=exc.status, title=exc.code,
+                      message=exc.message)  # fmt: skip
+
+    _security_headers(app)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(forms.router)
+    app.include_router(router)
+
+
+__all__ = ["Scope", "install"]
