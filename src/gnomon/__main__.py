@@ -1,0 +1,5 @@
+"""``python -m gnomon``: the command line."""
+
+from gnomon.command import main
+
+main()

@@ -1,0 +1,193 @@
+"""Job commands: add, list, info, pause, resume, cancel, trigger, history."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from gnomon.cli import output
+from gnomon.cli.state import state
+from gnomon.errors import InvalidSpec
+
+if TYPE_CHECKING:
+    from gnomon.scheduler import Scheduler
+
+
+def open_scheduler() -> Scheduler:
+    from gnomon.scheduler import Scheduler
+
+    return Scheduler(state.db)
+
+
+def _json_arg(text: str | None, what: str, kind: type) -> Any:
+    if text is None:
+        return kind()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSpec(f"{what}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, kind):
+        raise InvalidSpec(f"{what}: must be a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def add(
+    spec: str = typer.Argument(..., help="When: 'every 10m', 'in 30 minutes', ISO time, cron."),
+    command: list[str] | None = typer.Argument(None, help="With --shell: the command after --."),
+    shell: bool = typer.Option(False, "--shell", help="Run the command given after --."),
+    python: str | None = typer.Option(None, "--python", help="Call 'package.module:function'."),
+    args: str | None = typer.Option(None, "--args", help="JSON array of arguments (--python)."),
+    kwargs: str | None = typer.Option(None, "--kwargs", help="JSON object of keyword arguments."),
+    job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),
+    name: str | None = typer.Option(None, "--name", help="A name for people."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule (IANA name)."),
+    max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
+    backoff: float = typer.Option(1.0, "--backoff", help="Seconds before the first retry."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
+    misfire: str = typer.Option("latest", "--misfire", help="skip | latest | all"),
+    grace: float = typer.Option(60.0, "--grace", help="Seconds late a fire may still run."),
+    overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
+    jitter: float = typer.Option(0.0, "--jitter", help="Random delay up to N seconds."),
+    paused: bool = typer.Option(False, "--paused", help="Store it paused."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:  # fmt: skip
+    """Add a job: gnomon add 'every 10m' --shell -- /usr/local/bin/backup.sh --fast"""
+    from gnomon.definitions import python as python_action
+    from gnomon.definitions import shell as shell_action
+
+    if shell == (python is not None):
+        raise InvalidSpec("give exactly one action: --shell -- COMMAND…, or --python REF")
+    if shell:
+        if not command:
+            raise InvalidSpec("--shell needs a command after --, e.g. -- echo hello")
+        action = shell_action(command)
+    else:
+        if command:
+            raise InvalidSpec(f"unexpected arguments {command!r}; use --args for --python")
+        action = python_action(
+            python or "", *_json_arg(args, "--args", list), **_json_arg(kwargs, "--kwargs", dict)
+        )
+    with open_scheduler() as scheduler:
+        job = scheduler.add(
+            spec, action, id=job_id, name=name, tz=tz, paused=paused,
+            max_attempts=max_attempts, backoff=backoff, timeout=timeout, misfire=misfire,
+            grace=grace, overlap=overlap, jitter=jitter,
+        )  # fmt: skip
+    if as_json:
+        output.print_json(output.job_json(job))
+    else:
+        output.console.print(
+            f"added job [bold]{job.id}[/] — {job.trigger.describe()}; "
+            f"next fire {output.when(job.next_fire_at)}"
+        )
+
+
+def list_jobs(
+    state_filter: str | None = typer.Option(None, "--state", help="active | paused | done"),
+    search: str | None = typer.Option(None, "--search", help="Part of an id or name."),
+    limit: int = typer.Option(100, "--limit"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List jobs."""
+    from gnomon.models import JobState
+
+    try:
+        wanted = None if state_filter is None else JobState(state_filter)
+    except ValueError:
+        raise InvalidSpec(f"--state: {state_filter!r} is not active, paused or done") from None
+    with open_scheduler() as scheduler:
+        jobs = scheduler.list(state=wanted, search=search, limit=limit)
+    if as_json:
+        output.print_json([output.job_json(j) for j in jobs])
+    else:
+        output.console.print(output.jobs_table(jobs))
+
+
+def info(
+    job_id: str = typer.Argument(..., help="Job id."),
+    count: int = typer.Option(5, "--next", help="How many upcoming fires to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one job: its schedule, action, policy and next fires."""
+    from gnomon.triggers.base import next_fires
+
+    with open_scheduler() as scheduler:
+        job = scheduler.get(job_id)
+        runs = scheduler.runs(job_id, limit=5)
+        upcoming = (
+            next_fires(job.trigger, scheduler.clock.now(), count)
+            if job.next_fire_at else []
+        )  # fmt: skip
+    data = output.job_json(job)
+    data["upcoming"] = [output.when(f) for f in upcoming]
+    if as_json:
+        data["recent_runs"] = [output.run_json(r) for r in runs]
+        output.print_json(data)
+        return
+    for key in ("id", "name", "when", "state", "next_fire_at"):
+        output.console.print(f"[bold]{key}[/]: {data[key]}")
+    output.console.print(f"[bold]action[/]: {json.dumps(data['action'])}")
+    output.console.print(f"[bold]policy[/]: {json.dumps(data['policy'])}")
+    output.console.print(f"[bold]upcoming[/]: {', '.join(data['upcoming']) or '-'}")
+    output.console.print(output.runs_table(runs, "recent runs"))
+
+
+def pause(job_id: str = typer.Argument(...)) -> None:
+    """Pause a job: no fires until resumed."""
+    with open_scheduler() as scheduler:
+        scheduler.pause(job_id)
+    output.console.print(f"paused {job_id}")
+
+
+def resume(job_id: str = typer.Argument(...)) -> None:
+    """Resume a paused job from now (fires during the pause are not caught up)."""
+    with open_scheduler() as scheduler:
+        job = scheduler.resume(job_id)
+    output.console.print(f"resumed {job_id}; next fire {output.when(job.next_fire_at)}")
+
+
+def cancel(job_id: str = typer.Argument(...)) -> None:
+    """Remove a job: no more fires; pending runs cancelled; history kept."""
+    with open_scheduler() as scheduler:
+        scheduler.remove(job_id)
+    output.console.print(f"cancelled {job_id}")
+
+
+def trigger(
+    job_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Run a job now, outside its schedule (a running `gnomon up` executes it)."""
+    with open_scheduler() as scheduler:
+        run = scheduler.trigger(job_id)
+    if as_json:
+        output.print_json(output.run_json(run))
+    else:
+        output.console.print(f"triggered {job_id}: run {run.id} is due now")
+
+
+def history(
+    job_id: str = typer.Argument(...),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a job's runs, newest first."""
+    with open_scheduler() as scheduler:
+        runs = scheduler.runs(job_id, limit=limit)
+    if as_json:
+        output.print_json([output.run_json(r) for r in runs])
+    else:
+        output.console.print(output.runs_table(runs, f"runs of {job_id}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(add)
+    app.command("list")(list_jobs)
+    app.command()(info)
+    app.command()(pause)
+    app.command()(resume)
+    app.command()(cancel)
+    app.command()(trigger)
+    app.command()(history)

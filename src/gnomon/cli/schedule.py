@@ -1,0 +1,232 @@
+"""``gnomon schedule KIND SPEC [options]`` — schedule any action kind in one line,
+and ``gnomon actions`` — the action kinds this installation knows.
+
+    gnomon schedule notification "in 5 minutes" --message "Hello!"
+    gnomon schedule shell "0 2 * * *" -- /usr/local/bin/backup.sh --fast
+    gnomon schedule http "every 15m" --url https://example.org/hook --method POST --json '{}'
+    gnomon schedule mqtt "sunset+20m" --topic coop/door/close --payload close
+    gnomon schedule mcp_tool "0 12 * * *" --server-name time --tool-name get_current_time
+    gnomon schedule plugin_command "0 2 * * *" --plugin-name backup --command-name run_backup \\
+        --args '{"target": "/data"}' --name "Nightly Backup"
+    gnomon schedule sequence "0 3 * * *" --file steps.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gnomon.cli import output
+from gnomon.cli.jobs import open_scheduler
+from gnomon.errors import InvalidSpec
+from gnomon.models import ActionSpec
+
+KIND_ALIASES = {"notification": "notify", "mcp_tool": "mcp", "plugin_command": "plugin"}
+
+
+def _json(text: str | None, what: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSpec(f"{what}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _need(value: Any, option: str, kind: str) -> Any:
+    if value in (None, [], ""):
+        raise InvalidSpec(f"schedule {kind}: {option} is required")
+    return value
+
+
+def load_steps_file(path: str) -> dict[str, Any]:
+    """A sequence config from a YAML or TOML file (``steps:`` and optional ``on_failure:``)."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise InvalidSpec(f"--file {path}: {exc.strerror}") from None
+    try:
+        if file.suffix == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        raise InvalidSpec(f"--file {path}: cannot read it: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidSpec(f"--file {path}: must hold a mapping with 'steps'")
+    return data
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for item in values:
+        name, sep, value = item.partition(":")
+        if not sep or not name.strip():
+            raise InvalidSpec(f"--header {item!r}: write it as 'Name: value'")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+Builder = Callable[[dict[str, Any]], ActionSpec]
+
+
+def _notify(o: dict[str, Any]) -> ActionSpec:
+    urls = o["url"] or [u for u in os.environ.get("GNOMON_NOTIFY_URLS", "").split(",") if u]
+    if not urls:
+        raise InvalidSpec("schedule notification: give --url (apprise URL) or set "
+                          "GNOMON_NOTIFY_URLS")  # fmt: skip
+    config = {"urls": urls, "body": _need(o["message"], "--message", "notification")}
+    if o["title"]:
+        config["title"] = o["title"]
+    return ActionSpec(kind="notify", config=config)
+
+
+def _http(o: dict[str, Any]) -> ActionSpec:
+    config: dict[str, Any] = {"url": _need(o["url"] and o["url"][0], "--url", "http"),
+                              "method": o["method"] or "GET"}  # fmt: skip
+    if o["json_body"] is not None:
+        config["json"] = _json(o["json_body"], "--json")
+    if o["header"]:
+        config["headers"] = _headers(o["header"])
+    return ActionSpec(kind="http", config=config)
+
+
+def _mqtt(o: dict[str, Any]) -> ActionSpec:
+    config: dict[str, Any] = {"topic": _need(o["topic"], "--topic", "mqtt"),
+                              "payload": o["payload"] or "", "qos": o["qos"]}  # fmt: skip
+    if o["retain"]:
+        config["retain"] = True
+    if o["await_ack"]:
+        config.update(await_ack=True, ack_timeout=o["ack_timeout"])
+    return ActionSpec(kind="mqtt", config=config)
+
+
+def _mcp(o: dict[str, Any]) -> ActionSpec:
+    config = {"server_name": _need(o["server_name"], "--server-name", "mcp_tool"),
+              "tool": _need(o["tool_name"], "--tool-name", "mcp_tool"),
+              "arguments": _json(o["args"], "--args") or {}}  # fmt: skip
+    return ActionSpec(kind="mcp", config=config)
+
+
+def _plugin(o: dict[str, Any]) -> ActionSpec:
+    kind = _need(o["plugin_name"], "--plugin-name", "plugin_command")
+    config = {"command": _need(o["command_name"], "--command-name", "plugin_command"),
+              "args": _json(o["args"], "--args") or {}}  # fmt: skip
+    return ActionSpec(kind=kind, config=config)
+
+
+def _shell(o: dict[str, Any]) -> ActionSpec:
+    return ActionSpec(kind="shell", config={"argv": _need(o["command"], "a command after --",
+                                                          "shell")})  # fmt: skip
+
+
+def _python(o: dict[str, Any]) -> ActionSpec:
+    return ActionSpec(kind="python", config={
+        "ref": _need(o["ref"], "--ref", "python"), "args": _json(o["args"], "--args") or [],
+        "kwargs": _json(o["kwargs"], "--kwargs") or {}})  # fmt: skip
+
+
+def _sequence(o: dict[str, Any]) -> ActionSpec:
+    return ActionSpec(kind="sequence", config=load_steps_file(_need(o["file"], "--file",
+                                                                    "sequence")))  # fmt: skip
+
+
+BUILDERS: dict[str, Builder] = {
+    "notify": _notify, "http": _http, "mqtt": _mqtt, "mcp": _mcp, "plugin": _plugin,
+    "shell": _shell, "python": _python, "sequence": _sequence,
+}  # fmt: skip
+
+
+def schedule(
+    kind: str = typer.Argument(..., help="notification | shell | http | mqtt | mcp_tool | "
+                               "plugin_command | python | sequence"),
+    spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
+    command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
+    message: str | None = typer.Option(None, "--message", help="notification: the text."),
+    title: str | None = typer.Option(None, "--title", help="notification: a title."),
+    url: list[str] = typer.Option([], "--url", help="http: the URL; notification: apprise URLs."),
+    method: str | None = typer.Option(None, "--method", help="http: GET, POST, …"),
+    json_body: str | None = typer.Option(None, "--json", help="http: a JSON body."),
+    header: list[str] = typer.Option([], "--header", help="http: 'Name: value' (repeatable)."),
+    topic: str | None = typer.Option(None, "--topic", help="mqtt: the topic."),
+    payload: str | None = typer.Option(None, "--payload", help="mqtt: the payload."),
+    qos: int = typer.Option(1, "--qos", help="mqtt: 0, 1 or 2."),
+    retain: bool = typer.Option(False, "--retain", help="mqtt: retained message."),
+    await_ack: bool = typer.Option(False, "--await-ack", help="mqtt: wait for the device's ack."),
+    ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="mqtt: seconds to wait."),
+    server_name: str | None = typer.Option(None, "--server-name", help="mcp_tool: server."),
+    tool_name: str | None = typer.Option(None, "--tool-name", help="mcp_tool: tool."),
+    plugin_name: str | None = typer.Option(None, "--plugin-name", help="plugin: action kind."),
+    command_name: str | None = typer.Option(None, "--command-name", help="plugin: command."),
+    args: str | None = typer.Option(None, "--args", help="JSON arguments (mcp/plugin/python)."),
+    kwargs: str | None = typer.Option(None, "--kwargs", help="python: JSON keyword arguments."),
+    ref: str | None = typer.Option(None, "--ref", help="python: 'package.module:function'."),
+    file: str | None = typer.Option(None, "--file", help="sequence: a YAML or TOML file."),
+    job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),
+    name: str | None = typer.Option(None, "--name", help="A name for people."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule."),
+    max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
+    misfire: str = typer.Option("latest", "--misfire", help="skip | latest | all"),
+    overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
+    as_json: bool = typer.Option(False, "--json-output", help="Print the job as JSON."),
+) -> None:  # fmt: skip
+    """Schedule an action of any kind (see `gnomon actions`)."""
+    key = KIND_ALIASES.get(kind, kind)
+    if key not in BUILDERS:
+        names = sorted({*BUILDERS, *KIND_ALIASES} - set(KIND_ALIASES.values()))
+        raise InvalidSpec(f"unknown kind {kind!r}; use one of: {', '.join(names)}")
+    if command and key != "shell":
+        raise InvalidSpec(f"schedule {kind}: unexpected arguments {command!r}")
+    action = BUILDERS[key](dict(locals()))
+    with open_scheduler() as scheduler:
+        job = scheduler.add(spec, action, id=job_id, name=name, tz=tz, timeout=timeout,
+                            max_attempts=max_attempts, misfire=misfire,
+                            overlap=overlap)  # fmt: skip
+    if as_json:
+        output.print_json(output.job_json(job))
+    else:
+        when = f"{job.trigger.describe()}; next fire {output.when(job.next_fire_at)}"
+        output.console.print(f"scheduled {action.kind} job [bold]{job.id}[/] — {when}")
+
+
+def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the action kinds: built in, and from installed plugins (gnomon.actions)."""
+    from rich.table import Table
+
+    from gnomon.actions.registry import builtin_kinds, get_action, plugin_kinds
+
+    found = [(k, v, "built-in") for k, v in builtin_kinds().items()]
+    found += [(k, v, "plugin") for k, v in plugin_kinds().items()]
+    listed = []
+    for kind, ref, source in sorted(found):
+        try:
+            get_action(kind)
+            status = "ok"
+        except InvalidSpec as exc:
+            status = str(exc)
+        listed.append({"kind": kind, "source": source, "implementation": ref, "status": status})
+    if as_json:
+        output.print_json(listed)
+        return
+    table = Table(title=f"{len(listed)} action kind(s)", title_justify="left")
+    for column in ("kind", "source", "implementation", "status"):
+        table.add_column(column, overflow="fold")
+    for item in listed:
+        table.add_row(*(item[c] for c in ("kind", "source", "implementation", "status")))
+    output.console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(context_settings={"allow_interspersed_args": True})(schedule)
+    app.command()(actions)

@@ -1,0 +1,48 @@
+"""``gnomon api``: serve the REST API and dashboard (without running the scheduler loop).
+
+``gnomon up`` runs everything in one process; ``gnomon api`` is for a separate API process
+next to schedulers elsewhere (same database). With no token, it runs open on loopback only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from gnomon.cli import output
+from gnomon.cli.state import state
+
+
+def api(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8787, "--port", help="Port to bind."),
+    rate: float = typer.Option(50.0, "--rate", help="Requests a second per client (0: off)."),
+    burst: int = typer.Option(200, "--burst", help="Burst size of the rate limit."),
+) -> None:  # fmt: skip
+    """Serve the REST API and dashboard until Ctrl-C."""
+    from gnomon.api.ratelimit import RateLimit
+    from gnomon.api.server import build_server
+    from gnomon.scheduler import Scheduler
+
+    logging.basicConfig(level=logging.DEBUG if state.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    scheduler = Scheduler(state.db)
+    limit = RateLimit(rate=rate, burst=burst) if rate > 0 else None
+    try:
+        server, open_mode = build_server(scheduler, host, port, rate_limit=limit)
+        shown = f"[{host}]" if ":" in host else host
+        output.console.print(f"gnomon API and dashboard on [bold]http://{shown}:{port}/[/] "
+                             f"(database {scheduler.store.url}); Ctrl-C to stop")  # fmt: skip
+        if open_mode:
+            output.console.print("[yellow]open mode: no token exists, anyone who can reach "
+                                 "this address can run code; create one with "
+                                 "gnomon token create NAME --scope admin[/]")  # fmt: skip
+        server.run()
+    finally:
+        scheduler.close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gnomon api`` to the CLI."""
+    app.command(name="api")(api)

@@ -1,0 +1,136 @@
+"""``gnomon status``: is every part working? One line each: what is wrong, how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import typer
+
+from gnomon.cli import output
+from gnomon.cli.state import state
+
+if TYPE_CHECKING:
+    from gnomon.store import SqlStore
+
+STALE_BEAT = 30.0  # seconds without a heartbeat before a scheduler counts as gone
+LAG_WARN = 60.0  # seconds a due job may wait before the scheduler counts as lagging
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One component: ``ok`` is True (fine), False (broken) or None (a warning)."""
+
+    name: str
+    ok: bool | None
+    message: str
+
+
+def check_database(url: str) -> tuple[Check, SqlStore | None]:
+    from gnomon.store import SqlStore
+
+    try:
+        store = SqlStore(url, migrate=False)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # whatever fails is what status must report
+        return Check("database", False, f"cannot reach {url}: {exc} — check --db or "
+                     "GNOMON_DATABASE_URL, and that the server is running"), None  # fmt: skip
+    return Check("database", True, f"reachable ({store.url})"), store
+
+
+def check_migrations(store: SqlStore) -> Check:
+    from gnomon.store.admin import schema_revision
+
+    current, head = schema_revision(store)
+    if current is None:
+        return Check("migrations", False, "the database has no gnomon schema — start "
+                     "`gnomon up` once (it migrates on start)")  # fmt: skip
+    if current != head:
+        return Check("migrations", False, f"schema at revision {current}, this gnomon needs "
+                     f"{head} — start `gnomon up` with this version to migrate")  # fmt: skip
+    return Check("migrations", True, f"schema up to date (revision {head})")
+
+
+def check_scheduler(store: SqlStore, now: datetime) -> list[Check]:
+    from gnomon.store.admin import heartbeats, oldest_due, queue_depth
+
+    beats = heartbeats(store)
+    if not beats:
+        found = Check("scheduler", False, "no scheduler has ever reported — start one with "
+                      "`gnomon up`")  # fmt: skip
+    else:
+        age = (now - beats[0].beat_at).total_seconds()
+        alive = [b for b in beats if (now - b.beat_at).total_seconds() <= STALE_BEAT]
+        found = Check("scheduler", True, f"{len(alive)} alive (latest {beats[0].id}, "
+                      f"{age:.0f} s ago)") if alive else Check(
+            "scheduler", False, f"last heartbeat {age:.0f} s ago from {beats[0].id} — is "
+            "`gnomon up` running? restart it")  # fmt: skip
+    due = oldest_due(store, now)
+    lag = 0.0 if due is None else (now - due).total_seconds()
+    depth = queue_depth(store, now)
+    if lag > LAG_WARN:
+        late = Check("lag", None, f"a job due {lag:.0f} s ago has not fired; {depth} run(s) "
+                     "queued — the scheduler is down or overloaded (more workers?)")  # fmt: skip
+    else:
+        late = Check("lag", True, f"{lag:.1f} s behind; {depth} run(s) waiting for a worker")
+    return [found, late]
+
+
+def check_api(url: str) -> Check:
+    import httpx
+
+    health = url.rstrip("/") + "/health"
+    try:
+        response = httpx.get(health, timeout=2.0)
+    except httpx.HTTPError as exc:
+        return Check("api", False, f"not reachable at {url} ({type(exc).__name__}) — start "
+                     "`gnomon up` (serves it) or `gnomon api`")  # fmt: skip
+    if response.status_code != 200:
+        return Check("api", False, f"{health} answered {response.status_code} — see its logs")
+    return Check("api", True, f"answering at {url}")
+
+
+def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
+    """Every check, in order; later ones are skipped when the database is unusable."""
+    database, store = check_database(db_url)
+    checks = [database]
+    if store is not None:
+        try:
+            migrations = check_migrations(store)
+            checks.append(migrations)
+            if migrations.ok:
+                checks.extend(check_scheduler(store, now))
+        finally:
+            store.close()
+    if api_url:
+        checks.append(check_api(api_url))
+    return checks
+
+
+def status(
+    api_url: str = typer.Option("http://127.0.0.1:8787", "--api",
+                                help="API to check ('' to skip)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:  # fmt: skip
+    """Check the database, migrations, scheduler heartbeat and lag, and the API."""
+    from gnomon.clock import SystemClock
+    from gnomon.settings import Settings
+
+    checks = run_checks(state.db or Settings.from_env().database_url, api_url or None,
+                        SystemClock().now())  # fmt: skip
+    if as_json:
+        output.print_json([{"name": c.name, "ok": c.ok, "message": c.message} for c in checks])
+    else:
+        marks = {True: "[green]ok  [/]", False: "[red]FAIL[/]", None: "[yellow]warn[/]"}
+        for check in checks:
+            output.console.print(f"{marks[check.ok]} {check.name:<11} {check.message}",
+                                 highlight=False)  # fmt: skip
+    if any(c.ok is False for c in checks):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gnomon status`` to the CLI."""
+    app.command(name="status")(status)

@@ -1,0 +1,143 @@
+"""``gnomon up``: run the scheduler with its local workers until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import typer
+
+from gnomon.cli import output
+from gnomon.cli.state import state
+
+if TYPE_CHECKING:
+    from gnomon.api.server import ApiServer
+    from gnomon.scheduler import Scheduler
+
+FIRST_JOB_HINT = (
+    "No jobs yet. Add a first one from another terminal, for example:\n"
+    "  gnomon add 'every 1m' --shell -- echo hello\n"
+    "  gnomon add 'in 30 seconds' --python gnomon.demo:hello\n"
+    "or start with example jobs: gnomon up --demo"
+)
+
+
+def up(
+    demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
+    workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
+    devices: str | None = typer.Option(
+        None, "--devices", envvar="GNOMON_DEVICES_DIR",
+        help="Folder of device modules (<device>/tasks.py): discovered now and daily.",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", envvar="GNOMON_API_HOST",
+                             help="Address of the API and dashboard."),
+    port: int = typer.Option(8787, "--port", envvar="GNOMON_API_PORT",
+                             help="Port of the API and dashboard (0: any free port)."),
+    api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
+    lease: float = typer.Option(30.0, "--lease", envvar="GNOMON_LEASE", min=1.0,
+                                help="Seconds a run is held without a heartbeat before another "
+                                "process takes it back."),
+) -> None:  # fmt: skip
+    """Run the scheduler and its workers until Ctrl-C."""
+    from gnomon.scheduler import Scheduler
+    from gnomon.store import FinishedRun
+
+    logging.basicConfig(
+        level=logging.DEBUG if state.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Signals first: a stop that comes while gnomon is still starting is a clean stop too.
+    stops: list[int] = []
+    holder: list[Scheduler] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stops.append(signum)
+        if len(stops) == 1:
+            if holder:
+                holder[0].stop(wait=False)
+            return
+        # A second Ctrl-C: a person who will not wait (e.g. for a database that is away).
+        # Outcomes not yet recorded are lost here, but not their runs: those are still
+        # 'running' in the store and are taken back and run again once their lease expires.
+        waiting = len(holder[0].dispatcher.in_flight()) if holder else 0
+        print(f"forced stop: {waiting} run(s) unrecorded; they run again after their lease",
+              file=sys.stderr, flush=True)  # fmt: skip
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    scheduler = Scheduler(state.db, workers=workers, lease=lease)
+    holder.append(scheduler)
+    if stops:
+        scheduler.stop(wait=False)
+    console = output.console
+    console.print(f"gnomon up — database [bold]{scheduler.store.url}[/]")
+    if state.db:  # jobs that open the database themselves (device re-planning) use this one
+        os.environ["GNOMON_DATABASE_URL"] = state.db
+    if devices:
+        from gnomon.devices.discovery import apply_discovery, schedule_replanning
+
+        for report in apply_discovery(scheduler, devices):
+            mark = "[green]ok[/]" if report.ok else "[red]failed[/]"
+            console.print(f"device {report.device}: {mark} {report.error or ''}")
+        schedule_replanning(scheduler, devices)
+    if demo:
+        ids = ", ".join(__import__("gnomon.demo", fromlist=["x"]).load_demo(scheduler))
+        console.print(f"demo jobs loaded: {ids}")
+    count = scheduler.store.count_jobs()
+    if count == 0:
+        console.print(FIRST_JOB_HINT)
+    else:
+        console.print(f"{count} job(s) stored; {scheduler.dispatcher.workers} worker(s)")
+    server = start_api(scheduler, host, port) if api else None
+    console.print("Press Ctrl-C to stop.")
+
+    def show(item: FinishedRun) -> None:
+        style = output.STATUS_STYLE.get(item.status, "white")
+        note = f" — {item.error}" if item.error else ""
+        if not note and isinstance(item.result, str):
+            note = f" — {item.result[:120]}"
+        retry = f"; retry at {output.when(item.retry_due)}" if item.retry_due else ""
+        console.print(
+            f"{output.when(item.finished_at)} {item.job_id} run {item.run_id} "
+            f"[{style}]{item.status.value}[/]{note}{retry}"
+        )
+
+    scheduler.on_finished(show)
+
+    try:
+        scheduler.run_forever()
+    finally:
+        console.print("stopping: waiting for runs in flight… (Ctrl-C again to force)")
+        if server is not None:
+            server.stop()
+        scheduler.close()
+        console.print("stopped")
+
+
+def start_api(scheduler: Scheduler, host: str, port: int) -> ApiServer | None:
+    """Serve the API and dashboard from this process; a taken port is reported, not fatal."""
+    from gnomon.api import serve_in_background
+    from gnomon.errors import ConfigError
+
+    console = output.console
+    try:
+        server = serve_in_background(scheduler, host, port)
+    except ConfigError as exc:
+        if "refusing" in str(exc):
+            raise  # no auth on a public address: never start half-secured
+        console.print(f"[yellow]API and dashboard not started[/]: {exc} (try --port 0)")
+        return None
+    console.print(f"dashboard and API: [bold]{server.url}[/]  (OpenAPI: {server.url}docs)")
+    if server.open_mode:
+        console.print("[yellow]open mode[/]: no API token exists, so anyone on this machine "
+                      "may use the API; create one with `gnomon token create NAME`")  # fmt: skip
+    return server
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)

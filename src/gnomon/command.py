@@ -1,0 +1,55 @@
+"""The ``gnomon`` console script's entry point: a fast path for ``gnomon next``.
+
+``gnomon next SPEC --json`` is what scripts call to check a schedule, so it must start in
+well under half a second. Typer (0.2x) builds a pydantic adapter for every option of the
+command it runs, which alone costs ~250 ms; so ``next`` is parsed here with :mod:`argparse`
+(same options as the Typer command, kept in step by a test) and Typer is never imported.
+Every other command, and ``gnomon next --help``, goes through the Typer app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def next_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gnomon next", add_help=False)
+    parser.add_argument("spec")
+    parser.add_argument("--tz", default="UTC")
+    parser.add_argument("--after", default=None)
+    parser.add_argument("--count", "-n", type=int, default=5)
+    parser.add_argument("--lat", type=float, default=None)
+    parser.add_argument("--lon", type=float, default=None)
+    parser.add_argument("--dst", default="cron")
+    parser.add_argument("--json", dest="as_json", action="store_true")
+    return parser
+
+
+def _fast_next(args: list[str]) -> int | None:
+    """Run ``next`` without Typer; None when the arguments need the full CLI (help, errors)."""
+    try:
+        options, extra = next_parser().parse_known_args(args)
+    except SystemExit:  # argparse could not read them: let Typer say what is wrong
+        return None
+    if extra or not 1 <= options.count <= 1000:
+        return None
+    from gnomon.preview import next_fires
+
+    try:
+        next_fires(options.spec, options.tz, options.after, options.count, options.lat,
+                   options.lon, options.dst, options.as_json)  # fmt: skip
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["next"] and not {"--help", "-h"} & set(args):
+        code = _fast_next(args[1:])
+        if code is not None:
+            sys.exit(code)
+    from gnomon.cli import main as full_main
+
+    full_main(args)

@@ -1,0 +1,203 @@
+"""Pure decisions: which fires of a job run, which are missed or skipped, when retries start.
+
+Nothing here reads a clock or a database: the scheduler passes ``now`` and what it knows,
+and records what comes back. That keeps the loop thin and every rule testable with plain
+values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from gnomon.models import Job, Misfire, Overlap, Policy, RunStatus
+from gnomon.triggers.base import Trigger
+
+MAX_LISTED_FIRES = 1000
+"""Fires enumerated one by one for a single job in one plan. Beyond this (a long outage of a
+frequent job) the rest are counted as missed in one summary instead of one row each."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """One fire to record: PENDING (to run at ``due_at``), MISSED, SKIPPED or CANCELLED."""
+
+    scheduled_for: datetime
+    due_at: datetime
+    status: RunStatus
+    note: str | None = None  # why it does not run, when the status alone does not say
+
+
+@dataclass(frozen=True, slots=True)
+class FirePlan:
+    fires: list[Fire] = field(default_factory=list)
+    next_fire_at: datetime | None = None
+    missed_uncounted: int = 0  # missed fires beyond MAX_LISTED_FIRES, summarised
+    cancel_running: bool = False  # overlap=replace: stop the unfinished run
+
+
+def due_fires(
+    trigger: Trigger, first: datetime, now: datetime, limit: int = MAX_LISTED_FIRES
+) -> tuple[list[datetime], int, datetime | None]:
+    """Fires from ``first`` up to ``now`` (inclusive): (listed, not listed, next after now).
+
+    ``first`` is the job's stored ``next_fire_at``, a fire itself. At most ``limit`` fires
+    are listed: the oldest half and the newest half (the newest are the ones a ``latest`` or
+    ``all`` policy runs, and those within the grace period). The ones in between are only
+    counted. A backlog of more than ``limit * 100`` fires is not stepped through: the newest
+    fires are found near ``now`` and the ones skipped are estimated from the mean gap.
+    """
+    keep = max(1, limit // 2)
+    newest: deque[datetime] = deque(maxlen=keep)
+    oldest: list[datetime] = []
+    between = stepped = 0
+    fire: datetime | None = first
+    while fire is not None and fire <= now:
+        if len(oldest) < limit - keep:
+            oldest.append(fire)
+        else:
+            if len(newest) == keep:
+                between += 1  # the oldest of the newest falls between the listed ones
+            newest.append(fire)
+        fire = trigger.next_after(fire)
+        stepped += 1
+        if fire is not None and fire <= now and stepped > limit * 100:
+            gap = (fire - first) / stepped
+            jumped, near = _fires_near(trigger, fire, now, keep, gap)
+            between += len(newest) + jumped
+            newest = deque(near, maxlen=keep)
+            fire = trigger.next_after(now)
+    return oldest + list(newest), between, fire
+
+
+def _fires_near(
+    trigger: Trigger, start: datetime, now: datetime, count: int, gap: timedelta
+) -> tuple[int, list[datetime]]:
+    """The newest ``count`` fires in ``[start, now]`` and how many fires precede them there
+    (estimated from the mean ``gap``), found by probing back from ``now``."""
+    span = gap * (count + 1)
+    while True:
+        probe = now - span
+        fire = start if probe < start else trigger.next_after(probe)
+        found: list[datetime] = []
+        while fire is not None and fire <= now:
+            found.append(fire)
+            fire = trigger.next_after(fire)
+        if len(found) >= count or probe < start:
+            before = 0 if probe < start or not found else round((found[0] - start) / gap)
+            return before + len(found[:-count]), found[-count:]
+        span *= 2
+
+
+def paused_fires(trigger: Trigger, paused_at: datetime, now: datetime) -> FirePlan:
+    """The fires that fell while a job was paused, all ``missed``, and the next one after now.
+
+    Resuming never catches up, but every fire the pause swallowed is still recorded.
+    """
+    first = trigger.next_after(paused_at)
+    if first is None or first > now:
+        return FirePlan([], trigger.next_after(now), 0, False)
+    listed, more, upcoming = due_fires(trigger, first, now)
+    note = "missed: the job was paused"
+    return FirePlan([Fire(f, f, RunStatus.MISSED, note) for f in listed], upcoming, more, False)
+
+
+def jitter_delay(policy: Policy, job_id: str, fire: datetime, gap: timedelta | None) -> timedelta:
+    """A stable pseudo-random delay in ``[0, policy.jitter)`` for one fire.
+
+    Stable (hashed from job and fire) so that every replica computes the same due time.
+    Jitter must never push a fire past the next one: it is capped at half the gap.
+    """
+    if policy.jitter <= 0:
+        return timedelta(0)
+    digest = hashlib.blake2b(f"{job_id}|{fire.isoformat()}".encode(), digest_size=8).digest()
+    fraction = int.from_bytes(digest, "big") / 2**64
+    cap = policy.jitter if gap is None else min(policy.jitter, gap.total_seconds() / 2)
+    return timedelta(seconds=fraction * cap)
+
+
+def _apply_misfire(
+    fires: list[datetime], now: datetime, policy: Policy
+) -> tuple[list[datetime], list[datetime]]:
+    """Split fires into (to run, missed) by lateness and the misfire policy."""
+    grace = timedelta(seconds=policy.grace)
+    late = [f for f in fires if now - f > grace]
+    on_time = [f for f in fires if now - f <= grace]
+    if not late:
+        return on_time, []
+    if policy.misfire is Misfire.SKIP:
+        return on_time, late
+    if policy.misfire is Misfire.LATEST:
+        if on_time:
+            return on_time, late
+        return late[-1:], late[:-1]
+    keep = late[-policy.catchup_cap :]
+    return keep + on_time, late[: len(late) - len(keep)]
+
+
+def plan_fires(
+    *,
+    job_id: str,
+    trigger: Trigger,
+    policy: Policy,
+    next_fire_at: datetime,
+    now: datetime,
+    unfinished_runs: int,
+) -> FirePlan:
+    """Decide what happens to every fire of one job that is due at ``now``.
+
+    ``unfinished_runs`` counts the job's runs that are pending or running, for the overlap
+    policy. Every fire comes back in the plan (run, missed, skipped or cancelled): none is
+    silently dropped.
+    """
+    listed, more, upcoming = due_fires(trigger, next_fire_at, now)
+    to_run, missed = _apply_misfire(listed, now, policy)
+    out = [Fire(f, f, RunStatus.MISSED) for f in missed]
+    statuses = _overlap_statuses(len(to_run), unfinished_runs, policy.overlap)
+    for i, (fire, status) in enumerate(zip(to_run, statuses, strict=True)):
+        following = to_run[i + 1] if i + 1 < len(to_run) else upcoming
+        gap = None if following is None else following - fire
+        delay = jitter_delay(policy, job_id, fire, gap) if status is RunStatus.PENDING else None
+        out.append(Fire(fire, fire + (delay or timedelta(0)), status))
+    cancel = policy.overlap is Overlap.REPLACE and bool(to_run) and unfinished_runs > 0
+    out.sort(key=lambda f: f.scheduled_for)
+    return FirePlan(out, upcoming, more, cancel)
+
+
+def _overlap_statuses(count: int, unfinished: int, overlap: Overlap) -> list[RunStatus]:
+    if count == 0:
+        return []
+    if overlap in (Overlap.ALLOW, Overlap.QUEUE):
+        return [RunStatus.PENDING] * count
+    if overlap is Overlap.SKIP:
+        first = RunStatus.PENDING if unfinished == 0 else RunStatus.SKIPPED
+        return [first] + [RunStatus.SKIPPED] * (count - 1)
+    return [RunStatus.CANCELLED] * (count - 1) + [RunStatus.PENDING]  # REPLACE: newest wins
+
+
+def planner_at(now: datetime) -> Callable[[Job, int], FirePlan]:
+    """The store's planner for one step at ``now``: :func:`plan_fires` for each due job."""
+
+    def plan(job: Job, unfinished: int) -> FirePlan:
+        assert job.next_fire_at is not None  # the store only hands out due jobs
+        return plan_fires(job_id=job.id, trigger=job.trigger, policy=job.policy,
+                          next_fire_at=job.next_fire_at, now=now,
+                          unfinished_runs=unfinished)  # fmt: skip
+
+    return plan
+
+
+def backoff_delay(policy: Policy, attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` after attempt ``attempt`` failed.
+
+    ``backoff * 2**(attempt-1)``, capped at ``max_backoff``, plus up to 10 % jitter so that
+    many failing jobs do not retry in lock-step.
+    """
+    # 2**1024 does not fit a float; past 2**64 every delay is the cap anyway.
+    base = min(policy.backoff * (2 ** min(attempt - 1, 64)), policy.max_backoff)
+    spread = (rng or random).random() * 0.1 * base
+    return float(min(base + spread, policy.max_backoff))

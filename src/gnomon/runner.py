@@ -1,0 +1,70 @@
+"""Executing one claimed run: shared by every dispatcher (local threads, Celery workers).
+
+The runner builds the run's context, calls the action, turns whatever happens into an
+:class:`~gnomon.models.Outcome` (an exception is a failure, never an escape), decides on a
+retry with the job's backoff, and redacts what it reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from gnomon.actions.base import RunContext, cap_output
+from gnomon.actions.registry import get_action
+from gnomon.clock import Clock
+from gnomon.models import Outcome, RunStatus
+from gnomon.planning import backoff_delay
+from gnomon.redaction import mask, redact, redact_text, secret_values
+from gnomon.store.rows import ClaimedRun, FinishedRun
+
+log = logging.getLogger(__name__)
+RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
+
+
+def execute_run(
+    claimed: ClaimedRun, *, clock: Clock, worker: str, cancelled: threading.Event | None = None
+) -> FinishedRun:
+    """Run one attempt and describe how it ended (not yet recorded)."""
+    run, policy = claimed.run, claimed.policy
+    ctx = RunContext(
+        job_id=run.job_id,
+        run_id=run.id,
+        scheduled_for=run.scheduled_for,
+        attempt=run.attempt,
+        timeout=policy.timeout,
+        cancelled=cancelled or threading.Event(),
+        started_at=clock.now(),
+    )
+    try:
+        action = get_action(claimed.action.kind)
+        outcome = action.execute(claimed.action.config, ctx)
+        secret_keys = action.secret_fields
+    except Exception as exc:  # an action's bug is the run's failure, not the scheduler's
+        log.debug("run %s raised", run.id, exc_info=True)
+        outcome = Outcome.failure(f"{type(exc).__name__}: {exc}")
+        secret_keys = frozenset()
+    if not outcome.status.finished:  # 'pending' would run again at every tick, 'running' forever
+        outcome = Outcome.failure(
+            f"the action reported status {outcome.status.value!r}, which does not end an attempt",
+            result=outcome.result, output=outcome.output,
+        )  # fmt: skip
+    secrets = secret_values(dict(claimed.action.config), secret_keys)
+    finished = clock.now()
+    retry_due = None
+    if outcome.status in RETRYABLE and run.attempt < policy.max_attempts:
+        retry_due = finished + timedelta(seconds=backoff_delay(policy, run.attempt))
+    log.info("run %s of job %s attempt %s: %s", run.id, run.job_id, run.attempt,
+             outcome.status.value)  # fmt: skip
+    return FinishedRun(
+        run_id=run.id,
+        worker=worker,
+        status=outcome.status,
+        finished_at=finished,
+        result=mask(redact(outcome.result, secret_keys), secrets),
+        error=None if outcome.error is None else mask(redact_text(outcome.error), secrets),
+        output=mask(redact_text(cap_output(outcome.output)), secrets),
+        retry_due=retry_due,
+        job_id=run.job_id,
+    )

@@ -1,0 +1,358 @@
+"""The Scheduler: the Python API over a store, and the loop that makes fires happen.
+
+``tick(now)`` is one iteration and is what tests call: it records every due fire (in
+batches, each one transaction), recovers runs whose worker vanished, claims due runs up to
+the free worker slots and hands them to the dispatcher. ``run_forever`` repeats it, sleeping
+until the earliest due moment the store knows of — checked at least every ``poll`` seconds
+so jobs added by other processes are seen — or until woken by a change in this process.
+No list of jobs is kept in memory.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from gnomon import definitions
+from gnomon.clock import Clock, SystemClock
+from gnomon.dispatch import LocalDispatcher
+from gnomon.errors import InvalidSpec, StoreUnavailable
+from gnomon.event_relay import EventRelay, sinks_from_settings
+from gnomon.events import Event
+from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
+from gnomon.planning import paused_fires, planner_at
+from gnomon.settings import Settings
+from gnomon.store import FinishedRun, SqlStore
+from gnomon.store.admin import beat
+from gnomon.triggers import Trigger
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+HELD_RETRY = 0.02  # seconds before looking again at a due job another replica holds
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    jobs: int = 0  # due jobs processed
+    fires: int = 0  # run rows recorded
+    claimed: int = 0  # runs handed to workers
+    lost: int = 0  # runs found without a live worker
+    more: bool = False  # work is left over: tick again at once
+
+
+class Scheduler:
+    """A durable scheduler over one database (``gnomon.db`` by default).
+
+    >>> with Scheduler("jobs.db") as s:                       # doctest: +SKIP
+    ...     s.add("every 10m", shell(["/usr/local/bin/backup.sh"]), id="backup")
+    ...     s.run_forever()
+    """
+
+    def __init__(
+        self, url: str | None = None, *, clock: Clock | None = None, workers: int | None = None,
+        worker_id: str | None = None, lease: float = 30.0, batch: int = 500,
+        poll: float = 1.0, settings: Settings | None = None,
+    ) -> None:  # fmt: skip
+        self.settings = settings or Settings.from_env()
+        self.store = SqlStore(url or self.settings.database_url)
+        self.clock = clock or SystemClock()
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease, self.batch, self.poll = lease, batch, poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_recovery = self.clock.monotonic()
+        self._next_heartbeat = self.clock.monotonic()
+        self._ticked_at: datetime | None = None  # ``now`` of the last tick
+        self._starved = False  # the last tick had more due runs than it could hand over
+        self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
+        self._workers = workers or self.settings.workers
+        self._dispatcher: LocalDispatcher | None = None
+        self._listeners: builtins.list[Callable[[FinishedRun], None]] = []
+        self.relay = EventRelay(self.store, poll=poll)
+        self.relay.sinks.extend(sinks_from_settings(self.settings))
+
+    @property
+    def dispatcher(self) -> LocalDispatcher:
+        """The local worker pool, started on first use (reading jobs starts no thread)."""
+        if self._dispatcher is None:
+            self._dispatcher = LocalDispatcher(
+                self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
+                lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
+            )  # fmt: skip
+        return self._dispatcher
+
+    def on_finished(self, listener: Callable[[FinishedRun], None]) -> None:
+        """Call ``listener`` (in the recorder thread) for every attempt this process ends."""
+        self._listeners.append(listener)
+
+    def _recorded(self, batch: Sequence[FinishedRun], wake: bool) -> None:
+        for item in batch:
+            for listener in self._listeners:
+                try:
+                    listener(item)
+                except Exception:  # a listener's bug must not stop recording
+                    log.exception("listener %r failed", listener)
+        # Tick again only if a finished run may let another start: runs were left waiting
+        # for a worker, a retry was recorded, or an overlap=queue run ended. Waking on every
+        # batch would double the ticks (and transactions) of a steady load.
+        if wake or self._starved:
+            self._wake.set()
+        self.relay.notify()
+
+    def on(self, pattern: str, hook: Callable[[Event], None]) -> None:
+        """Call ``hook(event)`` for every lifecycle event whose kind matches ``pattern``.
+
+        Patterns are fnmatch-style: ``"run.failed"``, ``"run.*"``, ``"*"``. Hooks run in the
+        event relay's thread while the scheduler runs (or on :meth:`pump_events`).
+        """
+        self.relay.mark_start()
+        self.relay.on(pattern, hook)
+
+    def pump_events(self) -> int:
+        """Deliver recorded events to hooks and sinks now (for FakeClock-driven tests)."""
+        return self.relay.pump()
+
+    # -- defining jobs --------------------------------------------------------------------
+
+    def add(
+        self, when: definitions.When, action: definitions.ActionLike, *, id: str | None = None,
+        name: str | None = None, tz: str = "UTC", policy: Policy | dict[str, Any] | None = None,
+        paused: bool = False, replace_existing: bool = False, **options: Any,
+    ) -> Job:  # fmt: skip
+        """Validate and store a job; ``options`` are :class:`Policy` fields."""
+        job = definitions.define_job(
+            when, action, now=self.clock.now(), id=id, name=name, tz=tz, policy=policy,
+            paused=paused, **options,
+        )  # fmt: skip
+        if replace_existing and id is not None and self._exists(id):
+            return self.update(id, when=job.trigger, action=job.action, name=job.name,
+                               policy=job.policy)  # fmt: skip
+        self.store.add_jobs([job])
+        self._wake.set()
+        return job
+
+    def add_many(self, jobs: list[Job]) -> None:
+        """Store jobs built with :func:`gnomon.definitions.define_job` in one transaction."""
+        self.store.add_jobs(jobs)
+        self._wake.set()
+
+    def job(self, when: definitions.When, **kwargs: Any) -> Callable[[F], F]:
+        """Decorator: schedule a module-level function; its id defaults to its reference."""
+
+        def decorate(func: F) -> F:
+            action = definitions.python(func)
+            kwargs.setdefault("id", action.config["ref"])
+            self.add(when, action, replace_existing=True, **kwargs)
+            return func
+
+        return decorate
+
+    def _exists(self, job_id: str) -> bool:
+        try:
+            self.store.get_job(job_id)
+        except LookupError:
+            return False
+        return True
+
+    def get(self, job_id: str) -> Job:
+        return self.store.get_job(job_id)
+
+    def list(self, *, state: JobState | None = None, search: str | None = None,
+             limit: int = 100, offset: int = 0) -> list[Job]:  # fmt: skip
+        return self.store.list_jobs(state=state, search=search, limit=limit, offset=offset)
+
+    def update(
+        self, job_id: str, *, when: definitions.When | None = None,
+        action: definitions.ActionLike | None = None, name: str | None = None,
+        tz: str | None = None, policy: Policy | dict[str, Any] | None = None, **options: Any,
+    ) -> Job:  # fmt: skip
+        """Change a job; a new schedule takes effect from now (pending runs are kept)."""
+        job = self.get(job_id)
+        now = self.clock.now()
+        changes: dict[str, Any] = {"updated_at": now}
+        if when is not None:
+            zone = tz or str(getattr(job.trigger, "tz", "UTC"))
+            trigger: Trigger = definitions.to_trigger(when, tz=zone, now=now)
+            changes["trigger"] = trigger
+            if job.state is not JobState.PAUSED:
+                changes["next_fire_at"] = definitions.first_fire(trigger, now)
+                changes["state"] = JobState.ACTIVE
+        if action is not None:
+            changes["action"] = definitions.to_action(action)
+        if name is not None:
+            changes["name"] = definitions.check_name(name)
+        if policy is not None or options:
+            changes["policy"] = definitions.to_policy(policy or job.policy, options)
+        updated = replace(job, **changes)
+        self.store.save_job(updated, Event(kind="job.updated", at=now, job_id=job_id,
+                                           data={"fields": sorted(changes)}))  # fmt: skip
+        self._wake.set()
+        return updated
+
+    def pause(self, job_id: str) -> Job:
+        job, now = self.get(job_id), self.clock.now()
+        if job.state is JobState.PAUSED:
+            return job
+        paused = replace(job, state=JobState.PAUSED, next_fire_at=None, updated_at=now)
+        self.store.save_job(paused, Event(kind="job.paused", at=now, job_id=job_id))
+        return paused
+
+    def resume(self, job_id: str) -> Job:
+        """Resume from now: fires that fell in the pause are recorded ``missed``, not run."""
+        job, now = self.get(job_id), self.clock.now()
+        if job.state is not JobState.PAUSED:
+            return job
+        swallowed = paused_fires(job.trigger, job.updated_at, now)
+        next_fire = swallowed.next_fire_at
+        state = JobState.ACTIVE if next_fire is not None else JobState.DONE
+        resumed = replace(job, state=state, next_fire_at=next_fire, updated_at=now)
+        missed = len(swallowed.fires) + swallowed.missed_uncounted
+        event = Event(kind="job.resumed", at=now, job_id=job_id, data={"missed": missed})
+        self.store.save_job(resumed, event, fires=swallowed)
+        self._wake.set()
+        return resumed
+
+    def remove(self, job_id: str) -> None:
+        self.store.remove_job(job_id, self.clock.now())
+
+    def trigger(self, job_id: str) -> Run:
+        """Run a job now, outside its schedule (recorded with reason ``manual``)."""
+        now = self.clock.now()
+        run = self.store.add_run(job_id, now, now, RunReason.MANUAL)
+        self._wake.set()
+        return run
+
+    def runs(self, job_id: str | None = None, *, limit: int = 50,
+             status: RunStatus | None = None) -> builtins.list[Run]:  # fmt: skip
+        """Runs newest first; a removed job's history is still there."""
+        found = self.store.list_runs(job_id, limit=limit, status=status)
+        if not found and job_id is not None:
+            self.get(job_id)  # no history and no job: a clear error for an unknown id
+        return found
+
+    def events(self, *, after_id: int = 0, job_id: str | None = None,
+               limit: int = 100) -> builtins.list[Event]:  # fmt: skip
+        return self.store.list_events(after_id=after_id, job_id=job_id, limit=limit)
+
+    # -- running ----------------------------------------------------------------------------
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """One iteration: record due fires, recover lost runs, start due runs."""
+        now = now or self.clock.now()
+        self._ticked_at = now
+        jobs = fires = claimed = 0
+        lost = self._maintain(now)
+        for _ in range(20):  # bounded, so a large backlog does not starve the loop
+            # One transaction records a batch of fires and starts the runs that are due, so
+            # workers begin while later batches are recorded; it also tells when to wake.
+            free = self.dispatcher.capacity()
+            result, started, self._wake_at = self.store.step(
+                now, planner_at(now), self.batch, self.worker_id, free, self.lease
+            )
+            jobs, fires = jobs + result.jobs, fires + result.runs
+            self.dispatcher.submit(started)
+            claimed += len(started)
+            self._starved = len(started) >= free  # due runs may be waiting for a worker
+            if not result.full:
+                break
+        more = result.full or (free > 0 and self._starved)
+        return TickReport(jobs, fires, claimed, lost, more)
+
+    def _maintain(self, now: datetime) -> int:
+        """Heartbeats for runs in flight; recovery of runs whose worker vanished."""
+        mono = self.clock.monotonic()
+        if mono >= self._next_heartbeat:
+            self.dispatcher.heartbeat()
+            beat(self.store, self.worker_id, now)  # for `gnomon status`: this one is alive
+            self._next_heartbeat = mono + self.lease / 3
+        if mono >= self._next_recovery:
+            self._next_recovery = mono + self.lease / 2
+            return self.store.recover_lost_runs(now)
+        return 0
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every run handed to workers has finished and been recorded."""
+        return self._dispatcher is None or self._dispatcher.wait_idle(timeout)
+
+    def run_forever(self) -> None:
+        """Tick and sleep until :meth:`stop` is called (from another thread or a signal)."""
+        log.info("scheduler %s started on %s", self.worker_id, self.store.url)
+        self.relay.start()
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                report = self.tick()
+                failures = 0
+                if not report.more:
+                    self._sleep()
+            except StoreUnavailable as exc:
+                failures += 1
+                delay = min(0.5 * 2 ** min(failures, 4), 5.0)
+                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+                self.clock.wait(self._stop, delay)
+        self.relay.stop()
+        log.info("scheduler %s stopped", self.worker_id)
+
+    def _sleep(self) -> None:
+        """Sleep until the next due moment, a local change, or ``poll`` seconds."""
+        known, self._wake_at = self._wake_at, None  # fresh from the tick: no need to ask
+        while not self._stop.is_set():
+            wake = known or self.store.next_wakeup(after=self._ticked_at)
+            known = None
+            now = self.clock.now()
+            if wake is not None and wake <= now:
+                if self._ticked_at is None or wake > self._ticked_at:
+                    return  # it fell due after the last tick looked: tick now
+                # A due job the last tick could not take: another replica holds it (its
+                # transaction is recording the fires). Look again soon, not after a whole
+                # poll: the runs it is recording are this replica's to share.
+                timeout = min(self.poll, HELD_RETRY)
+            elif wake is None:
+                timeout = self.poll
+            else:
+                timeout = min(self.poll, max(0.0, (wake - now).total_seconds()))
+            if self.clock.wait(self._wake, timeout):
+                self._wake.clear()
+                return
+            self._maintain(self.clock.now())
+            if wake is not None and self.clock.now() >= wake:
+                return
+
+    def start(self) -> None:
+        """Run the loop in a background thread."""
+        if self._thread is not None:
+            raise InvalidSpec("scheduler already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run_forever, name="gnomon-scheduler",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def stop(self, wait: bool = True) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and wait:
+            self._thread.join()
+        self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        if self._dispatcher is not None:
+            self._dispatcher.shutdown(wait=True)
+        self.store.close()
+
+    def __enter__(self) -> Scheduler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Scheduler", "TickReport"]

@@ -1,0 +1,145 @@
+"""The SQL store's foundation: engine, transactions, dialect differences.
+
+See :mod:`gnomon.store.sql` for what the store guarantees.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from gnomon.errors import StoreUnavailable
+from gnomon.instants import to_micros
+from gnomon.models import JobState, RunReason, RunStatus
+from gnomon.redaction import redact_text
+from gnomon.store.engine import WRITE, create_store_engine, error_line, upgrade_schema
+from gnomon.store.prepared import Prepared
+from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
+from gnomon.store.tables import events, jobs, runs
+
+log = logging.getLogger(__name__)
+
+
+class SqlBase:
+    """One database: its engine, how transactions begin, and the statements built once."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.engine = create_store_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
+        # SQLite has one writer at a time. Threads of this process (scheduler, recorder,
+        # heartbeat, API) queue for it on a lock, instead of colliding in BEGIN IMMEDIATE and
+        # sleeping in SQLite's busy handler (1-100 ms steps). Other processes still meet at
+        # the busy timeout.
+        self._writer: AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
+        if migrate:
+            upgrade_schema(self.engine)
+        # The scheduler's hot statements, built once (see gnomon.store.prepared).
+        self._due_jobs = Prepared(self._locked(
+            select(jobs).where(jobs.c.next_fire_at <= bindparam("now"))
+            .order_by(jobs.c.next_fire_at).limit(bindparam("limit"))
+        ))  # fmt: skip
+        self._due_runs = Prepared(self._locked(
+            select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy,
+                   jobs.c.overlap)
+            .join(jobs, jobs.c.id == runs.c.job_id)
+            .where(runs.c.status == RunStatus.PENDING.value, runs.c.due_at <= bindparam("now"),
+                   jobs.c.state != JobState.PAUSED.value)
+            .order_by(runs.c.due_at).limit(bindparam("limit")),
+            runs,
+        ))  # fmt: skip
+        self._insert_runs = Prepared(self._insert_ignore(runs), RUN_COLUMNS)
+        self._insert_events = Prepared(events.insert(), EVENT_COLUMNS)
+        self._insert_jobs = Prepared(jobs.insert(), [c.key for c in jobs.c])
+        self._advance = Prepared(ADVANCE)
+        # Built once: SQLAlchemy caches its compiled form and only expands the id list.
+        self._held = select(
+            runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt
+        ).where(runs.c.id.in_(bindparam("ids", expanding=True)),
+                runs.c.status == RunStatus.RUNNING.value)  # fmt: skip
+        if self.dialect == "postgresql":
+            # Wait for row locks, never skip: a heartbeat holding one is no reason to refuse.
+            self._held = self._held.with_for_update(of=runs)
+        self._start = Prepared(START)
+
+    def checkpoint(self) -> None:
+        """Fold SQLite's write-ahead log back into the database file, without waiting.
+
+        Called off the scheduler's path (by the recorder thread), so the copy does not stall
+        a step: left to autocheckpoint, it runs inside whichever commit crosses the WAL size
+        limit (a scheduler step, for ~0.1-0.3 s). A no-op on other databases.
+        """
+        if self.dialect != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        except Exception as exc:  # busy or locked: the next checkpoint (or autocheckpoint) will do
+            log.debug("checkpoint skipped: %s", exc)
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -----------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            conn_ = self.engine.connect().execution_options(**{WRITE: True})
+            with self._writer, conn_ as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def _locked(self, query: Select[Any], *of: Any) -> Select[Any]:
+        if self.dialect == "postgresql":
+            return query.with_for_update(skip_locked=True, of=list(of) or None)
+        return query  # SQLite: BEGIN IMMEDIATE already excludes other writers
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def _cancel_pending(self, conn: Connection, job_id: str, now: datetime) -> None:
+        conn.execute(
+            update(runs)
+            .where(runs.c.job_id == job_id, runs.c.status == RunStatus.PENDING.value)
+            .values(status=RunStatus.CANCELLED.value, finished_at=to_micros(now),
+                    error="job removed or rescheduled")
+        )  # fmt: skip
+
+    # -- the scheduler's work -----------------------------------------------------------
+
+    @staticmethod
+    def _retry_values(
+        job_id: str, scheduled_for: int, attempt: int, due: datetime, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "job_id": job_id, "scheduled_for": scheduled_for, "attempt": attempt,
+            "due_at": to_micros(due), "reason": RunReason.RETRY.value,
+            "status": RunStatus.PENDING.value, "created_at": to_micros(now),
+            "started_at": None, "finished_at": None, "worker": None, "lease_until": None,
+            "cancel_requested": False, "result": None, "error": None, "output": None,
+        }  # fmt: skip

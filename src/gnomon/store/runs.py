@@ -1,0 +1,295 @@
+"""A run's life in the store: claimed by a worker, heart-beating, finished, or taken back.
+
+Runs are claimed `pending → running` in a transaction that excludes other claimers; an
+outcome is accepted only from the worker that holds the run; a run whose lease expired is
+put back to pending (same run id) and, after :data:`MAX_LOSSES` losses, dead-lettered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from gnomon.events import Event
+from gnomon.instants import to_micros
+from gnomon.models import ActionSpec, Misfire, RunReason, RunStatus
+from gnomon.planning import backoff_delay
+from gnomon.store import rows
+from gnomon.store.base import SqlBase
+from gnomon.store.statements import FINISH, job_exists, storable
+from gnomon.store.tables import events, jobs, runs
+
+log = logging.getLogger(__name__)
+REQUEUED = "put back to pending: its worker vanished (lease expired)"
+MAX_LOSSES = 3
+"""How many times a run whose worker vanished is put back to pending before it is dead-lettered."""
+
+
+class RunStore(SqlBase):
+    """Claiming, heart-beating, finishing and recovering runs."""
+
+    def claim_runs(
+        self, now: datetime, worker: str, limit: int, lease: float
+    ) -> list[rows.ClaimedRun]:
+        """Mark up to ``limit`` due pending runs as running for ``worker`` and return them.
+
+        Runs of paused jobs wait. For ``overlap=queue`` jobs at most one run is running.
+        """
+        if limit <= 0:
+            return []
+        with self._write() as conn:
+            return self._claim_runs(conn, now, worker, limit, lease)
+
+    def _claim_runs(
+        self, conn: Connection, now: datetime, worker: str, limit: int, lease: float
+    ) -> list[rows.ClaimedRun]:
+        if limit <= 0:
+            return []
+        now_us = to_micros(now)
+        found = self._due_runs.mappings(conn, {"now": now_us, "limit": limit})
+        found = self._drop_stale(conn, self._serialise_queued(conn, found), now)
+        if not found:
+            return []
+        lease_until = to_micros(now + timedelta(seconds=lease))
+        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_started": now_us,
+                                "b_lease": lease_until} for r in found])  # fmt: skip
+        started = [
+            rows.event_values(Event(kind="run.started", at=now, job_id=r["job_id"],
+                                    run_id=r["id"], data={"attempt": r["attempt"]}))
+            for r in found
+        ]  # fmt: skip
+        self._insert_events.run(conn, started)
+        claimed = []
+        for r in found:
+            run = rows.run_from_row({**r, "status": RunStatus.RUNNING.value, "worker": worker,
+                                     "started_at": now_us})  # fmt: skip
+            action = ActionSpec(kind=r["action_kind"], config=json.loads(r["action_config"]))
+            claimed.append(rows.ClaimedRun(run=run, action=action,
+                                           policy=rows.load_policy(r["policy"])))  # fmt: skip
+        return claimed
+
+    def _drop_stale(self, conn: Connection, found: list[Any], now: datetime) -> list[Any]:
+        """Apply the misfire policy to fires recorded on time but never started.
+
+        A fire recorded before an outage (a crash after it was recorded, all workers busy)
+        is as late as one found after it: with ``misfire=skip`` it is recorded ``missed``
+        instead of run once it is later than ``grace``; with ``latest`` too, when a newer
+        fire of the same job is about to run. Retries, manual runs and runs put back after
+        their worker vanished (they had started: at least once) are never dropped.
+        """
+        now_us = to_micros(now)
+        newest: dict[str, int] = {}
+        for r in found:
+            if r["reason"] == RunReason.SCHEDULE.value:
+                newest[r["job_id"]] = max(newest.get(r["job_id"], 0), r["scheduled_for"])
+        stale = []
+        for r in found:
+            if r["reason"] != RunReason.SCHEDULE.value or r["attempt"] != 1 or r["error"]:
+                continue
+            policy = rows.load_policy(r["policy"])
+            if now_us - r["scheduled_for"] <= policy.grace * 1_000_000:
+                continue
+            superseded = newest[r["job_id"]] > r["scheduled_for"]
+            if policy.misfire is Misfire.SKIP or (policy.misfire is Misfire.LATEST and superseded):
+                stale.append(r)
+        if not stale:
+            return found
+        conn.execute(
+            update(runs).where(runs.c.id.in_([r["id"] for r in stale]))
+            .values(status=RunStatus.MISSED.value, finished_at=now_us,
+                    error="missed: it waited past the grace period (misfire policy)")
+        )  # fmt: skip
+        conn.execute(events.insert(), [rows.event_values(Event(
+            kind="run.missed", at=now, job_id=r["job_id"], run_id=r["id"],
+            data={"scheduled_for": rows.instant(r["scheduled_for"]).isoformat()}))  # type: ignore[union-attr]
+            for r in stale])  # fmt: skip
+        dropped = {r["id"] for r in stale}
+        return [r for r in found if r["id"] not in dropped]
+
+    def _serialise_queued(self, conn: Connection, found: list[Any]) -> list[Any]:
+        queued = {r["job_id"] for r in found if r["overlap"] == "queue"}
+        if not queued:
+            return found
+        if self.dialect == "postgresql":
+            # Another claimer may hold an earlier run of the job, claimed but not committed,
+            # which the check below cannot see: own the job row while deciding, and leave the
+            # jobs whose row someone else holds to a later claim. (SKIP LOCKED: never waits.)
+            owned = set(conn.execute(
+                select(jobs.c.id).where(jobs.c.id.in_(queued)).order_by(jobs.c.id)
+                .with_for_update(skip_locked=True)
+            ).scalars())  # fmt: skip
+            found = [r for r in found if r["job_id"] not in queued - owned]
+            queued = owned
+        busy = set(conn.execute(
+            select(runs.c.job_id).where(runs.c.job_id.in_(queued),
+                                        runs.c.status == RunStatus.RUNNING.value)
+        ).scalars())  # fmt: skip
+        keep, taken = [], set()
+        for r in sorted(found, key=lambda r: (r["scheduled_for"], r["attempt"])):
+            if r["job_id"] in queued:
+                if r["job_id"] in busy or r["job_id"] in taken:
+                    continue
+                taken.add(r["job_id"])
+            keep.append(r)
+        return keep
+
+    def finish_runs(self, finished: Sequence[rows.FinishedRun]) -> list[bool]:
+        """Record the outcomes of attempts (and their retries) in one transaction.
+
+        An outcome is kept only if the run is still ``running`` for that worker; one whose
+        lease was lost in the meantime is refused (False), so a run is never finished twice.
+        """
+        if not finished:
+            return []
+        retries: list[dict[str, Any]] = []
+        new_events: list[dict[str, Any]] = []
+        with self._write() as conn:
+            # Which runs does each worker still hold? Read under the write lock (SQLite) or
+            # row locks (PostgreSQL), so the answer holds until commit; then one executemany
+            # UPDATE records them all (it keeps the same guard) instead of one per run.
+            ids = [i.run_id for i in finished]
+            held = {r.id: r for r in conn.execute(self._held, {"ids": ids})}
+            accepted = [held.get(i.run_id) is not None and held[i.run_id].worker == i.worker
+                        for i in finished]  # fmt: skip
+            done = [(item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True)
+                    if ok]  # fmt: skip
+            if done:
+                FINISH.run(conn, [{
+                    "b_id": item.run_id, "b_worker": item.worker, "b_status": item.status.value,
+                    "b_finished_at": to_micros(item.finished_at),
+                    "b_result": None if item.result is None else rows.dumps(item.result),
+                    "b_error": storable(item.error), "b_output": storable(item.output) or None,
+                } for item, _ in done])  # fmt: skip
+            for item, row in done:
+                self._finished_events(conn, item, row, retries, new_events)
+            self._insert_runs.run(conn, retries)
+            self._insert_events.run(conn, new_events)
+        for item, ok in zip(finished, accepted, strict=True):
+            if not ok:
+                log.warning(
+                    "run %s was no longer held by %s; outcome dropped", item.run_id, item.worker
+                )
+        return accepted
+
+    def _finished_events(
+        self, conn: Connection, item: rows.FinishedRun, row: Any,
+        retries: list[dict[str, Any]], new_events: list[dict[str, Any]],
+    ) -> None:  # fmt: skip
+        job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
+        data: dict[str, Any] = {"attempt": attempt}
+        if item.error:
+            data["error"] = item.error[:500]
+        new_events.append(rows.event_values(Event(
+            kind=f"run.{item.status.value}", at=item.finished_at, job_id=job_id,
+            run_id=item.run_id, data=data)))  # fmt: skip
+        # A retry of a removed job would stay pending forever (runs of no job are never claimed).
+        if item.retry_due is not None and job_exists(conn, job_id):
+            retries.append(self._retry_values(job_id, scheduled_for, attempt + 1, item.retry_due,
+                                              item.finished_at))  # fmt: skip
+            data = {"next_attempt": attempt + 1, "due_at": item.retry_due.isoformat()}
+            new_events.append(rows.event_values(Event(
+                kind="run.retrying", at=item.finished_at, job_id=job_id, run_id=item.run_id,
+                data=data)))  # fmt: skip
+
+    def heartbeat(self, run_ids: Sequence[int], worker: str, until: datetime) -> set[int]:
+        """Extend the leases of running runs; return those the worker must stop: their
+        cancellation was asked, or they are no longer its own (its lease expired and the run
+        was taken back — a stalled process must not go on running it beside the new one)."""
+        if not run_ids:
+            return set()
+        with self._write() as conn:
+            held = set(conn.execute(
+                update(runs)
+                .where(runs.c.id.in_(run_ids), runs.c.worker == worker,
+                       runs.c.status == RunStatus.RUNNING.value)
+                .values(lease_until=to_micros(until))
+                .returning(runs.c.id)
+            ).scalars())  # fmt: skip
+            cancelled = conn.execute(
+                select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.cancel_requested)
+            ).scalars()
+            return set(cancelled) | (set(run_ids) - held)
+
+    def recover_lost_runs(self, now: datetime, limit: int = 500) -> int:
+        """Take back running runs whose lease expired: their worker vanished.
+
+        Such a run is put back to ``pending`` as it is — same run id, same attempt, so the
+        work sees the same idempotency key — and runs again (at least once): a process that
+        died after claiming a run, or in the middle of it, loses no fire. After
+        :data:`MAX_LOSSES` losses of one run it is marked ``lost`` for good (a poison run
+        that kills its worker every time is dead-lettered) and the job's retry policy
+        applies. Every loss is a ``run.lost`` event.
+        """
+        now_us = to_micros(now)
+        query = self._locked(
+            select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt,
+                   jobs.c.policy)
+            .join(jobs, jobs.c.id == runs.c.job_id, isouter=True)
+            .where(runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
+            .limit(limit),
+            runs,
+        )  # fmt: skip
+        with self._write() as conn:
+            lost = conn.execute(query).all()
+            if not lost:
+                return 0
+            earlier = self._losses(conn, lost)
+            # A run of a removed job (no policy: the outer join found no job) cannot be
+            # claimed again; requeued, it would stay pending forever. It ends lost.
+            orphaned = [r.id for r in lost if r.policy is None]
+            kept = [r for r in lost if r.policy is not None]
+            requeue = [r.id for r in kept if earlier.get(r.id, 0) < MAX_LOSSES]
+            dead = [r for r in kept if earlier.get(r.id, 0) >= MAX_LOSSES]
+            if orphaned:
+                conn.execute(
+                    update(runs).where(runs.c.id.in_(orphaned))
+                    .values(status=RunStatus.LOST.value, finished_at=now_us, lease_until=None,
+                            error="its worker vanished (lease expired); its job was removed")
+                )  # fmt: skip
+            if requeue:
+                conn.execute(
+                    update(runs).where(runs.c.id.in_(requeue))
+                    .values(status=RunStatus.PENDING.value, worker=None, started_at=None,
+                            lease_until=None, due_at=now_us, error=REQUEUED)
+                )  # fmt: skip
+            if dead:
+                self._dead_letter(conn, dead, now)
+            new_events = [
+                rows.event_values(Event(kind="run.lost", at=now, job_id=r.job_id, run_id=r.id,
+                                        data={"losses": earlier.get(r.id, 0) + 1,
+                                              "requeued": r.id in requeue}))
+                for r in lost
+            ]  # fmt: skip
+            conn.execute(events.insert(), new_events)
+        return len(lost)
+
+    def _losses(self, conn: Connection, lost: Sequence[Any]) -> dict[int, int]:
+        """How often each of these runs was lost before (its ``run.lost`` events)."""
+        query = (
+            select(events.c.run_id, func.count())
+            .where(events.c.job_id.in_({r.job_id for r in lost}),
+                   events.c.run_id.in_([r.id for r in lost]), events.c.kind == "run.lost")
+            .group_by(events.c.run_id)
+        )  # fmt: skip
+        return {int(run_id): int(n) for run_id, n in conn.execute(query).all()}
+
+    def _dead_letter(self, conn: Connection, dead: Sequence[Any], now: datetime) -> None:
+        conn.execute(
+            update(runs).where(runs.c.id.in_([r.id for r in dead]))
+            .values(status=RunStatus.LOST.value, finished_at=to_micros(now), lease_until=None,
+                    error=f"its worker vanished {MAX_LOSSES + 1} times (lease expired)")
+        )  # fmt: skip
+        retries = []
+        for r in dead:
+            policy = rows.load_policy(r.policy) if r.policy else None
+            if policy and r.attempt < policy.max_attempts:
+                due = now + timedelta(seconds=backoff_delay(policy, r.attempt))
+                retries.append(self._retry_values(r.job_id, r.scheduled_for, r.attempt + 1,
+                                                  due, now))  # fmt: skip
+        if retries:
+            conn.execute(self._insert_ignore(runs), retries)

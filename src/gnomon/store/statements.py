@@ -1,0 +1,56 @@
+"""Statements and small helpers shared by the SQL store's modules (built once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from gnomon.models import JobState, RunStatus
+from gnomon.store.prepared import Prepared
+from gnomon.store.tables import events, jobs, runs
+
+
+def storable(text: str | None) -> str | None:
+    """``text`` without NUL characters, which PostgreSQL TEXT cannot hold (a command's output
+    may contain them); the same replacement on every backend."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
+def job_exists(conn: Connection, job_id: str) -> bool:
+    return conn.execute(select(jobs.c.id).where(jobs.c.id == job_id)).first() is not None
+
+
+# Records one attempt's outcome; executed many at once. The guard repeats the check made
+# under lock in finish_runs: an outcome only ever comes from the worker holding the run.
+FINISH = Prepared(
+    update(runs)
+    .where(runs.c.id == bindparam("b_id"), runs.c.status == RunStatus.RUNNING.value,
+           runs.c.worker == bindparam("b_worker"))
+    .values(status=bindparam("b_status"), finished_at=bindparam("b_finished_at"),
+            result=bindparam("b_result"), error=bindparam("b_error"),
+            output=bindparam("b_output"), lease_until=None)
+)  # fmt: skip
+# Marks one claimed run as running for its worker; executed many at once.
+START = (
+    update(runs).where(runs.c.id == bindparam("b_id"))
+    .values(status=RunStatus.RUNNING.value, worker=bindparam("b_worker"),
+            started_at=bindparam("b_started"), lease_until=bindparam("b_lease"))
+)  # fmt: skip
+ADVANCE = (
+    update(jobs).where(jobs.c.id == bindparam("k"))
+    .values(next_fire_at=bindparam("nf"), state=bindparam("st"))
+)  # fmt: skip
+NEXT_JOB = Prepared(select(func.min(jobs.c.next_fire_at)))
+NEXT_RUN = Prepared(
+    select(func.min(runs.c.due_at))
+    .join(jobs, jobs.c.id == runs.c.job_id)
+    .where(runs.c.status == RunStatus.PENDING.value, jobs.c.state != JobState.PAUSED.value,
+           runs.c.due_at > bindparam("after"))
+)  # fmt: skip
+RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
+EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
+
+FIRE_NOTES = {
+    RunStatus.MISSED: "missed: later than the grace period (misfire policy)",
+    RunStatus.SKIPPED: "skipped: an earlier run was unfinished (overlap policy)",
+    RunStatus.CANCELLED: "cancelled: replaced by a newer fire (overlap policy)",
+}

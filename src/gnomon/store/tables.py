@@ -1,0 +1,91 @@
+"""The schema. Instants are BIGINT microseconds since the epoch (UTC); JSON is TEXT.
+
+``jobs.next_fire_at`` *is* the queue: the scheduler reads due jobs through its index, so
+memory and per-tick work do not grow with the number of jobs. It is NULL for paused and
+finished jobs, which therefore cost nothing. ``runs`` has one row per attempt at a fire;
+``UNIQUE (job_id, scheduled_for, attempt)`` is what makes a fire impossible to record twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+jobs = Table(
+    "gnomon_jobs",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("trigger", Text, nullable=False),
+    Column("action_kind", String(100), nullable=False),
+    Column("action_config", Text, nullable=False),
+    Column("policy", Text, nullable=False),
+    Column("overlap", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("next_fire_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_gnomon_jobs_next_fire_at", "next_fire_at"),
+)
+
+runs = Table(
+    "gnomon_runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", String(200), nullable=False),
+    Column("scheduled_for", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("finished_at", BigInteger, nullable=True),
+    Column("worker", String(200), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("output", Text, nullable=True),
+    UniqueConstraint("job_id", "scheduled_for", "attempt", name="uq_gnomon_runs_fire"),
+    Index("ix_gnomon_runs_job", "job_id", "id"),
+    Index(
+        "ix_gnomon_runs_pending",
+        "due_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_gnomon_runs_running",
+        "lease_until",
+        postgresql_where=text("status = 'running'"),
+        sqlite_where=text("status = 'running'"),
+    ),
+)
+
+events = Table(
+    "gnomon_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(50), nullable=False),
+    Column("job_id", String(200), nullable=True),
+    Column("run_id", BigInteger, nullable=True),
+    Column("data", Text, nullable=True),
+    Index("ix_gnomon_events_job", "job_id", "id"),
+)
