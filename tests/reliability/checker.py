@@ -1,0 +1,89 @@
+"""The checker: expected fires computed from the jobs' definitions, compared with the ledger.
+
+Expected fires are computed here with plain arithmetic (``start + k * every``, or the one-shot
+instant), not with gnomon's triggers, so a bug in the triggers cannot hide itself.
+
+A window has two parts. Fires at or before ``horizon`` *must* appear exactly once. Fires after
+it (the processes were stopped while they were due or running) *may* appear, at most once.
+Anything else in the ledger is unexpected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tests.reliability.ledger import Entry
+
+Fire = tuple[str, datetime]
+
+
+def interval_fires(job_id: str, start: datetime, every: timedelta, until: datetime) -> list[Fire]:
+    """``start + k * every`` for k = 0, 1, … up to ``until`` inclusive."""
+    fires, k = [], 0
+    while start + k * every <= until:
+        fires.append((job_id, start + k * every))
+        k += 1
+    return fires
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Report:
+    expected: int
+    executed: int  # ledger lines
+    missing: list[Fire] = field(default_factory=list)
+    duplicates: dict[Fire, int] = field(default_factory=dict)  # fire -> times executed
+    unexpected: list[Entry] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)  # seconds, first execution of each
+    by_pid: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicates or self.unexpected)
+
+    def late(self, q: float) -> float:
+        return percentile(self.lateness, q)
+
+    def summary(self) -> str:
+        lines = [
+            f"expected {self.expected} fires, ledger has {self.executed} lines; "
+            f"missing {len(self.missing)}, duplicate {len(self.duplicates)}, "
+            f"unexpected {len(self.unexpected)}",
+            f"lateness p50 {self.late(50) * 1000:.1f} ms, p99 {self.late(99) * 1000:.1f} ms, "
+            f"max {max(self.lateness, default=float('nan')) * 1000:.1f} ms",
+            f"executions by pid: {dict(sorted(self.by_pid.items()))}",
+        ]
+        for job_id, at in sorted(self.missing)[:10]:
+            lines.append(f"  missing   {job_id} @ {at.isoformat()}")
+        for (job_id, at), n in sorted(self.duplicates.items())[:10]:
+            lines.append(f"  duplicate {job_id} @ {at.isoformat()} x{n}")
+        for entry in self.unexpected[:10]:
+            lines.append(f"  unexpected {entry}")
+        return "\n".join(lines)
+
+
+def check(must: Iterable[Fire], may: Iterable[Fire], entries: list[Entry]) -> Report:
+    """Compare the ledger with the fires that must (exactly once) or may (at most once) run."""
+    must_set, may_set = set(must), set(may) - set(must)
+    seen = Counter(e.fire for e in entries)
+    report = Report(expected=len(must_set), executed=len(entries))
+    report.missing = sorted(f for f in must_set if seen[f] == 0)
+    report.duplicates = {f: n for f, n in seen.items() if n > 1}
+    report.unexpected = [e for e in entries if e.fire not in must_set and e.fire not in may_set]
+    first: dict[Fire, Entry] = {}
+    for entry in sorted(entries, key=lambda e: e.written_at):
+        first.setdefault(entry.fire, entry)
+    report.lateness = [first[f].lateness for f in must_set if f in first]
+    report.by_pid = dict(Counter(e.pid for e in entries))
+    return report
