@@ -1,0 +1,1 @@
+"""gnomon benchmarks (run ``python bench/run.py``); not part of the package."""
