@@ -147,14 +147,17 @@ def plan_fires(
     next_fire_at: datetime,
     now: datetime,
     unfinished_runs: int,
+    until: datetime | None = None,
 ) -> FirePlan:
     """Decide what happens to every fire of one job that is due at ``now``.
 
     ``unfinished_runs`` counts the job's runs that are pending or running, for the overlap
     policy. Every fire comes back in the plan (run, missed, skipped or cancelled): none is
-    silently dropped.
+    silently dropped. With ``until`` (later than ``now``), the fires up to ``until`` are
+    planned ahead of time, as pending runs due when they fall due; lateness is still judged
+    at ``now``, so a fire planned ahead is never late.
     """
-    listed, more, upcoming = due_fires(trigger, next_fire_at, now)
+    listed, more, upcoming = due_fires(trigger, next_fire_at, max(now, until or now))
     to_run, missed = _apply_misfire(listed, now, policy)
     out = [Fire(f, f, RunStatus.MISSED) for f in missed]
     statuses = _overlap_statuses(len(to_run), unfinished_runs, policy.overlap)
@@ -179,14 +182,24 @@ def _overlap_statuses(count: int, unfinished: int, overlap: Overlap) -> list[Run
     return [RunStatus.CANCELLED] * (count - 1) + [RunStatus.PENDING]  # REPLACE: newest wins
 
 
-def planner_at(now: datetime) -> Callable[[Job, int], FirePlan]:
-    """The store's planner for one step at ``now``: :func:`plan_fires` for each due job."""
+AHEAD = frozenset({Overlap.ALLOW, Overlap.QUEUE})
+"""Overlap policies whose fires may be planned ahead of time: their decision does not depend
+on whether an earlier run is still running at the fire (``skip`` and ``replace`` do)."""
+
+
+def planner_at(now: datetime, until: datetime | None = None) -> Callable[[Job, int], FirePlan]:
+    """The store's planner for one step at ``now``: :func:`plan_fires` for each due job.
+
+    With ``until``, the fires of jobs whose overlap policy allows it (:data:`AHEAD`) are
+    planned up to ``until``; the others only up to ``now``.
+    """
 
     def plan(job: Job, unfinished: int) -> FirePlan:
         assert job.next_fire_at is not None  # the store only hands out due jobs
+        ahead = until if job.policy.overlap in AHEAD else None
         return plan_fires(job_id=job.id, trigger=job.trigger, policy=job.policy,
                           next_fire_at=job.next_fire_at, now=now,
-                          unfinished_runs=unfinished)  # fmt: skip
+                          unfinished_runs=unfinished, until=ahead)  # fmt: skip
 
     return plan
 

@@ -17,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from gnomon import definitions
@@ -36,6 +36,11 @@ from gnomon.triggers import Trigger
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 HELD_RETRY = 0.02  # seconds before looking again at a due job another replica holds
+LOOKAHEAD = 0.5
+"""Seconds a tick looks ahead by default: the fires due in the next half second are recorded
+and their runs claimed in one transaction, and each run starts at its due time from memory.
+One step per half second instead of one per fire; a crash in between loses nothing (the runs
+are durable, their leases expire and they run again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,19 @@ class Scheduler:
     def __init__(
         self, url: str | None = None, *, clock: Clock | None = None, workers: int | None = None,
         worker_id: str | None = None, lease: float = 30.0, batch: int = 500,
-        poll: float = 1.0, settings: Settings | None = None,
+        poll: float = 1.0, settings: Settings | None = None, lookahead: float | None = None,
     ) -> None:  # fmt: skip
+        """``lookahead``: how far ahead (seconds) a tick records fires and claims runs, which
+        the workers then start at their due time (see :meth:`tick`). Default
+        :data:`LOOKAHEAD` on the system clock, 0 with an injected clock (a tick at ``now``
+        then does exactly the work due at ``now``)."""
         self.settings = settings or Settings.from_env()
         self.store = SqlStore(url or self.settings.database_url)
+        if lookahead is None:
+            lookahead = LOOKAHEAD if clock is None else 0.0
+        if lookahead < 0:
+            raise InvalidSpec(f"lookahead must not be negative, got {lookahead}")
+        self.lookahead = timedelta(seconds=lookahead)
         self.clock = clock or SystemClock()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease, self.batch, self.poll = lease, batch, poll
@@ -71,6 +85,7 @@ class Scheduler:
         self._next_recovery = self.clock.monotonic()
         self._next_heartbeat = self.clock.monotonic()
         self._ticked_at: datetime | None = None  # ``now`` of the last tick
+        self._ticked_until: datetime | None = None  # how far ahead the last tick looked
         self._starved = False  # the last tick had more due runs than it could hand over
         self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
         self._workers = workers or self.settings.workers
@@ -86,8 +101,13 @@ class Scheduler:
             self._dispatcher = LocalDispatcher(
                 self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
                 lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
+                on_free=self._worker_freed,
             )  # fmt: skip
         return self._dispatcher
+
+    def _worker_freed(self) -> None:
+        if self._starved:  # due runs were left waiting for a worker: take them now
+            self._wake.set()
 
     def on_finished(self, listener: Callable[[FinishedRun], None]) -> None:
         """Call ``listener`` (in the recorder thread) for every attempt this process ends."""
@@ -247,16 +267,19 @@ class Scheduler:
     def tick(self, now: datetime | None = None) -> TickReport:
         """One iteration: record due fires, recover lost runs, start due runs."""
         now = now or self.clock.now()
-        self._ticked_at = now
+        until = now + self.lookahead
+        self._ticked_at, self._ticked_until = now, until
         jobs = fires = claimed = 0
         lost = self._maintain(now)
         for _ in range(20):  # bounded, so a large backlog does not starve the loop
-            # One transaction records a batch of fires and starts the runs that are due, so
-            # workers begin while later batches are recorded; it also tells when to wake.
+            # One transaction records a batch of fires and starts the runs that are due (or
+            # hands them to workers that start them when due, up to ``until``), so workers
+            # begin while later batches are recorded; it also tells when to wake.
             free = self.dispatcher.capacity()
             result, started, self._wake_at = self.store.step(
-                now, planner_at(now), self.batch, self.worker_id, free, self.lease
-            )
+                now, planner_at(now, until), self.batch, self.worker_id, free, self.lease,
+                until,
+            )  # fmt: skip
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)
             claimed += len(started)
@@ -305,7 +328,8 @@ class Scheduler:
         """Sleep until the next due moment, a local change, or ``poll`` seconds."""
         known, self._wake_at = self._wake_at, None  # fresh from the tick: no need to ask
         while not self._stop.is_set():
-            wake = known or self.store.next_wakeup(after=self._ticked_at)
+            wake = known or self.store.next_wakeup(after=self._ticked_at,
+                                                   until=self._ticked_until)  # fmt: skip
             known = None
             now = self.clock.now()
             if wake is not None and wake <= now:

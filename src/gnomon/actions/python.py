@@ -10,9 +10,11 @@ attempt ended itself (e.g. ``skipped`` when a condition checked at fire time is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -23,6 +25,22 @@ from gnomon.references import check_reference, resolve
 
 
 def _wants_context(func: Any) -> bool:
+    """Does ``func`` take the run's context first? (Asked once per function: ``inspect``
+    costs more than a quick run itself.)"""
+    try:
+        return _context_cache[func]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable object
+        pass
+    wants = _inspect_wants_context(func)
+    with contextlib.suppress(TypeError):
+        _context_cache[func] = wants
+    return wants
+
+
+_context_cache: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _inspect_wants_context(func: Any) -> bool:
     try:
         params = list(inspect.signature(func).parameters.values())
     except (TypeError, ValueError):

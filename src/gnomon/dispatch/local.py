@@ -10,15 +10,24 @@ When runs are quick, the scheduler may hand over more runs than there are worker
 pool for a while, instead of one claim per free worker. The queue is bounded by time — about
 ``HORIZON`` seconds of work at the observed run duration — so slow runs are never hoarded
 away from other replicas.
+
+Runs claimed ahead of time (the scheduler's look-ahead) wait in a heap; one timer thread
+hands each to the workers when it falls due. Workers are plain threads on a queue rather
+than a ``ThreadPoolExecutor``: a quick run costs a few tens of microseconds, and the
+executor's futures, and a timed wait per run, cost about as much again.
 """
 
 from __future__ import annotations
 
+import _thread
+import contextlib
+import heapq
+import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from gnomon.clock import Clock
@@ -31,7 +40,7 @@ from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
-LINGER = 0.02  # seconds the recorder gathers outcomes that arrive in quick succession
+LINGER = 0.1  # seconds the recorder gathers outcomes that arrive in quick succession
 CHECKPOINT_EVERY = 1.0  # seconds between the recorder's WAL checkpoints
 
 
@@ -39,13 +48,22 @@ class LocalDispatcher:
     def __init__(
         self, store: SqlStore, clock: Clock, *, workers: int, worker_id: str, lease: float,
         on_recorded: Callable[[Sequence[FinishedRun], bool], None] = lambda batch, wake: None,
-        prefetch: int = 0,
+        prefetch: int = 0, on_free: Callable[[], None] = lambda: None,
     ) -> None:  # fmt: skip
         self.store, self.clock, self.worker_id, self.lease = store, clock, worker_id, lease
         self.workers = workers
         self._on_recorded = on_recorded
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gnomon-worker")
-        self._inflight: dict[int, threading.Event] = {}
+        self._on_free = on_free
+        self._ready: queue.SimpleQueue[tuple[ClaimedRun, threading.Event] | None] = (
+            queue.SimpleQueue()
+        )
+        self._later: list[tuple[float, int, ClaimedRun, threading.Event]] = []  # a heap
+        self._order = itertools.count()  # ties in the heap keep the claim order
+        self._alarm = _thread.allocate_lock()  # held; released to wake the timer early
+        self._alarm.acquire()
+        self._closing = False
+        self._inflight: dict[int, threading.Event] = {}  # claimed, outcome not yet recorded
+        self._busy = 0  # handed over and not yet executed: waiting, queued or running
         self._queued: set[int] = set()  # in-flight runs of overlap=queue jobs
         self.prefetch = prefetch
         self._duration = 0.0  # moving average of a run's duration, seconds
@@ -56,16 +74,30 @@ class LocalDispatcher:
         self._recorder = threading.Thread(target=self._record_loop, name="gnomon-recorder",
                                           daemon=True)  # fmt: skip
         self._recorder.start()
+        self._threads = [
+            threading.Thread(target=self._work_loop, name=f"gnomon-worker-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        self._timer = threading.Thread(target=self._timer_loop, name="gnomon-timer",
+                                       daemon=True)  # fmt: skip
+        for thread in [*self._threads, self._timer]:
+            thread.start()
 
     def free_slots(self) -> int:
+        """Workers neither running a run nor about to (runs claimed ahead, not yet due,
+        occupy none)."""
         with self._lock:
-            return self.workers - len(self._inflight)
+            return self.workers - (self._busy - len(self._later))
 
     def capacity(self) -> int:
         """How many runs to claim now: the free workers, plus a queue of at most
-        ``prefetch`` runs when runs are quick enough that it drains within ``HORIZON``."""
+        ``prefetch`` runs when runs are quick enough that it drains within ``HORIZON``.
+
+        Runs claimed ahead and waiting for their due time are not counted: a step claims
+        the runs of its look-ahead window whatever the previous one left waiting (with slow
+        runs, that is at most the free workers per step)."""
         with self._lock:
-            free = self.workers - len(self._inflight)
+            free = self.workers - (self._busy - len(self._later))
             if self._samples < SAMPLES or not self.prefetch:
                 return free
             extra = self.workers * HORIZON / max(self._duration, 1e-6)
@@ -76,13 +108,51 @@ class LocalDispatcher:
             return list(self._inflight)
 
     def submit(self, claimed: Sequence[ClaimedRun]) -> None:
-        for item in claimed:
-            cancel = threading.Event()
-            with self._lock:
+        """Start each run when it is due: at once, or (claimed ahead) at its due time."""
+        if not claimed:
+            return
+        now = self.clock.now()
+        earliest = None
+        with self._lock:
+            self._busy += len(claimed)
+            for item in claimed:
+                cancel = threading.Event()
                 self._inflight[item.run.id] = cancel
                 if item.policy.overlap is Overlap.QUEUE:
                     self._queued.add(item.run.id)
-            self._pool.submit(self._work, item, cancel)
+                if item.run.due_at <= now:
+                    self._ready.put((item, cancel))
+                    continue
+                due = item.run.due_at.timestamp()
+                if not self._later or due < self._later[0][0]:
+                    earliest = due
+                heapq.heappush(self._later, (due, next(self._order), item, cancel))
+        if earliest is not None:
+            self.recheck()
+
+    def recheck(self) -> None:
+        """Make the timer look at the clock again now (an injected clock moved on)."""
+        with contextlib.suppress(RuntimeError):  # already released: the timer wakes anyway
+            self._alarm.release()
+
+    def _timer_loop(self) -> None:
+        """Hand runs claimed ahead to the workers as they fall due."""
+        while True:
+            with self._lock:
+                if self._closing:
+                    return
+                now = self.clock.now().timestamp()
+                while self._later and self._later[0][0] <= now:
+                    _, _, item, cancel = heapq.heappop(self._later)
+                    self._ready.put((item, cancel))
+                delay = self._later[0][0] - now if self._later else None
+            # A plain lock, not an Event: at one run every few milliseconds, Event.wait's
+            # Python-level machinery costs as much as the run.
+            self._alarm.acquire(timeout=-1 if delay is None else delay)
+
+    def _work_loop(self) -> None:
+        while (job := self._ready.get()) is not None:
+            self._work(*job)
 
     def _claim_lapsed(self, item: ClaimedRun) -> bool:
         """Is a claim that waited long (a frozen process, a full queue) no longer ours?
@@ -110,11 +180,19 @@ class LocalDispatcher:
             self._queued.discard(run_id)
             self._idle.notify_all()
 
+    def _freed(self) -> None:
+        """A worker is free again (its outcome may not be recorded yet): the scheduler may
+        hand over more runs now instead of after the recorder's next batch."""
+        with self._lock:
+            self._busy -= 1
+        self._on_free()
+
     def _work(self, item: ClaimedRun, cancel: threading.Event) -> None:
         if self._claim_lapsed(item):
             log.warning("run %s: its claim lapsed before a worker could start it; not run here",
                         item.run.id)  # fmt: skip
             self._release(item.run.id)
+            self._freed()
             return
         started = self.clock.monotonic()
         try:
@@ -137,6 +215,7 @@ class LocalDispatcher:
             except Exception:  # a notification problem must not lose the outcome
                 log.exception("notification for run %s failed", item.run.id)
         self._results.put(finished)
+        self._freed()
 
     def _record_loop(self) -> None:
         last = float("-inf")  # monotonic time of the last recording transaction
@@ -148,13 +227,15 @@ class LocalDispatcher:
             batch = [first]
             # Outcomes arriving faster than one per LINGER are gathered for up to LINGER
             # (like Nagle's algorithm): a steady 500 runs/s costs 50 transactions/s, not 500,
-            # while an outcome after a quiet spell is recorded at once.
-            until = last + LINGER
+            # while an outcome after a quiet spell is recorded at once. The recorder sleeps
+            # through the rest of the LINGER and then takes what came, rather than waking
+            # for each outcome as it comes.
+            wait = last + LINGER - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             while True:
-                wait = until - self.clock.monotonic()
                 try:
-                    item = self._results.get(timeout=wait) if wait > 0 else (
-                        self._results.get_nowait())  # fmt: skip
+                    item = self._results.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -162,8 +243,9 @@ class LocalDispatcher:
                     break
                 batch.append(item)
             self._record(batch)
-            last = self.clock.monotonic()
-            if last >= checkpoint_at:  # here, not in a scheduler step: see SqlStore.checkpoint
+            last = time.monotonic()
+            # Here, not in a scheduler step: see SqlStore.checkpoint.
+            if self.clock.monotonic() >= checkpoint_at:
                 self.store.checkpoint()
                 checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
 
@@ -219,7 +301,34 @@ class LocalDispatcher:
             return self._idle.wait_for(lambda: not self._inflight, timeout)
 
     def shutdown(self, wait: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        """Stop the workers. Runs claimed ahead and not yet due are not started: their
+        claims lapse and they run after their leases expire, here or elsewhere. With
+        ``wait``, the runs already started finish and are recorded first."""
+        with self._lock:
+            self._closing = True
+            dropped = [entry[2].run.id for entry in self._later]
+            self._later.clear()
+            self._busy -= len(dropped)
+            for run_id in dropped:
+                self._inflight.pop(run_id, None)
+                self._queued.discard(run_id)
+            if not wait:
+                while True:  # runs due but not yet started are dropped the same way
+                    try:
+                        entry = self._ready.get_nowait()
+                    except queue.Empty:
+                        break
+                    if entry is not None:
+                        self._busy -= 1
+                        self._inflight.pop(entry[0].run.id, None)
+                        self._queued.discard(entry[0].run.id)
+            self._idle.notify_all()
+        self.recheck()
+        for _ in self._threads:
+            self._ready.put(None)
+        if wait:
+            for thread in [*self._threads, self._timer]:
+                thread.join()
         self._results.put(None)
         if wait:
             self._recorder.join()

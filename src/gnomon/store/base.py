@@ -12,13 +12,14 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, select, update
+from sqlalchemy import Connection, Select, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from gnomon.errors import StoreUnavailable
 from gnomon.instants import to_micros
 from gnomon.models import JobState, RunReason, RunStatus
+from gnomon.planning import AHEAD
 from gnomon.redaction import redact_text
 from gnomon.store.engine import WRITE, create_store_engine, error_line, upgrade_schema
 from gnomon.store.prepared import Prepared
@@ -45,10 +46,17 @@ class SqlBase:
         if migrate:
             upgrade_schema(self.engine)
         # The scheduler's hot statements, built once (see gnomon.store.prepared).
+        # Due jobs: those due at ``now``, and those due by ``until`` whose fires may be
+        # planned ahead (see gnomon.planning.AHEAD). Both bounds walk the same index range.
+        due = (
+            jobs.c.next_fire_at <= bindparam("until"),
+            or_(jobs.c.next_fire_at <= bindparam("now"),
+                *(jobs.c.overlap == o.value for o in sorted(AHEAD))),
+        )  # fmt: skip
         self._due_jobs = Prepared(self._locked(
-            select(jobs).where(jobs.c.next_fire_at <= bindparam("now"))
-            .order_by(jobs.c.next_fire_at).limit(bindparam("limit"))
+            select(jobs).where(*due).order_by(jobs.c.next_fire_at).limit(bindparam("limit"))
         ))  # fmt: skip
+        self._missed_due = Prepared(select(func.min(jobs.c.next_fire_at)).where(*due))
         self._due_runs = Prepared(self._locked(
             select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy,
                    jobs.c.overlap)

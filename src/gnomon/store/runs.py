@@ -46,28 +46,38 @@ class RunStore(SqlBase):
             return self._claim_runs(conn, now, worker, limit, lease)
 
     def _claim_runs(
-        self, conn: Connection, now: datetime, worker: str, limit: int, lease: float
-    ) -> list[rows.ClaimedRun]:
+        self, conn: Connection, now: datetime, worker: str, limit: int, lease: float,
+        until: datetime | None = None,
+    ) -> list[rows.ClaimedRun]:  # fmt: skip
+        """Claim due runs; with ``until``, also those due by then (see :meth:`step`).
+
+        A run claimed ahead is recorded as starting at its due time, and its lease runs
+        from then: the claimer starts it at that moment, not before.
+        """
         if limit <= 0:
             return []
         now_us = to_micros(now)
-        found = self._due_runs.mappings(conn, {"now": now_us, "limit": limit})
+        horizon = max(now_us, to_micros(until)) if until is not None else now_us
+        found = self._due_runs.mappings(conn, {"now": horizon, "limit": limit})
         found = self._drop_stale(conn, self._serialise_queued(conn, found), now)
         if not found:
             return []
-        lease_until = to_micros(now + timedelta(seconds=lease))
-        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_started": now_us,
-                                "b_lease": lease_until} for r in found])  # fmt: skip
+        lease_us = round(lease * 1_000_000)
+        starts = [max(now_us, r["due_at"]) for r in found]
+        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_started": start,
+                                "b_lease": start + lease_us}
+                               for r, start in zip(found, starts, strict=True)])  # fmt: skip
         started = [
-            rows.event_values(Event(kind="run.started", at=now, job_id=r["job_id"],
-                                    run_id=r["id"], data={"attempt": r["attempt"]}))
-            for r in found
+            rows.event_values(Event(kind="run.started", at=rows.instant(start) or now,
+                                    job_id=r["job_id"], run_id=r["id"],
+                                    data={"attempt": r["attempt"]}))
+            for r, start in zip(found, starts, strict=True)
         ]  # fmt: skip
         self._insert_events.run(conn, started)
         claimed = []
-        for r in found:
+        for r, start in zip(found, starts, strict=True):
             run = rows.run_from_row({**r, "status": RunStatus.RUNNING.value, "worker": worker,
-                                     "started_at": now_us})  # fmt: skip
+                                     "started_at": start})  # fmt: skip
             action = ActionSpec(kind=r["action_kind"], config=json.loads(r["action_config"]))
             claimed.append(rows.ClaimedRun(run=run, action=action,
                                            policy=rows.load_policy(r["policy"])))  # fmt: skip

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,17 +26,35 @@ from sqlalchemy.exc import IntegrityError
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
 from gnomon.events import Event
 from gnomon.instants import to_micros
-from gnomon.models import Job, JobState, Run, RunReason, RunStatus
+from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FirePlan
 from gnomon.store import rows
 from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore
-from gnomon.store.statements import FIRE_NOTES, NEXT_JOB, NEXT_RUN
+from gnomon.store.statements import (
+    CLAIMED_SINCE,
+    FIRE_NOTES,
+    MAX_RUN_ID,
+    NEXT_EXACT_JOB,
+    NEXT_JOB,
+    NEXT_RUN,
+)
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
 UNFINISHED = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
+
+
+@dataclass(slots=True)
+class Claimer:
+    """Who claims the runs a step records, how many it may take, and what it took."""
+
+    worker: str
+    capacity: int
+    lease: float
+    claimed: list[rows.ClaimedRun] = field(default_factory=list)
+    left_pending: bool = False  # pending runs were recorded and not claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,21 +155,38 @@ class SqlStore(RunStore):
 
     def step(
         self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float,
+        lease: float, until: datetime | None = None,
     ) -> tuple[AdvanceResult, list[rows.ClaimedRun], datetime | None]:  # fmt: skip
         """The scheduler's step in ONE transaction: :meth:`advance_jobs`, then
-        :meth:`claim_runs` (up to ``capacity``), then the next wake-up after ``now`` as
-        :meth:`next_wakeup` would give it. Same statements, one commit instead of three."""
+        :meth:`claim_runs` (up to ``capacity``), then the next wake-up as :meth:`next_wakeup`
+        would give it. Same statements, one commit instead of three.
+
+        With ``until`` (the look-ahead), the step also records the fires that fall due by
+        ``until`` (for jobs whose overlap policy allows planning ahead) and claims the runs
+        due by then: the caller starts each one at its due time. The wake-up returned is then
+        the moment the *next* such step is needed (see :meth:`next_wakeup`).
+        """
+        until = max(now, until or now)
         with self._write() as conn:
-            result = self._advance_jobs(conn, now, planner, limit)
-            claimed = self._claim_runs(conn, now, worker, capacity, lease)
-            wake = self._next_wakeup(conn, now)
+            # Runs recorded earlier (retries, manual runs, a backlog) are older: they go
+            # first. The fires recorded now are claimed as they are inserted, with what
+            # capacity is left (see _claim_new).
+            claimed = self._claim_runs(conn, now, worker, capacity, lease, until)
+            claim = Claimer(worker, capacity - len(claimed), lease)
+            result = self._advance_jobs(conn, now, planner, limit, until, claim)
+            claimed += claim.claimed
+            if claim.left_pending and len(claimed) < capacity:  # e.g. overlap=skip fires
+                claimed += self._claim_runs(conn, now, worker, capacity - len(claimed), lease,
+                                            until)  # fmt: skip
+            wake = self._next_wakeup(conn, now, until)
         return result, claimed, wake
 
     def _advance_jobs(
-        self, conn: Connection, now: datetime, planner: Planner, limit: int
-    ) -> AdvanceResult:
-        found = self._due_jobs.mappings(conn, {"now": to_micros(now), "limit": limit})
+        self, conn: Connection, now: datetime, planner: Planner, limit: int,
+        until: datetime | None = None, claim: Claimer | None = None,
+    ) -> AdvanceResult:  # fmt: skip
+        bounds = {"now": to_micros(now), "until": to_micros(max(now, until or now))}
+        found = self._due_jobs.mappings(conn, {**bounds, "limit": limit})
         if not found:
             return AdvanceResult(0, 0, False)
         due: list[Job] = []
@@ -183,10 +218,61 @@ class SqlStore(RunStore):
             event = Event(kind="job.paused", at=now, job_id=job_id,
                           data={"error": f"schedule cannot be planned: {error}"[:500]})  # fmt: skip
             new_events.append(rows.event_values(event))
-        self._insert_runs.run(conn, new_runs)
+        if claim is not None and claim.capacity > 0:
+            self._claim_new(conn, now, bounds["until"], due, new_runs, new_events, claim)
+            claim.left_pending = any(v["status"] == RunStatus.PENDING.value for v in new_runs)
+        else:
+            self._insert_runs.run(conn, new_runs)
         self._advance.run(conn, advanced)
         self._insert_events.run(conn, new_events)
         return AdvanceResult(len(found), len(new_runs), len(found) >= limit)
+
+    def _claim_new(
+        self, conn: Connection, now: datetime, until_us: int, due: list[Job],
+        new_runs: list[dict[str, Any]], new_events: list[dict[str, Any]], claim: Claimer,
+    ) -> None:  # fmt: skip
+        """Insert ``new_runs``, those due by ``until_us`` of ``overlap=allow`` jobs already
+        claimed for ``claim.worker`` (earliest due first, up to its capacity).
+
+        The same rows a later claim would write, without reading them back through the
+        pending index and updating each one: claiming the fire a step has just planned is
+        most of a step's work. (``overlap=queue`` runs wait for the claim that serialises
+        them.) Rows the insert ignores (the fire was recorded already) are not claimed.
+        """
+        jobs_by_id = {job.id: job for job in due}
+        pending = [v for v in new_runs if v["status"] == RunStatus.PENDING.value
+                   and v["due_at"] <= until_us
+                   and jobs_by_id[v["job_id"]].policy.overlap is Overlap.ALLOW]  # fmt: skip
+        take = sorted(pending, key=lambda v: v["due_at"])[: claim.capacity]
+        if not take:
+            self._insert_runs.run(conn, new_runs)
+            return
+        now_us, lease_us = to_micros(now), round(claim.lease * 1_000_000)
+        for values in take:
+            start = max(now_us, values["due_at"])
+            values.update(status=RunStatus.RUNNING.value, worker=claim.worker,
+                          started_at=start, lease_until=start + lease_us)  # fmt: skip
+        [(before,)] = MAX_RUN_ID.rows(conn)
+        self._insert_runs.run(conn, new_runs)
+        # Rows of this worker's inserted after ``before`` are these: on SQLite nobody else
+        # writes meanwhile; on PostgreSQL other writers' rows carry their own worker id.
+        inserted = {
+            (job_id, scheduled_for): run_id
+            for run_id, job_id, scheduled_for in CLAIMED_SINCE.rows(
+                conn, {"before": before or 0, "worker": claim.worker}
+            )
+        }
+        for values in take:
+            run_id = inserted.get((values["job_id"], values["scheduled_for"]))
+            if run_id is None:
+                continue
+            job = jobs_by_id[values["job_id"]]
+            start = rows.instant(values["started_at"]) or now
+            run = rows.run_from_row({**values, "id": run_id})
+            claim.claimed.append(rows.ClaimedRun(run=run, action=job.action, policy=job.policy))
+            new_events.append(rows.event_values(Event(
+                kind="run.started", at=start, job_id=job.id, run_id=run_id,
+                data={"attempt": 1})))  # fmt: skip
 
     def _unfinished_counts(self, conn: Connection, due: list[Job]) -> dict[str, int]:
         if not due:
@@ -266,21 +352,49 @@ class SqlStore(RunStore):
             raise Conflict(f"job {job_id!r} already has a run for {scheduled_for}")
         return int(max(attempt for attempt, _ in recorded)) + 1
 
-    def next_wakeup(self, after: datetime | None = None) -> datetime | None:
+    def next_wakeup(
+        self, after: datetime | None = None, until: datetime | None = None
+    ) -> datetime | None:
         """The earliest moment the scheduler has work: a job's next fire or a run due.
 
         Pending runs due at or before ``after`` (the last tick's ``now``) are left out: that
         tick saw them and could not take them (no free worker, ``overlap=queue``), and their
         old due time would otherwise hide the next fire and make the scheduler oversleep.
+
+        With ``until`` (the last tick looked ahead to it), the answer is when the next tick
+        is needed: half the look-ahead (``until - after``) before the next fire or run beyond
+        ``until``; at the fire itself for a job that is not planned ahead (its fire may lie
+        before ``until``); or ``after`` itself — look again now — for a job due by ``until``
+        that the last tick did not take (another replica holds it, or it is new).
         """
         with self._read() as conn:
-            return self._next_wakeup(conn, after)
+            return self._next_wakeup(conn, after, until)
 
-    def _next_wakeup(self, conn: Connection, after: datetime | None) -> datetime | None:
+    def _next_wakeup(
+        self, conn: Connection, after: datetime | None, until: datetime | None = None
+    ) -> datetime | None:
         since = -(2**62) if after is None else to_micros(after)
-        [(job_due,)] = NEXT_JOB.rows(conn)
-        [(run_due,)] = NEXT_RUN.rows(conn, {"after": since})
-        times = [t for t in (job_due, run_due) if t is not None]
+        horizon = since if until is None else max(since, to_micros(until))
+        # How long before a fire the next tick comes: half the look-ahead (µs). A tick at
+        # the full look-ahead would come as soon as the next fire crossed the horizon, one
+        # tick per fire; at half, each tick records half a look-ahead's worth of fires.
+        lead = (horizon - since) // 2
+        [(job_due,)] = NEXT_JOB.rows(conn, {"after": -(2**62)})
+        [(run_due,)] = NEXT_RUN.rows(conn, {"after": horizon})
+        times = [run_due - lead] if run_due is not None else []
+        if job_due is not None and job_due > horizon:
+            times.append(job_due - lead)
+        elif job_due is not None:  # a job due within the window the last tick looked at
+            [(beyond,)] = NEXT_JOB.rows(conn, {"after": horizon})
+            times += [beyond - lead] if beyond is not None else []
+            # One the tick should have taken but did not — another replica holds it, or it
+            # was added since — is worth a look again soon: ``after`` itself says so.
+            bounds = {"now": since, "until": horizon}
+            if self._missed_due.rows(conn, bounds)[0][0] is not None:
+                times.append(since)
+            # One that is not planned ahead is due at its own fire.
+            [(exact,)] = NEXT_EXACT_JOB.rows(conn, {"after": since, "until": horizon})
+            times += [exact] if exact is not None else []
         return rows.instant(min(times)) if times else None
 
     # -- history ------------------------------------------------------------------------

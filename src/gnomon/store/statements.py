@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from gnomon.models import JobState, RunStatus
+from gnomon.planning import AHEAD
 from gnomon.store.prepared import Prepared
 from gnomon.store.tables import events, jobs, runs
 
@@ -39,12 +40,26 @@ ADVANCE = (
     update(jobs).where(jobs.c.id == bindparam("k"))
     .values(next_fire_at=bindparam("nf"), state=bindparam("st"))
 )  # fmt: skip
-NEXT_JOB = Prepared(select(func.min(jobs.c.next_fire_at)))
+NEXT_JOB = Prepared(select(func.min(jobs.c.next_fire_at))
+                    .where(jobs.c.next_fire_at > bindparam("after")))  # fmt: skip
+# The next fire in (after, until] of a job a look-ahead step leaves until its fire is due
+# (its overlap policy must see the fire's own moment: gnomon.planning.AHEAD).
+NEXT_EXACT_JOB = Prepared(
+    select(func.min(jobs.c.next_fire_at))
+    .where(jobs.c.next_fire_at > bindparam("after"), jobs.c.next_fire_at <= bindparam("until"),
+           *(jobs.c.overlap != o.value for o in sorted(AHEAD)))
+)  # fmt: skip
 NEXT_RUN = Prepared(
     select(func.min(runs.c.due_at))
     .join(jobs, jobs.c.id == runs.c.job_id)
     .where(runs.c.status == RunStatus.PENDING.value, jobs.c.state != JobState.PAUSED.value,
            runs.c.due_at > bindparam("after"))
+)  # fmt: skip
+MAX_RUN_ID = Prepared(select(func.max(runs.c.id)))
+CLAIMED_SINCE = Prepared(
+    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for)
+    .where(runs.c.id > bindparam("before"), runs.c.worker == bindparam("worker"),
+           runs.c.status == RunStatus.RUNNING.value)
 )  # fmt: skip
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]

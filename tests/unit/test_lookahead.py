@@ -1,0 +1,113 @@
+"""The look-ahead: a tick records the fires due in the next moments and claims their runs,
+and each run starts at its due time, not before (see ``Scheduler(lookahead=...)``).
+
+A FakeClock drives it: the dispatcher's timer compares due times with the fake clock, and
+``dispatcher.recheck()`` makes it look again after the test moved time on. Nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from gnomon import FakeClock, Overlap, RunStatus, Scheduler, python
+from gnomon.errors import InvalidSpec
+from gnomon.triggers import IntervalTrigger
+from tests.unit import blocking
+from tests.unit.conftest import T0
+
+RECORD = python("tests.unit.blocking:record")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def every(seconds: float, first: float) -> IntervalTrigger:
+    return IntervalTrigger(timedelta(seconds=seconds), at(first))
+
+
+@pytest.fixture
+def ahead(make_scheduler: Callable[..., Scheduler]) -> Scheduler:
+    return make_scheduler(lookahead=1.0)
+
+
+def test_a_tick_claims_the_runs_due_within_the_look_ahead_and_starts_them_when_due(
+    ahead: Scheduler, clock: FakeClock
+) -> None:
+    ahead.add(every(10, 10), RECORD, id="job")
+    clock.set(at(9.4))
+    report = ahead.tick(clock.now())
+    assert (report.fires, report.claimed) == (1, 1)
+    [run] = ahead.runs("job")
+    assert run.status is RunStatus.RUNNING
+    assert run.scheduled_for == at(10)
+    assert run.started_at == at(10)  # recorded as starting when due, not when claimed
+    assert not blocking.gate("job").entered  # claimed, but not started before it is due
+
+    clock.set(at(10))
+    ahead.dispatcher.recheck()
+    assert ahead.wait_idle(timeout=10)
+    [ctx] = blocking.gate("job").entered
+    assert ctx.started_at == at(10)
+    assert ahead.runs("job")[0].status is RunStatus.SUCCEEDED
+
+
+def test_the_next_tick_comes_half_a_look_ahead_before_the_next_fire(
+    ahead: Scheduler, clock: FakeClock
+) -> None:
+    ahead.add(every(10, 10), RECORD, id="job")
+    clock.set(at(9.4))
+    ahead.tick(clock.now())
+    # The fire at 20 s is beyond this tick's horizon (10.4 s): the next tick is due at 19.5 s.
+    assert ahead.store.next_wakeup(after=at(9.4), until=at(10.4)) == at(19.5)
+
+
+def test_a_job_whose_overlap_policy_needs_the_fire_moment_is_not_planned_ahead(
+    ahead: Scheduler, clock: FakeClock
+) -> None:
+    ahead.add(every(10, 10), RECORD, id="skip", overlap=Overlap.SKIP)
+    clock.set(at(9.4))
+    report = ahead.tick(clock.now())
+    assert (report.fires, report.claimed) == (0, 0)  # decided at 10 s, when it is due
+    assert ahead.store.next_wakeup(after=at(9.4), until=at(10.4)) == at(10)
+    clock.set(at(10))
+    assert ahead.tick(clock.now()).claimed == 1
+
+
+def test_a_job_added_inside_the_window_a_tick_looked_at_is_looked_at_again_soon(
+    ahead: Scheduler, clock: FakeClock, make_scheduler: Callable[..., Scheduler]
+) -> None:
+    clock.set(at(9.4))
+    ahead.tick(clock.now())
+    # Another process adds a job due before this tick's horizon: the tick never saw it.
+    make_scheduler().add(at(10), RECORD, id="late")
+    # The answer is the last tick itself: "look again now" (the loop ticks in a moment).
+    assert ahead.store.next_wakeup(after=at(9.4), until=at(10.4)) == at(9.4)
+
+
+def test_runs_claimed_ahead_and_not_yet_due_are_not_started_by_a_closing_dispatcher(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock
+) -> None:
+    first = make_scheduler(lookahead=1.0, lease=5.0)
+    first.add(every(10, 10), RECORD, id="job")
+    clock.set(at(9.4))
+    assert first.tick(clock.now()).claimed == 1
+    first.close()  # returns at once: the claimed run is not due
+    assert not blocking.gate("job").entered
+    [run] = make_scheduler().runs("job")
+    assert run.status is RunStatus.RUNNING  # still held by the closed process…
+
+    second = make_scheduler()
+    clock.set(at(16))  # …until its lease (5 s from its due time) expires
+    second.tick(clock.now())
+    assert second.wait_idle(timeout=10)
+    assert [r.status for r in second.runs("job")] == [RunStatus.SUCCEEDED]
+    assert [c.scheduled_for for c in blocking.gate("job").entered] == [at(10)]
+
+
+def test_a_negative_look_ahead_is_refused(make_scheduler: Callable[..., Scheduler]) -> None:
+    with pytest.raises(InvalidSpec, match="lookahead must not be negative"):
+        make_scheduler(lookahead=-1)
