@@ -21,6 +21,7 @@ exception: it is an :class:`~gnomon.models.Outcome` recorded in the history.
     ├── StoreError
     │   ├── StoreUnavailable     the database cannot be reached
     │   └── MigrationError       the schema could not be brought up to date
+    ├── DeliveryFailed           an event sink could not deliver an event (it is retried)
     └── MqttError                (gnomon.mqtt_broker) an MQTT exchange did not complete
         ├── BrokerUnavailable    unreachable, login refused, connection lost
         ├── BrokerRefused        a failure reason code for SUBSCRIBE or PUBLISH
@@ -91,3 +92,7 @@ class StoreUnavailable(StoreError):
 
 class MigrationError(StoreError):
     """The schema could not be brought up to date."""
+
+
+class DeliveryFailed(GnomonError):
+    """An event sink could not deliver an event; the relay retries it with backoff."""

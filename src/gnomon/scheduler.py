@@ -91,8 +91,9 @@ class Scheduler:
         self._workers = workers or self.settings.workers
         self._dispatcher: LocalDispatcher | None = None
         self._listeners: builtins.list[Callable[[FinishedRun], None]] = []
-        self.relay = EventRelay(self.store, poll=poll)
-        self.relay.sinks.extend(sinks_from_settings(self.settings))
+        self.relay = EventRelay(self.store, clock=self.clock, holder=self.worker_id, poll=poll)
+        for sink in sinks_from_settings(self.settings):
+            self.relay.add_sink(sink)
 
     @property
     def dispatcher(self) -> LocalDispatcher:
@@ -137,7 +138,8 @@ class Scheduler:
         self.relay.on(pattern, hook)
 
     def pump_events(self) -> int:
-        """Deliver recorded events to hooks and sinks now (for FakeClock-driven tests)."""
+        """Deliver recorded events to hooks, and to the sinks this replica holds, now (for
+        FakeClock-driven tests)."""
         return self.relay.pump()
 
     # -- defining jobs --------------------------------------------------------------------
@@ -368,6 +370,7 @@ class Scheduler:
 
     def close(self) -> None:
         self.stop()
+        self.relay.stop()  # gives up the sink leases taken by pump_events
         if self._dispatcher is not None:
             self._dispatcher.shutdown(wait=True)
         self.store.close()

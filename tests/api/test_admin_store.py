@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError
 
 from gnomon.store import SqlStore, admin
+from gnomon.store.engine import SCHEMA_HEAD
 from tests.api.conftest import START
 from tests.servers import POSTGRES_URL, require
 
@@ -73,4 +74,4 @@ def test_heartbeats_upsert(store: SqlStore) -> None:
         ("host:1", START, START + timedelta(seconds=5)),
         ("host:2", START + timedelta(seconds=1), START + timedelta(seconds=1)),
     ]
-    assert admin.schema_revision(store) == ("0002", "0002")
+    assert admin.schema_revision(store) == (SCHEMA_HEAD, SCHEMA_HEAD)

@@ -63,6 +63,34 @@ def test_hooks_and_webhook_sink_receive_run_events(
     assert received[-1]["data"]["error"] == "exit code 1"
 
 
+def test_two_schedulers_on_one_database_send_each_event_once(
+    tmp_path: Path, hook_server: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, received = hook_server
+    monkeypatch.setenv("GNOMON_HTTP_ALLOW", "127.0.0.1")
+    settings = Settings(event_webhook=url)
+    clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC))
+    db = str(tmp_path / "g.db")
+    with (
+        Scheduler(db, clock=clock, settings=settings) as one,
+        Scheduler(db, clock=clock, settings=settings) as two,
+    ):
+        one.pump_events()  # both sinks start here: the jobs below are after it
+        two.pump_events()
+        one.add("in 5 seconds", shell(["true"]), id="a")
+        two.add("in 5 seconds", shell(["true"]), id="b")
+        clock.advance(5)
+        one.tick()
+        two.tick()
+        assert one.wait_idle(timeout=10)
+        assert two.wait_idle(timeout=10)
+        two.pump_events()
+        one.pump_events()
+    ids = [e["id"] for e in received]
+    assert ids == sorted(set(ids))
+    assert len(ids) == 6  # created, started, succeeded for each job
+
+
 def test_a_failing_hook_does_not_stop_other_hooks(tmp_path: Path) -> None:
     clock = FakeClock(datetime(2026, 3, 1, tzinfo=UTC))
     with Scheduler(str(tmp_path / "g.db"), clock=clock, settings=Settings()) as scheduler:

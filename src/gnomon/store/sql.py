@@ -9,7 +9,8 @@ stops heart-beating has its run put back to pending (see :mod:`gnomon.store.runs
 
 The store is cut by concept: :mod:`~gnomon.store.base` (engine, transactions, dialects),
 :mod:`~gnomon.store.runs` (a run's life: claim, heartbeat, finish, recovery) and this module
-(jobs, recording fires, manual runs, history). :class:`SqlStore` is the whole.
+(jobs, recording fires, manual runs, history), with :mod:`~gnomon.store.sinks` (the event
+sinks' cursors). :class:`SqlStore` is the whole.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FirePlan
 from gnomon.store import rows
 from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore
+from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
     FIRE_NOTES,
@@ -64,7 +66,7 @@ class AdvanceResult:
     full: bool  # the batch was full: more due jobs may be waiting
 
 
-class SqlStore(RunStore):
+class SqlStore(RunStore, SinkCursorStore):
     """Jobs, runs and events in one SQL database. Thread-safe; one per process is enough."""
 
     def add_jobs(self, new: Sequence[Job], *, event_data: bool = True) -> None:

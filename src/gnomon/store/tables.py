@@ -89,3 +89,18 @@ events = Table(
     Column("data", Text, nullable=True),
     Index("ix_gnomon_events_job", "job_id", "id"),
 )
+
+sink_cursors = Table(
+    "gnomon_sink_cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    # Every event with an id up to this one was delivered (or dropped) by the sink.
+    Column("after_id", BigInteger, nullable=False),
+    Column("holder", String(200), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    # How the next event is doing: failed attempts, when to try again, the last error.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("retry_at", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)
