@@ -36,11 +36,11 @@ from gnomon.triggers import Trigger
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 HELD_RETRY = 0.02  # seconds before looking again at a due job another replica holds
-LOOKAHEAD = 0.5
-"""Seconds a tick looks ahead by default: the fires due in the next half second are recorded
-and their runs claimed in one transaction, and each run starts at its due time from memory.
-One step per half second instead of one per fire; a crash in between loses nothing (the runs
-are durable, their leases expire and they run again)."""
+LOOKAHEAD = 1.0
+"""Seconds a tick looks ahead by default: the fires due in the next second are recorded and
+their runs claimed in one transaction, and each run starts at its due time from memory. About
+two steps a second instead of one per fire; a crash in between loses nothing (the runs are
+durable; their leases expire and they run again, late by the lease)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,8 @@ from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
-LINGER = 0.1  # seconds the recorder gathers outcomes that arrive in quick succession
+LINGER = 0.5  # seconds the recorder may gather outcomes while more are on their way
+MAX_BATCH = 500  # outcomes recorded in one transaction at most
 CHECKPOINT_EVERY = 1.0  # seconds between the recorder's WAL checkpoints
 
 
@@ -62,6 +63,9 @@ class LocalDispatcher:
         self._alarm = _thread.allocate_lock()  # held; released to wake the timer early
         self._alarm.acquire()
         self._closing = False
+        self._hurry = _thread.allocate_lock()  # held; released to make the recorder record now
+        self._hurry.acquire()
+        self._waiting_idle = 0  # callers blocked in wait_idle: outcomes are wanted now
         self._inflight: dict[int, threading.Event] = {}  # claimed, outcome not yet recorded
         self._busy = 0  # handed over and not yet executed: waiting, queued or running
         self._queued: set[int] = set()  # in-flight runs of overlap=queue jobs
@@ -218,36 +222,60 @@ class LocalDispatcher:
         self._freed()
 
     def _record_loop(self) -> None:
-        last = float("-inf")  # monotonic time of the last recording transaction
         checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
         while True:
             first = self._results.get()
             if first is None:
                 return
-            batch = [first]
-            # Outcomes arriving faster than one per LINGER are gathered for up to LINGER
-            # (like Nagle's algorithm): a steady 500 runs/s costs 50 transactions/s, not 500,
-            # while an outcome after a quiet spell is recorded at once. The recorder sleeps
-            # through the rest of the LINGER and then takes what came, rather than waking
-            # for each outcome as it comes.
-            wait = last + LINGER - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            while True:
+            batch, stop = self._gather(first)
+            self._record(batch)
+            # Here, not in a scheduler step: see SqlStore.checkpoint.
+            if self.clock.monotonic() >= checkpoint_at:
+                self.store.checkpoint()
+                checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
+            if stop:
+                return
+
+    def _gather(self, first: FinishedRun) -> tuple[list[FinishedRun], bool]:
+        """The outcomes to record in one transaction, and whether to stop after it.
+
+        While more outcomes are on their way — runs are executing, or runs claimed ahead
+        fall due within :data:`LINGER` — the recorder waits for them (up to LINGER from the
+        first), so a steady stream costs a few transactions a second, not one per run.
+        It records at once when nothing more is coming soon (the end of a burst, a lone
+        run), when someone waits for the outcomes (:meth:`wait_idle`), when an outcome may
+        let another run start (a retry, the end of an ``overlap=queue`` run), or when the
+        batch is full. It sleeps on a lock rather than waking for each outcome.
+        """
+        batch, stop = [first], False
+        deadline = time.monotonic() + LINGER
+        while True:
+            while len(batch) < MAX_BATCH:
                 try:
                     item = self._results.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
-                    self._results.put(None)  # stop after this batch
-                    break
+                    return batch, True
                 batch.append(item)
-            self._record(batch)
-            last = time.monotonic()
-            # Here, not in a scheduler step: see SqlStore.checkpoint.
-            if self.clock.monotonic() >= checkpoint_at:
-                self.store.checkpoint()
-                checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
+            left = deadline - time.monotonic()
+            if left <= 0 or len(batch) >= MAX_BATCH or not self._more_coming(batch, left):
+                return batch, stop
+            self._hurry.acquire(timeout=min(left, 0.05))
+
+    def _more_coming(self, batch: list[FinishedRun], within: float) -> bool:
+        with self._lock:
+            if self._waiting_idle or self._closing:
+                return False
+            if any(i.retry_due is not None or i.run_id in self._queued for i in batch):
+                return False
+            running = self._busy - len(self._later)
+            soon = bool(self._later) and self._later[0][0] <= time.time() + within
+            return running > 0 or soon
+
+    def _hurry_up(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already released
+            self._hurry.release()
 
     def _record(self, batch: list[FinishedRun]) -> None:
         try:
@@ -298,7 +326,14 @@ class LocalDispatcher:
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no run is in flight (all outcomes recorded); False on timeout."""
         with self._lock:
-            return self._idle.wait_for(lambda: not self._inflight, timeout)
+            self._waiting_idle += 1
+        self._hurry_up()
+        try:
+            with self._lock:
+                return self._idle.wait_for(lambda: not self._inflight, timeout)
+        finally:
+            with self._lock:
+                self._waiting_idle -= 1
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the workers. Runs claimed ahead and not yet due are not started: their
@@ -330,5 +365,6 @@ class LocalDispatcher:
             for thread in [*self._threads, self._timer]:
                 thread.join()
         self._results.put(None)
+        self._hurry_up()
         if wait:
             self._recorder.join()
