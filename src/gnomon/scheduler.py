@@ -69,13 +69,13 @@ class Scheduler:
         the workers then start at their due time (see :meth:`tick`). Default
         :data:`LOOKAHEAD` on the system clock, 0 with an injected clock (a tick at ``now``
         then does exactly the work due at ``now``)."""
-        self.settings = settings or Settings.from_env()
-        self.store = SqlStore(url or self.settings.database_url)
         if lookahead is None:
             lookahead = LOOKAHEAD if clock is None else 0.0
-        if lookahead < 0:
+        if lookahead < 0:  # refused before the database is opened
             raise InvalidSpec(f"lookahead must not be negative, got {lookahead}")
         self.lookahead = timedelta(seconds=lookahead)
+        self.settings = settings or Settings.from_env()
+        self.store = SqlStore(url or self.settings.database_url)
         self.clock = clock or SystemClock()
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.lease, self.batch, self.poll = lease, batch, poll

@@ -87,12 +87,6 @@ class LocalDispatcher:
         for thread in [*self._threads, self._timer]:
             thread.start()
 
-    def free_slots(self) -> int:
-        """Workers neither running a run nor about to (runs claimed ahead, not yet due,
-        occupy none)."""
-        with self._lock:
-            return self.workers - (self._busy - len(self._later))
-
     def capacity(self) -> int:
         """How many runs to claim now: the free workers, plus a queue of at most
         ``prefetch`` runs when runs are quick enough that it drains within ``HORIZON``.
