@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from gnomon.planning import paused_fires, planner_at
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
+from gnomon.store.identity import IdentityHold, default_identity, hold_identity, worker_prefix
 from gnomon.triggers import Trigger
 
 log = logging.getLogger(__name__)
@@ -62,13 +62,26 @@ class Scheduler:
 
     def __init__(
         self, url: str | None = None, *, clock: Clock | None = None, workers: int | None = None,
-        worker_id: str | None = None, lease: float = 30.0, batch: int = 500,
+        worker_id: str | None = None, lease: float | None = None, batch: int = 500,
         poll: float = 1.0, settings: Settings | None = None, lookahead: float | None = None,
+        identity: str | None = None, recovery_interval: float | None = None,
+        stop_timeout: float | None = None,
     ) -> None:  # fmt: skip
         """``lookahead``: how far ahead (seconds) a tick records fires and claims runs, which
         the workers then start at their due time (see :meth:`tick`). Default
         :data:`LOOKAHEAD` on the system clock, 0 with an injected clock (a tick at ``now``
-        then does exactly the work due at ``now``)."""
+        then does exactly the work due at ``now``).
+
+        ``identity``: the name this scheduler holds while it runs (see
+        :mod:`gnomon.store.identity`); on start it takes back at once the runs an earlier,
+        dead holder of the same identity left. Default: ``GNOMON_SCHEDULER_ID``, else the
+        first free of ``HOST``, ``HOST-2``… ``worker_id`` (for tests) fixes the worker id
+        instead, and holds no identity unless ``identity`` is given too.
+
+        ``lease``: seconds a run stays held without a heartbeat before another scheduler
+        takes it back; ``recovery_interval``: seconds between scans for such runs;
+        ``stop_timeout``: how long a clean stop waits for runs in flight (then they are
+        handed back). Defaults from :class:`~gnomon.settings.Settings`."""
         if lookahead is None:
             lookahead = LOOKAHEAD if clock is None else 0.0
         if lookahead < 0:  # refused before the database is opened
@@ -77,8 +90,16 @@ class Scheduler:
         self.settings = settings or Settings.from_env()
         self.store = SqlStore(url or self.settings.database_url)
         self.clock = clock or SystemClock()
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.lease, self.batch, self.poll = lease, batch, poll
+        self._identity = identity or (None if worker_id else self.settings.scheduler_id)
+        self._hold: IdentityHold | None = None
+        self._identity_held = True
+        self._fixed_worker = worker_id is not None
+        self.worker_id = worker_id or f"{default_identity()}:{os.getpid()}:{id(self):x}"
+        self.lease = self.settings.lease if lease is None else lease
+        self.recovery_interval = (self.settings.recovery_interval if recovery_interval is None
+                                  else recovery_interval)  # fmt: skip
+        self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout
+        self.batch, self.poll = batch, poll
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,21 +111,45 @@ class Scheduler:
         self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
         self._workers = workers or self.settings.workers
         self._dispatcher: LocalDispatcher | None = None
+        self._dispatch_lock = threading.Lock()
         self._listeners: builtins.list[Callable[[FinishedRun], None]] = []
         self.relay = EventRelay(self.store, clock=self.clock, holder=self.worker_id, poll=poll)
         for sink in sinks_from_settings(self.settings):
             self.relay.add_sink(sink)
 
     @property
+    def identity(self) -> str | None:
+        """The identity this scheduler holds (None until it first claims runs, or when a
+        fixed ``worker_id`` was given without one)."""
+        return None if self._hold is None else self._hold.identity
+
+    @property
     def dispatcher(self) -> LocalDispatcher:
-        """The local worker pool, started on first use (reading jobs starts no thread)."""
-        if self._dispatcher is None:
-            self._dispatcher = LocalDispatcher(
-                self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
-                lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
-                on_free=self._worker_freed,
-            )  # fmt: skip
-        return self._dispatcher
+        """The local worker pool, started on first use (reading jobs starts no thread).
+
+        Before it starts, the scheduler takes its identity and with it the runs a dead
+        earlier holder of that identity left (:meth:`_take_identity`)."""
+        with self._dispatch_lock:
+            if self._dispatcher is None:
+                self._take_identity()
+                self._dispatcher = LocalDispatcher(
+                    self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
+                    lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
+                    on_free=self._worker_freed,
+                )  # fmt: skip
+            return self._dispatcher
+
+    def _take_identity(self) -> None:
+        if self._hold is not None or (self._fixed_worker and self._identity is None):
+            return
+        self._hold = hold_identity(self.store.engine, self._identity)
+        if not self._fixed_worker:
+            self.worker_id = f"{self._hold.identity}:{os.getpid()}:{id(self):x}"
+        taken = self.store.take_back(self.clock.now(), worker_prefix(self._hold.identity),
+                                     self.worker_id)  # fmt: skip
+        if taken:
+            log.warning("identity %s: took back %d run(s) its previous process left running",
+                        self._hold.identity, taken)  # fmt: skip
 
     def _worker_freed(self) -> None:
         if self._starved:  # due runs were left waiting for a worker: take them now
@@ -299,9 +344,23 @@ class Scheduler:
             beat(self.store, self.worker_id, now)  # for `gnomon status`: this one is alive
             self._next_heartbeat = mono + self.lease / 3
         if mono >= self._next_recovery:
-            self._next_recovery = mono + self.lease / 2
+            self._next_recovery = mono + self.recovery_interval
+            self._check_identity()
             return self.store.recover_lost_runs(now)
         return 0
+
+    def _check_identity(self) -> None:
+        """Keep the identity lock (a restarted PostgreSQL drops it); say so once if lost."""
+        if self._hold is None:
+            return
+        held = self._hold.alive()
+        if held != self._identity_held:
+            self._identity_held = held
+            if held:
+                log.warning("scheduler %s holds its identity again", self.worker_id)
+            else:
+                log.error("scheduler %s lost its identity lock: a scheduler started now with "
+                          "the same identity would take its runs back", self.worker_id)  # fmt: skip
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every run handed to workers has finished and been recorded."""
@@ -362,17 +421,49 @@ class Scheduler:
         self._thread.start()
 
     def stop(self, wait: bool = True) -> None:
+        """Stop the loop. With ``wait`` (a clean stop), also stop the workers: the runs
+        claimed ahead and not started go back to ``pending`` in one transaction, so another
+        scheduler (or this one, started again) runs them at once; runs in flight finish and
+        are recorded within ``stop_timeout``, after which they too are handed back.
+        ``wait=False`` only asks the loop to stop (safe in a signal handler)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and wait:
+        if not wait:
+            return
+        if self._thread is not None:
             self._thread.join()
         self._thread = None
+        self._hand_back()
+
+    def _hand_back(self) -> None:
+        with self._dispatch_lock:
+            dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher is None:
+            return
+        self._release(dispatcher.drain(), started=False)
+        if not dispatcher.wait_idle(self.stop_timeout):
+            left = dispatcher.in_flight()
+            log.warning("%d run(s) still running after %.0f s; handing them back",
+                        len(left), self.stop_timeout)  # fmt: skip
+            self._release(left, started=True)
+            dispatcher.shutdown(wait=False)
+        else:
+            dispatcher.shutdown(wait=True)
+
+    def _release(self, run_ids: builtins.list[int], *, started: bool) -> None:
+        if not run_ids:
+            return
+        try:
+            self.store.release_runs(run_ids, self.worker_id, self.clock.now(), started=started)
+        except StoreUnavailable as exc:  # they are taken back when their leases expire
+            log.warning("could not hand back %d run(s) (%s)", len(run_ids), exc)
 
     def close(self) -> None:
         self.stop()
         self.relay.stop()  # gives up the sink leases taken by pump_events
-        if self._dispatcher is not None:
-            self._dispatcher.shutdown(wait=True)
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
         self.store.close()
 
     def __enter__(self) -> Scheduler:

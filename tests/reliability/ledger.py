@@ -21,13 +21,22 @@ from gnomon.actions.base import RunContext
 REFERENCE = "tests.reliability.ledger:record"
 
 
-def record(ctx: RunContext, path: str, delay: float = 0.0) -> None:
+def record(ctx: RunContext, path: str, delay: float = 0.0, starts: str | None = None) -> None:
     """Append ``{job_id, scheduled_for, attempt, run_id, pid, written_at}`` to ``path``.
 
     With ``delay``, work that long first: a run that is reliably in flight when a fault comes.
+    With ``starts``, first append the same fields to that file as the work begins (its
+    ``written_at`` is the start): every *execution* is counted there, including those a
+    crash cut short, which never reach ``path``.
     """
+    if starts:
+        _append(starts, ctx)
     if delay:
         time.sleep(delay)
+    _append(path, ctx)
+
+
+def _append(path: str, ctx: RunContext) -> None:
     line = json.dumps({
         "job_id": ctx.job_id,
         "scheduled_for": ctx.scheduled_for.isoformat(),

@@ -1,112 +1,163 @@
-"""RELIABILITY #2: three replicas on PostgreSQL, one of them ``kill -9``-ed every 2 s.
+"""RELIABILITY #2, as issue 9 asks: replicas ``kill -9``-ed every few seconds for minutes.
 
-20 jobs fire every second. For 12 s a random replica is killed every 2 s and restarted 1 s
-later. Runs a killed replica held (read from the store right after each kill) are taken back
-by the others once their 30 s lease expires, so the test then waits for those. Every fire in
-the window must appear in the ledger exactly once, except a run whose action had already
-written when its process was killed: it may run again with the *same run id* (at least once,
-the run id being the idempotency key), and such re-executions are listed.
+Three ``gnomon up`` replicas (identities ``r0``-``r2``, lease 5 s) share one database, SQLite
+or PostgreSQL; 30 jobs fire every second, each run working 0.1 s. For ``CHAOS`` seconds a
+random replica is killed with SIGKILL every 2-4 s and restarted with the same identity 1 s
+later. The work itself writes two ledgers outside gnomon: ``starts`` (every execution, as it
+begins) and ``ledger`` (every execution that finished). An independent checker then asks:
+
+- **missing**: every fire due up to 3 s after the last kill finished (after a settle time
+  longer than the lease);
+- **recorded twice**: no fire has two ``succeeded`` runs in the store;
+- **duplicate executions**: a fire executed more than once only because a kill caught the
+  run *in flight* in the killed process: started there and not finished, or finished less
+  than :data:`WINDOW` before the kill (the group commit in which its outcome was on its way
+  to the database: ``gnomon.dispatch.local.GROUP_COMMIT``). Both counts are printed;
+- **lateness**: the first execution of every fire starts no later than the longest downtime
+  (kill → the restarted replica ready) + 2 s: the restarted replica takes back at once the
+  runs its predecessor held, so nobody waits for a lease.
 """
 
 from __future__ import annotations
 
+import os
 import random
-from collections import defaultdict
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.checker import Fire, check, interval_fires
+from gnomon.models import RunStatus
+from gnomon.store import SqlStore
+from tests.reliability.checker import check, interval_fires
 from tests.reliability.conftest import GnomonProcess, Launcher
 from tests.reliability.ledger import Entry, read
 from tests.reliability.workload import (
     every,
     next_whole_second,
-    runs_held_by,
     sleep_until,
     store_jobs,
     utcnow,
     wait_for_ledger,
 )
 
-JOBS = 20
+JOBS = 30
 REPLICAS = 3
-CHAOS = 12  # seconds of kills
-LEASE = 30.0
+WORK = 0.1  # seconds each run works: kills catch runs in the middle
+LEASE = 5.0
+CHAOS = float(os.environ.get("GNOMON_CHAOS_SECONDS", "75"))
+WINDOW = 0.05  # seconds: the group commit (5 ms) plus a commit on a busy 2-core machine
+SLACK = 2.0  # seconds of lateness allowed beyond a replica's downtime
 
 
-def allowed_reexecutions(entries: list[Entry], killed: dict[int, datetime]) -> set[Fire]:
-    """Fires run more than once only because a process died between action and record."""
-    by_fire: dict[Fire, list[Entry]] = defaultdict(list)
-    for entry in entries:
-        by_fire[entry.fire].append(entry)
-    allowed = set()
-    for fire, copies in by_fire.items():
-        if len(copies) < 2 or len({c.run_id for c in copies}) != 1:
-            continue
-        *earlier, _last = sorted(copies, key=lambda c: c.written_at)
-        if all(c.pid in killed and c.written_at <= killed[c.pid].timestamp() for c in earlier):
-            allowed.add(fire)
-    return allowed
+@dataclass(frozen=True)
+class Kill:
+    pid: int
+    at: float  # epoch seconds
+    downtime: float  # until the restarted replica was ready
+
+
+def in_flight(starts: list[Entry], ends: list[Entry], kill: Kill) -> tuple[set[int], set[int]]:
+    """Run ids the killed process was executing at the kill, and those it had finished
+    less than WINDOW before it (outcome maybe not yet durable)."""
+    begun = {e.run_id for e in starts if e.pid == kill.pid}
+    ended = {e.run_id: e.written_at for e in ends if e.pid == kill.pid}
+    executing = begun - set(ended)
+    recent = {r for r, t in ended.items() if kill.at - t < WINDOW}
+    return executing, recent
+
+
+def recorded_twice(url: str) -> list[tuple[str, datetime]]:
+    store = SqlStore(url, migrate=False)
+    try:
+        done = store.list_runs(status=RunStatus.SUCCEEDED, limit=1_000_000)
+    finally:
+        store.close()
+    counts = Counter((r.job_id, r.scheduled_for) for r in done)
+    return [fire for fire, n in counts.items() if n > 1]
+
+
+def start_replica(launcher: Launcher, url: str, slot: int, generation: int) -> GnomonProcess:
+    return launcher.start(url, f"r{slot}-{generation}", "--no-api", "--identity", f"r{slot}",
+                          "--lease", str(LEASE))  # fmt: skip
 
 
 @pytest.mark.slow
-@pytest.mark.postgres
-def test_kill_9_a_random_replica_every_2_s(
-    tmp_path: Path, launcher: Launcher, postgres_url: str
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_kill_9_random_replicas_for_minutes(
+    backend: str, tmp_path: Path, launcher: Launcher, request: pytest.FixtureRequest
 ) -> None:
-    ledger = tmp_path / "ledger.jsonl"
-    replicas = [launcher.start(postgres_url, f"r{i}-0") for i in range(REPLICAS)]
+    url = (f"sqlite:///{tmp_path / 'gnomon.db'}" if backend == "sqlite"
+           else request.getfixturevalue("postgres_url"))  # fmt: skip
+    ledger, starts = tmp_path / "ledger.jsonl", tmp_path / "starts.jsonl"
+    store_jobs(url, [])  # migrate once, before the replicas race to
+    replicas = [start_replica(launcher, url, i, 0) for i in range(REPLICAS)]
     for replica in replicas:
         replica.wait_ready()
     base = next_whole_second(utcnow(), margin=1.0)
     one = timedelta(seconds=1)
-    store_jobs(postgres_url, [every(f"job-{i:02}", 1, base, ledger) for i in range(JOBS)])
+    jobs = [every(f"job-{i:02}", 1, base, ledger, delay=WORK, starts=starts) for i in range(JOBS)]
+    store_jobs(url, jobs)
 
-    killed: dict[int, datetime] = {}
-    held: dict[int, tuple[int, Fire]] = {}  # run id -> (pid that held it, fire)
+    kills: list[Kill] = []
     rng = random.Random()
-    for round_ in range(CHAOS // 2):
-        sleep_until(base + timedelta(seconds=2 * round_ + 1 + rng.random()))
+    moment = base + timedelta(seconds=2)
+    while (moment - base).total_seconds() < CHAOS:
+        sleep_until(moment)
         slot = rng.randrange(REPLICAS)
-        victim: GnomonProcess = replicas[slot]
-        killed[victim.pid] = utcnow()
+        victim = replicas[slot]
+        killed_at = utcnow()
         victim.kill()
-        for run in runs_held_by(postgres_url, victim.pid):
-            held[run.id] = (victim.pid, (run.job_id, run.scheduled_for))
-        sleep_until(killed[victim.pid] + one)
-        replicas[slot] = launcher.start(postgres_url, f"r{slot}-{round_ + 1}")
-    last_kill = max(killed.values())
+        sleep_until(killed_at + one)
+        replicas[slot] = start_replica(launcher, url, slot, len(kills) + 1)
+        replicas[slot].wait_ready()
+        kills.append(Kill(victim.pid, killed_at.timestamp(),
+                          (utcnow() - killed_at).total_seconds()))  # fmt: skip
+        moment = utcnow() + timedelta(seconds=1 + 2 * rng.random())
+    last_kill = datetime.fromtimestamp(max(k.at for k in kills), base.tzinfo)
 
     last = last_kill + timedelta(seconds=3)
     must = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, last)]
     tail = last + timedelta(seconds=120)
     may = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, tail)]
     wanted = set(must)
+    wait_for_ledger(ledger, lambda entries: wanted <= {e.fire for e in entries},
+                    until=last + timedelta(seconds=LEASE + 15))  # fmt: skip
+    assert all(r.alive() for r in replicas), "a replica died on its own"
+    assert [r.stop() for r in replicas] == [0] * REPLICAS
 
-    def complete(entries: list[Entry]) -> bool:
-        pids_by_run: dict[int, set[int]] = defaultdict(set)
-        for e in entries:
-            pids_by_run[e.run_id].add(e.pid)
-        taken_back = all(pids_by_run[r] - {holder} for r, (holder, _) in held.items())
-        return wanted <= {e.fire for e in entries} and taken_back
-
-    wait_for_ledger(ledger, complete, until=last_kill + timedelta(seconds=LEASE * 1.5 + 20))
-    alive = [r for r in replicas if r.alive()]
-    assert len(alive) == REPLICAS, "a replica died on its own"
-    for replica in alive:  # the last one restarted may still be importing (a busy machine):
-        replica.wait_ready()  # a SIGTERM then would end it before its handler is installed
-    assert [r.stop() for r in alive] == [0] * REPLICAS
-    entries = read(ledger)
-    again = allowed_reexecutions(entries, killed)
-    report = check(must, may, entries)
+    ends, begun = read(ledger), read(starts)
+    report = check(must, may, ends)  # finished executions: duplicates are judged below
+    executions = Counter(e.fire for e in begun)
+    duplicates = {fire: n - 1 for fire, n in executions.items() if n > 1}
+    executing: set[int] = set()
+    recent: set[int] = set()
+    for kill in kills:
+        now_running, just_done = in_flight(begun, ends, kill)
+        executing |= now_running
+        recent |= just_done
+    run_of = {e.fire: e.run_id for e in begun}
+    unexplained = {f: n for f, n in duplicates.items() if run_of[f] not in executing | recent}
+    first_start: dict[tuple[str, datetime], float] = {}
+    for entry in sorted(begun, key=lambda e: e.written_at):
+        first_start.setdefault(entry.fire, entry.written_at)
+    lateness = [first_start[f] - f[1].timestamp() for f in wanted if f in first_start]
+    longest_down = max(k.downtime for k in kills)
     print(report.summary())
-    print(f"{len(killed)} kills; the killed processes held {len(held)} runs; "
-          f"{len(again)} fires re-executed with the same run id")  # fmt: skip
-    for fire in again:
-        del report.duplicates[fire]
-    held_runs = set(held)
-    run_again = {e.run_id for e in entries if e.run_id in held_runs and e.pid not in killed}
-    assert run_again == held_runs, f"held runs never run again: {held_runs - run_again}"
-    assert report.ok, report.summary()
+    print(f"{backend}: {len(kills)} kills in {CHAOS:.0f} s (downtime max {longest_down:.2f} s); "
+          f"{len(begun)} executions of {len(executions)} fires; "
+          f"duplicate executions {sum(duplicates.values())}; in flight at the kills: "
+          f"{len(executing)} executing + {len(recent)} finished < {WINDOW * 1000:.0f} ms before; "
+          f"max lateness {max(lateness):.2f} s")  # fmt: skip
+
+    assert len(kills) >= CHAOS / 4, "the kills never happened"
+    assert not report.missing, report.summary()
+    assert not report.unexpected, report.summary()
+    assert recorded_twice(url) == []
+    assert sum(duplicates.values()) <= len(executing | recent)
+    assert not unexplained, f"executed twice though not in flight at a kill: {unexplained}"
+    assert max(lateness) <= longest_down + SLACK, sorted(lateness)[-5:]

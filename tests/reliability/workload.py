@@ -28,9 +28,12 @@ def next_whole_second(after: datetime, margin: float = 0.0) -> datetime:
 
 def ledger_job(
     job_id: str, when: AtTrigger | IntervalTrigger, ledger: Path, *, delay: float = 0.0,
-    **policy: Any,
+    starts: Path | None = None, **policy: Any,
 ) -> Job:  # fmt: skip
-    action = python(REFERENCE, path=str(ledger), **({"delay": delay} if delay else {}))
+    extra: dict[str, Any] = {"delay": delay} if delay else {}
+    if starts is not None:
+        extra["starts"] = str(starts)
+    action = python(REFERENCE, path=str(ledger), **extra)
     return define_job(when, action, now=utcnow(), id=job_id, **policy)
 
 
@@ -40,10 +43,10 @@ def one_shot(job_id: str, at: datetime, ledger: Path, **policy: Any) -> Job:
 
 def every(
     job_id: str, seconds: float, start: datetime, ledger: Path, *, delay: float = 0.0,
-    **policy: Any,
+    starts: Path | None = None, **policy: Any,
 ) -> Job:  # fmt: skip
     trigger = IntervalTrigger(timedelta(seconds=seconds), start)
-    return ledger_job(job_id, trigger, ledger, delay=delay, **policy)
+    return ledger_job(job_id, trigger, ledger, delay=delay, starts=starts, **policy)
 
 
 def store_jobs(url: str, jobs: list[Job]) -> None:

@@ -19,6 +19,7 @@ from tests.unit import blocking
 from tests.unit.conftest import T0
 
 RECORD = python("tests.unit.blocking:record")
+BLOCKING = python("tests.unit.blocking:wait")
 
 
 def at(seconds: float) -> datetime:
@@ -88,24 +89,48 @@ def test_a_job_added_inside_the_window_a_tick_looked_at_is_looked_at_again_soon(
     assert ahead.store.next_wakeup(after=at(9.4), until=at(10.4)) == at(9.4)
 
 
-def test_runs_claimed_ahead_and_not_yet_due_are_not_started_by_a_closing_dispatcher(
+def test_a_clean_stop_hands_back_the_runs_it_claimed_ahead(
     make_scheduler: Callable[..., Scheduler], clock: FakeClock
 ) -> None:
     first = make_scheduler(lookahead=1.0, lease=5.0)
     first.add(every(10, 10), RECORD, id="job")
     clock.set(at(9.4))
     assert first.tick(clock.now()).claimed == 1
-    first.close()  # returns at once: the claimed run is not due
+    first.close()  # returns at once: the claimed run is not due, and is handed back
     assert not blocking.gate("job").entered
     [run] = make_scheduler().runs("job")
-    assert run.status is RunStatus.RUNNING  # still held by the closed process…
+    assert (run.status, run.worker, run.due_at) == (RunStatus.PENDING, None, at(10))
+    kinds = [e.kind for e in make_scheduler().events(job_id="job")]
+    assert kinds[-2:] == ["run.started", "run.released"]
 
     second = make_scheduler()
-    clock.set(at(16))  # …until its lease (5 s from its due time) expires
+    clock.set(at(10))  # on time: no lease to wait for
     second.tick(clock.now())
     assert second.wait_idle(timeout=10)
     assert [r.status for r in second.runs("job")] == [RunStatus.SUCCEEDED]
     assert [c.scheduled_for for c in blocking.gate("job").entered] == [at(10)]
+
+
+def test_a_run_still_running_at_the_stop_timeout_is_handed_back_started(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock
+) -> None:
+    first = make_scheduler(stop_timeout=0.05)
+    first.add(at(10), BLOCKING, id="slow")
+    clock.set(at(10))
+    assert first.tick(clock.now()).claimed == 1
+    gate = blocking.gate("slow")
+    assert gate.wait_entered(1)
+    first.close()  # the run is still in its action after the stop timeout
+    [run] = make_scheduler().runs("slow")
+    assert (run.status, run.worker) == (RunStatus.PENDING, None)
+    assert run.error is not None
+    assert "stopped before it finished" in run.error
+    gate.open()  # the first call returns now; its outcome is refused (no longer held)
+
+    second = make_scheduler()
+    second.tick(clock.now())  # started once already: never dropped as a misfire
+    assert second.wait_idle(timeout=10)
+    assert [r.status for r in second.runs("slow")] == [RunStatus.SUCCEEDED]
 
 
 def test_a_negative_look_ahead_is_refused(make_scheduler: Callable[..., Scheduler]) -> None:

@@ -38,9 +38,27 @@ def up(
     port: int = typer.Option(8787, "--port", envvar="GNOMON_API_PORT",
                              help="Port of the API and dashboard (0: any free port)."),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
-    lease: float = typer.Option(30.0, "--lease", envvar="GNOMON_LEASE", min=1.0,
-                                help="Seconds a run is held without a heartbeat before another "
-                                "process takes it back."),
+    lease: float | None = typer.Option(
+        None, "--lease", min=1.0, max=86_400.0,
+        help="Seconds a run is held without a heartbeat before another scheduler takes it "
+        "back (default: GNOMON_LEASE, else 30).",
+    ),
+    identity: str | None = typer.Option(
+        None, "--identity",
+        help="This scheduler's name among the replicas (default: GNOMON_SCHEDULER_ID, else "
+        "the host name, or HOST-2… if taken). Restarted with the same identity, it takes back "
+        "at once the runs its killed predecessor held.",
+    ),
+    recovery_interval: float | None = typer.Option(
+        None, "--recovery-interval", min=0.05, max=3600.0,
+        help="Seconds between scans for runs whose lease expired (default: "
+        "GNOMON_RECOVERY_INTERVAL, else 1).",
+    ),
+    stop_timeout: float | None = typer.Option(
+        None, "--stop-timeout", min=0.0, max=86_400.0,
+        help="Seconds a clean stop waits for runs in flight before handing them back "
+        "(default: GNOMON_STOP_TIMEOUT, else 30).",
+    ),
 ) -> None:  # fmt: skip
     """Run the scheduler and its workers until Ctrl-C."""
     from gnomon.scheduler import Scheduler
@@ -70,7 +88,14 @@ def up(
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    scheduler = Scheduler(state.db, workers=workers, lease=lease)
+    scheduler = Scheduler(
+        state.db,
+        workers=workers,
+        lease=lease,
+        identity=identity,
+        recovery_interval=recovery_interval,
+        stop_timeout=stop_timeout,
+    )
     holder.append(scheduler)
     if stops:
         scheduler.stop(wait=False)
@@ -88,11 +113,14 @@ def up(
     if demo:
         ids = ", ".join(__import__("gnomon.demo", fromlist=["x"]).load_demo(scheduler))
         console.print(f"demo jobs loaded: {ids}")
+    # The pool starts now: the scheduler takes its identity, and with it the runs a killed
+    # predecessor of the same identity left, before the loop starts.
+    pool = scheduler.dispatcher
     count = scheduler.store.count_jobs()
     if count == 0:
         console.print(FIRST_JOB_HINT)
-    else:
-        console.print(f"{count} job(s) stored; {scheduler.dispatcher.workers} worker(s)")
+    console.print(f"{count} job(s) stored; {pool.workers} worker(s); scheduler identity "
+                  f"[bold]{scheduler.identity}[/]")  # fmt: skip
     server = start_api(scheduler, host, port) if api else None
     console.print("Press Ctrl-C to stop.")
 

@@ -40,7 +40,10 @@ from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
-LINGER = 0.5  # seconds the recorder may gather outcomes while more are on their way
+GROUP_COMMIT = 0.005
+"""Seconds the recorder may gather outcomes while more are on their way: the whole window in
+which a finished run's outcome is not yet durable (plus one commit). A crash in it runs
+those runs again (at least once); see :meth:`LocalDispatcher._gather`."""
 MAX_BATCH = 500  # outcomes recorded in one transaction at most
 CHECKPOINT_EVERY = 1.0  # seconds between the recorder's WAL checkpoints
 
@@ -233,16 +236,19 @@ class LocalDispatcher:
     def _gather(self, first: FinishedRun) -> tuple[list[FinishedRun], bool]:
         """The outcomes to record in one transaction, and whether to stop after it.
 
-        While more outcomes are on their way — runs are executing, or runs claimed ahead
-        fall due within :data:`LINGER` — the recorder waits for them (up to LINGER from the
-        first), so a steady stream costs a few transactions a second, not one per run.
-        It records at once when nothing more is coming soon (the end of a burst, a lone
-        run), when someone waits for the outcomes (:meth:`wait_idle`), when an outcome may
-        let another run start (a retry, the end of an ``overlap=queue`` run), or when the
-        batch is full. It sleeps on a lock rather than waking for each outcome.
+        A group commit: while more outcomes are on their way — runs are executing, or runs
+        claimed ahead fall due within :data:`GROUP_COMMIT` — the recorder waits for them,
+        up to GROUP_COMMIT from the first, and outcomes that arrive while it commits go in
+        the next batch. So a burst costs one transaction per few hundred runs, a steady
+        stream at most one per GROUP_COMMIT, and a finished run's outcome is durable within
+        a few milliseconds: that is all a crash can make run twice besides the runs it
+        interrupts. It records at once when nothing more is coming soon (a lone run), when
+        someone waits for the outcomes (:meth:`wait_idle`), when an outcome may let another
+        run start (a retry, the end of an ``overlap=queue`` run), or when the batch is
+        full. It sleeps on a lock rather than waking for each outcome.
         """
         batch, stop = [first], False
-        deadline = time.monotonic() + LINGER
+        deadline = time.monotonic() + GROUP_COMMIT
         while True:
             while len(batch) < MAX_BATCH:
                 try:
@@ -255,7 +261,7 @@ class LocalDispatcher:
             left = deadline - time.monotonic()
             if left <= 0 or len(batch) >= MAX_BATCH or not self._more_coming(batch, left):
                 return batch, stop
-            self._hurry.acquire(timeout=min(left, 0.05))
+            self._hurry.acquire(timeout=left)
 
     def _more_coming(self, batch: list[FinishedRun], within: float) -> bool:
         with self._lock:
@@ -329,36 +335,46 @@ class LocalDispatcher:
             with self._lock:
                 self._waiting_idle -= 1
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop the workers. Runs claimed ahead and not yet due are not started: their
-        claims lapse and they run after their leases expire, here or elsewhere. With
-        ``wait``, the runs already started finish and are recorded first."""
+    def drain(self) -> list[int]:
+        """Start no more runs: take back every run handed over but not started — claimed
+        ahead and waiting for its due time, or due and waiting for a worker — and return
+        their ids (the caller hands them back to the store). Runs already executing go on;
+        their outcomes are still recorded."""
         with self._lock:
             self._closing = True
-            dropped = [entry[2].run.id for entry in self._later]
+            taken = [entry[2] for entry in self._later]
             self._later.clear()
-            self._busy -= len(dropped)
-            for run_id in dropped:
-                self._inflight.pop(run_id, None)
-                self._queued.discard(run_id)
-            if not wait:
-                while True:  # runs due but not yet started are dropped the same way
-                    try:
-                        entry = self._ready.get_nowait()
-                    except queue.Empty:
-                        break
-                    if entry is not None:
-                        self._busy -= 1
-                        self._inflight.pop(entry[0].run.id, None)
-                        self._queued.discard(entry[0].run.id)
+            while True:
+                try:
+                    entry = self._ready.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is not None:
+                    taken.append(entry[0])
+            self._busy -= len(taken)
+            for item in taken:
+                self._inflight.pop(item.run.id, None)
+                self._queued.discard(item.run.id)
             self._idle.notify_all()
         self.recheck()
+        return [item.run.id for item in taken]
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop the threads after :meth:`drain` (runs not started are dropped here: their
+        claims lapse unless the caller hands them back). With ``wait``, runs already
+        executing finish and are recorded first, for up to ``timeout`` seconds."""
+        self.drain()
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         for _ in self._threads:
             self._ready.put(None)
         if wait:
             for thread in [*self._threads, self._timer]:
-                thread.join()
+                thread.join(left())
         self._results.put(None)
         self._hurry_up()
         if wait:
-            self._recorder.join()
+            self._recorder.join(left())

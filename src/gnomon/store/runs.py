@@ -21,11 +21,14 @@ from gnomon.models import ActionSpec, Misfire, RunReason, RunStatus
 from gnomon.planning import backoff_delay
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
-from gnomon.store.statements import FINISH, job_exists, storable
+from gnomon.store.statements import FINISH, HELD_ONE, HeldRun, job_exists, storable
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
 REQUEUED = "put back to pending: its worker vanished (lease expired)"
+TAKEN_BACK = "put back to pending: its scheduler died and was restarted"
+RELEASED_STARTED = "put back to pending: its scheduler stopped before it finished"
+SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
 MAX_LOSSES = 3
 """How many times a run whose worker vanished is put back to pending before it is dead-lettered."""
 
@@ -162,8 +165,7 @@ class RunStore(SqlBase):
             # Which runs does each worker still hold? Read under the write lock (SQLite) or
             # row locks (PostgreSQL), so the answer holds until commit; then one executemany
             # UPDATE records them all (it keeps the same guard) instead of one per run.
-            ids = [i.run_id for i in finished]
-            held = {r.id: r for r in conn.execute(self._held, {"ids": ids})}
+            held = self._holders(conn, [i.run_id for i in finished])
             accepted = [held.get(i.run_id) is not None and held[i.run_id].worker == i.worker
                         for i in finished]  # fmt: skip
             done = [(item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True)
@@ -185,6 +187,16 @@ class RunStore(SqlBase):
                     "run %s was no longer held by %s; outcome dropped", item.run_id, item.worker
                 )
         return accepted
+
+    def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:
+        """The running runs among ``ids``, by id (with their worker and fire).
+
+        A group commit often records one or two outcomes: on SQLite, a prepared look-up per
+        id then costs a few microseconds where building an ``IN`` list costs ~70."""
+        if self.dialect == "sqlite" and len(ids) <= SMALL_BATCH:
+            found = [row for i in ids for row in HELD_ONE.rows(conn, {"id": i})]
+            return {row[0]: HeldRun(*row) for row in found}
+        return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
 
     def _finished_events(
         self, conn: Connection, item: rows.FinishedRun, row: Any,
@@ -234,14 +246,32 @@ class RunStore(SqlBase):
         :data:`MAX_LOSSES` losses of one run it is marked ``lost`` for good (a poison run
         that kills its worker every time is dead-lettered) and the job's retry policy
         applies. Every loss is a ``run.lost`` event.
+
+        The scan is a read first: the write transaction begins only when a lease expired.
         """
+        now_us = to_micros(now)
+        expired = (runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
+        with self._read() as conn:
+            if conn.execute(select(runs.c.id).where(*expired).limit(1)).first() is None:
+                return 0
+        return self._take_back(now, expired, REQUEUED, limit)
+
+    def take_back(self, now: datetime, prefix: str, me: str, limit: int = 10_000) -> int:
+        """Take back at once the runs still held by earlier holders of this scheduler's
+        identity (worker ids starting with ``prefix``, other than ``me``): holding the
+        identity proves them dead (see :mod:`gnomon.store.identity`). As
+        :meth:`recover_lost_runs`, without waiting for their leases."""
+        held = (runs.c.status == RunStatus.RUNNING.value,
+                runs.c.worker.startswith(prefix, autoescape=True), runs.c.worker != me)  # fmt: skip
+        return self._take_back(now, held, TAKEN_BACK, limit)
+
+    def _take_back(self, now: datetime, where: Any, note: str, limit: int) -> int:
         now_us = to_micros(now)
         query = self._locked(
             select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt,
                    jobs.c.policy)
             .join(jobs, jobs.c.id == runs.c.job_id, isouter=True)
-            .where(runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
-            .limit(limit),
+            .where(*where).limit(limit),
             runs,
         )  # fmt: skip
         with self._write() as conn:
@@ -259,13 +289,13 @@ class RunStore(SqlBase):
                 conn.execute(
                     update(runs).where(runs.c.id.in_(orphaned))
                     .values(status=RunStatus.LOST.value, finished_at=now_us, lease_until=None,
-                            error="its worker vanished (lease expired); its job was removed")
+                            error="its worker vanished; its job was removed")
                 )  # fmt: skip
             if requeue:
                 conn.execute(
                     update(runs).where(runs.c.id.in_(requeue))
                     .values(status=RunStatus.PENDING.value, worker=None, started_at=None,
-                            lease_until=None, due_at=now_us, error=REQUEUED)
+                            lease_until=None, due_at=now_us, error=note)
                 )  # fmt: skip
             if dead:
                 self._dead_letter(conn, dead, now)
@@ -277,6 +307,33 @@ class RunStore(SqlBase):
             ]  # fmt: skip
             conn.execute(events.insert(), new_events)
         return len(lost)
+
+    def release_runs(
+        self, run_ids: Sequence[int], worker: str, now: datetime, *, started: bool = False
+    ) -> int:
+        """Hand runs that ``worker`` holds back to ``pending`` in one transaction (a clean
+        stop): another scheduler may claim them at once. Runs not ``started`` are as if
+        never claimed (their misfire policy still applies); started ones, whose work may
+        have begun, are marked so and run again in full (at least once). A run the worker
+        no longer holds is left alone. Each is a ``run.released`` event."""
+        if not run_ids:
+            return 0
+        values: dict[str, Any] = {"status": RunStatus.PENDING.value, "worker": None,
+                                  "started_at": None, "lease_until": None}  # fmt: skip
+        if started:
+            values["error"] = RELEASED_STARTED
+        with self._write() as conn:
+            released = conn.execute(
+                update(runs)
+                .where(runs.c.id.in_(list(run_ids)), runs.c.worker == worker,
+                       runs.c.status == RunStatus.RUNNING.value)
+                .values(**values).returning(runs.c.id, runs.c.job_id)
+            ).all()  # fmt: skip
+            if released:
+                conn.execute(events.insert(), [rows.event_values(Event(
+                    kind="run.released", at=now, job_id=r.job_id, run_id=r.id,
+                    data={"started": started})) for r in released])  # fmt: skip
+        return len(released)
 
     def _losses(self, conn: Connection, lost: Sequence[Any]) -> dict[int, int]:
         """How often each of these runs was lost before (its ``run.lost`` events)."""
@@ -292,7 +349,7 @@ class RunStore(SqlBase):
         conn.execute(
             update(runs).where(runs.c.id.in_([r.id for r in dead]))
             .values(status=RunStatus.LOST.value, finished_at=to_micros(now), lease_until=None,
-                    error=f"its worker vanished {MAX_LOSSES + 1} times (lease expired)")
+                    error=f"its worker vanished {MAX_LOSSES + 1} times")
         )  # fmt: skip
         retries = []
         for r in dead:

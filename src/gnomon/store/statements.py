@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from gnomon.models import JobState, RunStatus
@@ -29,6 +31,23 @@ FINISH = Prepared(
     .values(status=bindparam("b_status"), finished_at=bindparam("b_finished_at"),
             result=bindparam("b_result"), error=bindparam("b_error"),
             output=bindparam("b_output"), lease_until=None)
+)  # fmt: skip
+
+
+class HeldRun(NamedTuple):
+    """A running run as :data:`HELD_ONE` reads it."""
+
+    id: int
+    worker: str | None
+    job_id: str
+    scheduled_for: int
+    attempt: int
+
+
+# One running run, by id (the fields of HeldRun, in order).
+HELD_ONE = Prepared(
+    select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt)
+    .where(runs.c.id == bindparam("id"), runs.c.status == RunStatus.RUNNING.value)
 )  # fmt: skip
 # Marks one claimed run as running for its worker; executed many at once.
 START = (
