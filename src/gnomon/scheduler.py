@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import logging
 import os
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -113,6 +114,8 @@ class Scheduler:
         self._dispatcher: LocalDispatcher | None = None
         self._dispatch_lock = threading.Lock()
         self._listeners: builtins.list[Callable[[FinishedRun], None]] = []
+        self._notices: queue.SimpleQueue[Sequence[FinishedRun] | None] = queue.SimpleQueue()
+        self._notifier: threading.Thread | None = None
         self.relay = EventRelay(self.store, clock=self.clock, holder=self.worker_id, poll=poll)
         for sink in sinks_from_settings(self.settings):
             self.relay.add_sink(sink)
@@ -156,22 +159,32 @@ class Scheduler:
             self._wake.set()
 
     def on_finished(self, listener: Callable[[FinishedRun], None]) -> None:
-        """Call ``listener`` (in the recorder thread) for every attempt this process ends."""
+        """Call ``listener`` for every attempt this process ends, once its outcome is
+        recorded (in a thread of its own, in the order they were recorded)."""
         self._listeners.append(listener)
+        if self._notifier is None:
+            self._notifier = threading.Thread(target=self._notify_listeners,
+                                              name="gnomon-listeners", daemon=True)  # fmt: skip
+            self._notifier.start()
 
     def _recorded(self, batch: Sequence[FinishedRun], wake: bool) -> None:
-        for item in batch:
-            for listener in self._listeners:
-                try:
-                    listener(item)
-                except Exception:  # a listener's bug must not stop recording
-                    log.exception("listener %r failed", listener)
         # Tick again only if a finished run may let another start: runs were left waiting
         # for a worker, a retry was recorded, or an overlap=queue run ended. Waking on every
         # batch would double the ticks (and transactions) of a steady load.
         if wake or self._starved:
             self._wake.set()
         self.relay.notify()
+        if self._listeners:  # in their own thread: a slow listener never delays recording
+            self._notices.put(batch)
+
+    def _notify_listeners(self) -> None:
+        while (batch := self._notices.get()) is not None:
+            for item in batch:
+                for listener in self._listeners:
+                    try:
+                        listener(item)
+                    except Exception:  # a listener's bug must not stop the others
+                        log.exception("listener %r failed", listener)
 
     def on(self, pattern: str, hook: Callable[[Event], None]) -> None:
         """Call ``hook(event)`` for every lifecycle event whose kind matches ``pattern``.
@@ -460,6 +473,10 @@ class Scheduler:
 
     def close(self) -> None:
         self.stop()
+        if self._notifier is not None:  # listeners hear of every outcome recorded so far
+            self._notices.put(None)
+            self._notifier.join(timeout=5)
+            self._notifier = None
         self.relay.stop()  # gives up the sink leases taken by pump_events
         if self._hold is not None:
             self._hold.release()

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from gnomon.models import RunStatus
+from gnomon.store import SqlStore
 from tests.reliability.ledger import Entry
 
 Fire = tuple[str, datetime]
@@ -87,3 +89,72 @@ def check(must: Iterable[Fire], may: Iterable[Fire], entries: list[Entry]) -> Re
     report.lateness = [first[f].lateness for f in must_set if f in first]
     report.by_pid = dict(Counter(e.pid for e in entries))
     return report
+
+
+WINDOW = 0.1
+"""Seconds before a kill in which a finished run may still re-run: the recorder's group commit
+(``gnomon.dispatch.local.GROUP_COMMIT``, 50 ms) plus one commit on a busy 2-core machine."""
+
+
+@dataclass(frozen=True)
+class Kill:
+    pid: int
+    at: float  # epoch seconds
+    downtime: float = 0.0  # until the restarted process was ready
+
+
+@dataclass
+class Reruns:
+    """Executions (from a ``starts`` ledger) beyond one per fire, and the runs a kill caught
+    in flight: started in the killed process and not finished there (``executing``), or
+    finished less than :data:`WINDOW` before the kill (``recent``: outcome maybe not yet
+    durable)."""
+
+    duplicates: dict[Fire, int]
+    executing: set[int]
+    recent: set[int]
+    unexplained: dict[Fire, int]
+
+    @property
+    def count(self) -> int:
+        return sum(self.duplicates.values())
+
+    def summary(self) -> str:
+        return (f"duplicate executions {self.count}; in flight at the kills: "
+                f"{len(self.executing)} executing + {len(self.recent)} finished "
+                f"< {WINDOW * 1000:.0f} ms before")  # fmt: skip
+
+
+def reruns(starts: list[Entry], ends: list[Entry], kills: list[Kill]) -> Reruns:
+    """Which fires ran more than once, and whether a kill explains each."""
+    executions = Counter(e.fire for e in starts)
+    duplicates = {fire: n - 1 for fire, n in executions.items() if n > 1}
+    executing: set[int] = set()
+    recent: set[int] = set()
+    for kill in kills:
+        begun = {e.run_id for e in starts if e.pid == kill.pid}
+        ended = {e.run_id: e.written_at for e in ends if e.pid == kill.pid}
+        executing |= begun - set(ended)
+        recent |= {r for r, t in ended.items() if kill.at - t < WINDOW}
+    run_of = {e.fire: e.run_id for e in starts}
+    unexplained = {f: n for f, n in duplicates.items() if run_of[f] not in executing | recent}
+    return Reruns(duplicates, executing, recent, unexplained)
+
+
+def first_starts(starts: list[Entry]) -> dict[Fire, float]:
+    """The start of each fire's first execution (epoch seconds)."""
+    first: dict[Fire, float] = {}
+    for entry in sorted(starts, key=lambda e: e.written_at):
+        first.setdefault(entry.fire, entry.written_at)
+    return first
+
+
+def recorded_twice(url: str) -> list[Fire]:
+    """Fires with more than one ``succeeded`` run in the store (there must be none)."""
+    store = SqlStore(url, migrate=False)
+    try:
+        done = store.list_runs(status=RunStatus.SUCCEEDED, limit=1_000_000)
+    finally:
+        store.close()
+    counts = Counter((r.job_id, r.scheduled_for) for r in done)
+    return [fire for fire, n in counts.items() if n > 1]

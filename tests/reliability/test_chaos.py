@@ -22,18 +22,21 @@ from __future__ import annotations
 
 import os
 import random
-from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from gnomon.models import RunStatus
-from gnomon.store import SqlStore
-from tests.reliability.checker import check, interval_fires
+from tests.reliability.checker import (
+    Kill,
+    check,
+    first_starts,
+    interval_fires,
+    recorded_twice,
+    reruns,
+)
 from tests.reliability.conftest import GnomonProcess, Launcher
-from tests.reliability.ledger import Entry, read
+from tests.reliability.ledger import read
 from tests.reliability.workload import (
     every,
     next_whole_second,
@@ -48,35 +51,7 @@ REPLICAS = 3
 WORK = 0.1  # seconds each run works: kills catch runs in the middle
 LEASE = 5.0
 CHAOS = float(os.environ.get("GNOMON_CHAOS_SECONDS", "75"))
-WINDOW = 0.05  # seconds: the group commit (5 ms) plus a commit on a busy 2-core machine
 SLACK = 2.0  # seconds of lateness allowed beyond a replica's downtime
-
-
-@dataclass(frozen=True)
-class Kill:
-    pid: int
-    at: float  # epoch seconds
-    downtime: float  # until the restarted replica was ready
-
-
-def in_flight(starts: list[Entry], ends: list[Entry], kill: Kill) -> tuple[set[int], set[int]]:
-    """Run ids the killed process was executing at the kill, and those it had finished
-    less than WINDOW before it (outcome maybe not yet durable)."""
-    begun = {e.run_id for e in starts if e.pid == kill.pid}
-    ended = {e.run_id: e.written_at for e in ends if e.pid == kill.pid}
-    executing = begun - set(ended)
-    recent = {r for r, t in ended.items() if kill.at - t < WINDOW}
-    return executing, recent
-
-
-def recorded_twice(url: str) -> list[tuple[str, datetime]]:
-    store = SqlStore(url, migrate=False)
-    try:
-        done = store.list_runs(status=RunStatus.SUCCEEDED, limit=1_000_000)
-    finally:
-        store.close()
-    counts = Counter((r.job_id, r.scheduled_for) for r in done)
-    return [fire for fire, n in counts.items() if n > 1]
 
 
 def start_replica(launcher: Launcher, url: str, slot: int, generation: int) -> GnomonProcess:
@@ -132,32 +107,19 @@ def test_kill_9_random_replicas_for_minutes(
 
     ends, begun = read(ledger), read(starts)
     report = check(must, may, ends)  # finished executions: duplicates are judged below
-    executions = Counter(e.fire for e in begun)
-    duplicates = {fire: n - 1 for fire, n in executions.items() if n > 1}
-    executing: set[int] = set()
-    recent: set[int] = set()
-    for kill in kills:
-        now_running, just_done = in_flight(begun, ends, kill)
-        executing |= now_running
-        recent |= just_done
-    run_of = {e.fire: e.run_id for e in begun}
-    unexplained = {f: n for f, n in duplicates.items() if run_of[f] not in executing | recent}
-    first_start: dict[tuple[str, datetime], float] = {}
-    for entry in sorted(begun, key=lambda e: e.written_at):
-        first_start.setdefault(entry.fire, entry.written_at)
-    lateness = [first_start[f] - f[1].timestamp() for f in wanted if f in first_start]
+    again = reruns(begun, ends, kills)
+    first = first_starts(begun)
+    lateness = [first[f] - f[1].timestamp() for f in wanted if f in first]
     longest_down = max(k.downtime for k in kills)
     print(report.summary())
     print(f"{backend}: {len(kills)} kills in {CHAOS:.0f} s (downtime max {longest_down:.2f} s); "
-          f"{len(begun)} executions of {len(executions)} fires; "
-          f"duplicate executions {sum(duplicates.values())}; in flight at the kills: "
-          f"{len(executing)} executing + {len(recent)} finished < {WINDOW * 1000:.0f} ms before; "
+          f"{len(begun)} executions of {len(first)} fires; {again.summary()}; "
           f"max lateness {max(lateness):.2f} s")  # fmt: skip
 
     assert len(kills) >= CHAOS / 4, "the kills never happened"
     assert not report.missing, report.summary()
     assert not report.unexpected, report.summary()
     assert recorded_twice(url) == []
-    assert sum(duplicates.values()) <= len(executing | recent)
-    assert not unexplained, f"executed twice though not in flight at a kill: {unexplained}"
+    assert again.count <= len(again.executing | again.recent)
+    assert not again.unexplained, f"run twice though not in flight: {again.unexplained}"
     assert max(lateness) <= longest_down + SLACK, sorted(lateness)[-5:]

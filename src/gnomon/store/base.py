@@ -6,9 +6,8 @@ See :mod:`gnomon.store.sql` for what the store guarantees.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from gnomon.store.engine import WRITE, create_store_engine, error_line, upgrade_
 from gnomon.store.prepared import Prepared
 from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
 from gnomon.store.tables import events, jobs, runs
+from gnomon.store.writer import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,7 @@ class SqlBase:
         # heartbeat, API) queue for it on a lock, instead of colliding in BEGIN IMMEDIATE and
         # sleeping in SQLite's busy handler (1-100 ms steps). Other processes still meet at
         # the busy timeout.
-        self._writer: AbstractContextManager[Any] = (
-            threading.Lock() if self.dialect == "sqlite" else nullcontext()
-        )
+        self._writer = WriterLock() if self.dialect == "sqlite" else None
         if migrate:
             upgrade_schema(self.engine)
         # The scheduler's hot statements, built once (see gnomon.store.prepared).
@@ -103,10 +101,13 @@ class SqlBase:
     # -- transactions -----------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, priority: bool = False) -> Iterator[Connection]:
+        """A write transaction; ``priority`` (recording outcomes) goes first on SQLite's
+        writer lock (see :mod:`gnomon.store.writer`)."""
+        turn = nullcontext() if self._writer is None else self._writer.hold(priority=priority)
         try:
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
-            with self._writer, conn_ as conn, conn.begin():
+            with turn, conn_ as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
