@@ -136,3 +136,40 @@ def test_a_run_still_running_at_the_stop_timeout_is_handed_back_started(
 def test_a_negative_look_ahead_is_refused(make_scheduler: Callable[..., Scheduler]) -> None:
     with pytest.raises(InvalidSpec, match="lookahead must not be negative"):
         make_scheduler(lookahead=-1)
+
+
+def test_a_scheduler_restarted_with_the_same_identity_takes_back_its_runs_at_once(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock
+) -> None:
+    first = make_scheduler(lookahead=1.0, lease=30.0, identity="alpha")
+    first.add(every(10, 10), RECORD, id="job")
+    clock.set(at(9.4))
+    assert first.tick(clock.now()).claimed == 1
+    # It dies: its memory is gone (nothing runs there), its identity lock with it.
+    first.dispatcher.drain()
+    assert first._hold is not None
+    first._hold.release()
+    first._hold = None
+    [held] = make_scheduler().runs("job")
+    assert held.status is RunStatus.RUNNING  # the lease would hold it for 30 s
+
+    second = make_scheduler(identity="alpha")
+    assert second.tick(clock.now()).claimed == 0  # took it back; not due yet
+    assert second.identity == "alpha"
+    [run] = second.runs("job")
+    assert (run.status, run.worker) == (RunStatus.PENDING, None)
+    clock.set(at(10))
+    second.tick(clock.now())
+    assert second.wait_idle(timeout=10)
+    assert [r.status for r in second.runs("job")] == [RunStatus.SUCCEEDED]
+    assert [c.scheduled_for for c in blocking.gate("job").entered] == [at(10)]
+
+
+def test_two_live_schedulers_cannot_hold_one_identity(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock
+) -> None:
+    from gnomon.errors import ConfigError
+
+    make_scheduler(identity="alpha").tick(clock.now())
+    with pytest.raises(ConfigError, match="'alpha' is held by another running scheduler"):
+        make_scheduler(identity="alpha").tick(clock.now())

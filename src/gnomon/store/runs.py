@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from gnomon.events import Event
 from gnomon.instants import to_micros
@@ -291,11 +291,12 @@ class RunStore(SqlBase):
                     .values(status=RunStatus.LOST.value, finished_at=now_us, lease_until=None,
                             error="its worker vanished; its job was removed")
                 )  # fmt: skip
-            if requeue:
+            if requeue:  # due now, or later: a run claimed ahead must not start early
+                due = case((runs.c.due_at > now_us, runs.c.due_at), else_=now_us)
                 conn.execute(
                     update(runs).where(runs.c.id.in_(requeue))
                     .values(status=RunStatus.PENDING.value, worker=None, started_at=None,
-                            lease_until=None, due_at=now_us, error=note)
+                            lease_until=None, due_at=due, error=note)
                 )  # fmt: skip
             if dead:
                 self._dead_letter(conn, dead, now)
