@@ -16,16 +16,14 @@ from gnomon.api.context import ApiContext
 from gnomon.api.metrics import Metrics
 from gnomon.api.origin import LocalOnly
 from gnomon.api.ratelimit import RateLimit, RateLimiter
+from gnomon.open_mode import OPEN_MODE_ADVICE
 
 if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 DEFAULT_RATE_LIMIT = RateLimit()
-OPEN_MODE_WARNING = (
-    "gnomon API is running WITHOUT AUTHENTICATION (no token exists): anyone who can reach "
-    "this address can run code. Create one with: gnomon token create NAME --scope admin"
-)
+OPEN_MODE_WARNING = f"gnomon API: {OPEN_MODE_ADVICE}"
 
 
 def create_app(
