@@ -141,6 +141,12 @@ def test_tokens_mode_refuses_foreign_origins_but_not_other_hosts(
         assert proxied.status_code == 200  # no Origin: not a browser; a bodiless POST is fine
         same = {**write, "Host": "gnomon.example", "Origin": "https://gnomon.example"}
         assert client.post("/api/v1/jobs/job/resume", headers=same).status_code == 200
+        behind_proxy = {**write, "Host": "127.0.0.1:8787", "Origin": "https://gnomon.example",
+                        "X-Forwarded-Host": "gnomon.example"}  # fmt: skip
+        assert client.post("/api/v1/jobs/job/pause", headers=behind_proxy).status_code == 200
+        forged = {**behind_proxy, "Origin": EVIL}
+        assert_refused(client.post("/api/v1/jobs/job/resume", headers=forged), "Origin")
+        assert scheduler.get("job").state.value == "paused"
 
 
 def test_a_real_open_mode_server_refuses_rebinding(scheduler: Scheduler) -> None:

@@ -9,8 +9,8 @@ visits can reach it too. This middleware closes the ways they could:
   whose Host is a loopback address or ``localhost`` (any port: the name is what rebinding
   fakes), reads included.
 - **Cross-site requests**, in every mode: a state-changing request (POST, PUT, PATCH, DELETE)
-  whose ``Origin`` — or, without one, ``Referer`` — is another origin is refused. ``Origin:
-  null`` is another origin.
+  whose ``Origin`` — or, without one, ``Referer`` — is another origin than its ``Host`` (or a
+  reverse proxy's ``X-Forwarded-Host``) is refused. ``Origin: null`` is another origin.
 - **CSRF in open mode.** A state-changing API request (``/api/…``) that carries no Origin must
   be one a page elsewhere cannot send without a CORS preflight (which this server never
   grants): a JSON body (``Content-Type: application/json``), an ``Authorization`` header or an
@@ -61,14 +61,20 @@ def _authority(value: str) -> str:
     return value
 
 
+def _own_authorities(headers: Mapping[str, str]) -> set[str]:
+    """The names this request reached us by: ``Host``, and a proxy's ``X-Forwarded-Host``
+    (a cross-site page cannot set that header without a preflight, so a proxy did)."""
+    names = [headers.get("host", ""), headers.get("x-forwarded-host", "").split(",")[0]]
+    return {_authority(n.strip()) for n in names if n.strip()}
+
+
 def _foreign_origin(headers: Mapping[str, str]) -> tuple[str, str] | None:
     """The header and value naming another origin than this server's, if any."""
-    host = headers.get("host", "")
     for name in ("origin", "referer"):
         value = headers.get(name)
         if value is None:
             continue
-        if value == "null" or not host or _authority(value) != _authority(host):
+        if value == "null" or _authority(value) not in _own_authorities(headers):
             return name.capitalize(), value
         return None  # a same-origin Origin settles it; a Referer is read only without one
     return None
