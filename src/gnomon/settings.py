@@ -19,17 +19,71 @@ GNOMON_STOP_TIMEOUT         seconds a clean stop waits for runs in       30
 GNOMON_EVENT_WEBHOOK        URL that receives every event as a JSON POST (none)
 GNOMON_EVENT_MQTT_TOPIC     topic prefix for events (gnomon/events →     (none)
                             gnomon/events/run/failed), on GNOMON_MQTT_URL
+GNOMON_MCP_SERVERS          MCP servers the operator vetted, by name: a   (none)
+                            JSON object, or the path of a JSON or YAML
+                            file holding one (see :func:`mcp_servers`)
 =========================== ============================================ ===================
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from gnomon.errors import ConfigError
 from gnomon.redaction import register_secret
+
+MCP_SERVERS_ENV = "GNOMON_MCP_SERVERS"
+
+
+def mcp_servers(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The MCP servers the operator defined, by name (specs not yet validated).
+
+    ``GNOMON_MCP_SERVERS`` holds a JSON object (``{"time": {"command": [...]}}``) or the path
+    of a ``.json``, ``.yaml`` or ``.yml`` file holding one. An ``mcp`` action that names one
+    of these servers (``server_name``) needs only the ``write`` scope, even for a stdio
+    server: the operator vetted it. Read on every call, so an edit applies to the next run.
+    Raises :class:`ConfigError` naming what is wrong.
+    """
+    raw = (os.environ if env is None else env).get(MCP_SERVERS_ENV, "").strip()
+    if not raw:
+        return {}
+    if raw.startswith("{"):
+        try:
+            servers = json.loads(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{MCP_SERVERS_ENV} is not valid JSON: {exc}") from None
+    else:
+        servers = _servers_file(Path(raw).expanduser())
+    if not isinstance(servers, dict) or not all(isinstance(k, str) for k in servers):
+        raise ConfigError(f"{MCP_SERVERS_ENV} must be a JSON object mapping names to server specs")
+    return servers
+
+
+def _servers_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{MCP_SERVERS_ENV}: cannot read {str(path)!r} ({exc.strerror or exc}); give a JSON "
+            "object or the path of a JSON or YAML file"
+        ) from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid YAML: "
+                              f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid JSON: {exc}") from None
 
 
 def _list(value: str | None) -> tuple[str, ...]:

@@ -55,10 +55,14 @@ def tokens(scheduler: Scheduler) -> Tokens:
     return Tokens(scheduler)
 
 
+LOCAL_URL = "http://127.0.0.1:8787"  # an open-mode server answers only to loopback names
+
+
 def make_client(scheduler: Scheduler, **kwargs: object) -> TestClient:
     kwargs.setdefault("rate_limit", None)
     kwargs.setdefault("dashboard", False)
-    return TestClient(create_app(scheduler, **kwargs))  # type: ignore[arg-type]
+    base_url = LOCAL_URL if kwargs.get("open_access") else "http://testserver"
+    return TestClient(create_app(scheduler, **kwargs), base_url=base_url)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -76,4 +80,4 @@ def http_job(job_id: str = "hook", when: str = "every 10m", **extra: object) -> 
     }
 
 
-__all__ = ["START", "RateLimit", "Tokens", "http_job", "make_client"]
+__all__ = ["LOCAL_URL", "START", "RateLimit", "Tokens", "http_job", "make_client"]

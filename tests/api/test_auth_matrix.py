@@ -126,7 +126,9 @@ def test_a_sequence_holding_a_shell_step_needs_admin(client: TestClient, tokens:
         **http_job("seq"),
         "action": {
             "kind": "sequence",
-            "config": {"steps": [{"kind": "shell", "config": {"argv": ["true"]}}]},
+            "config": {
+                "steps": [{"id": "s", "action": {"kind": "shell", "config": {"argv": ["true"]}}}]
+            },
         },
     }
     response = client.post("/api/v1/jobs", json=body, headers=tokens.header("write"))

@@ -45,7 +45,7 @@ def test_token_create_list_revoke(cli: typer.Typer, tmp_path: Path) -> None:
     listed = json.loads(runner.invoke(cli, ["token", "list", "--json"]).output)
     assert [(t["name"], t["scope"]) for t in listed] == [("ci", "write")]
     assert secret not in runner.invoke(cli, ["token", "list"]).output
-    assert runner.invoke(cli, ["token", "revoke", "ci"]).exit_code == 0
+    assert runner.invoke(cli, ["token", "revoke", "ci", "--reopen"]).exit_code == 0
     assert json.loads(runner.invoke(cli, ["token", "list", "--json"]).output) == []
     again = runner.invoke(cli, ["token", "revoke", "ci"])
     assert "no live token" in str(again.exception)

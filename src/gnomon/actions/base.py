@@ -10,6 +10,14 @@ config fails then, not at 3 a.m.), and executes one attempt. Contract:
   turned into one by the runner. It must honour ``ctx.timeout`` (return ``timed_out``) and
   should stop early when ``ctx.cancelled`` is set.
 - ``secret_fields`` names config keys whose values are never shown.
+- ``runs_local_code(config)`` says whether an action with this config starts a process on
+  the scheduler's host or loads code from it (``shell``, ``python``, an ``mcp`` stdio
+  server, a ``sequence`` holding one): creating or changing such a job needs the ``admin``
+  scope. It is asked about the config *as given*, before ``validate`` (validating may import
+  code), so it must only read the config; when the config is malformed it answers ``True``.
+  Every built-in kind declares it. A plugin kind that does not — or answers anything but
+  ``False``, or raises — is treated as running local code (see
+  :func:`gnomon.actions.registry.runs_local_code`, the one place that decides).
 """
 
 from __future__ import annotations
@@ -64,3 +72,5 @@ class Action(Protocol):
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome: ...
+
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool: ...

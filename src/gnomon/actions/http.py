@@ -230,6 +230,10 @@ class HttpAction:
         environment on each run, so a changed ``GNOMON_HTTP_ALLOW`` applies at once."""
         self._settings = settings
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Never: it sends an HTTP request; it starts no process and loads no code here."""
+        return False
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         return validate_http_config(config)
 

@@ -8,9 +8,14 @@ Config (normalised by :meth:`McpAction.validate`)::
     tool         the tool's name                                        required
     arguments    a JSON object                                          {}
 
-``GNOMON_MCP_SERVERS`` is a JSON object mapping names to server specs of the same form, so
-credentials live in the environment rather than in each job. A named server is looked up
-when the job is created (the name must exist) and again at each run (so edits apply).
+``GNOMON_MCP_SERVERS`` maps names to server specs of the same form (a JSON object, or the
+path of a JSON or YAML file: :func:`gnomon.settings.mcp_servers`), so credentials live with
+the operator rather than in each job. A named server is looked up when the job is created
+(the name must exist) and again at each run (so edits apply).
+
+Authorization (:meth:`McpAction.runs_local_code`): a ``server`` given in the job with a
+``command`` starts that command on this host, so the job needs the ``admin`` scope; an HTTP
+``server``, or a ``server_name`` (vetted by the operator, stdio or not), needs ``write``.
 
 Contract of :meth:`McpAction.execute`: one connection per attempt (a stdio server is
 started and stopped each time, getting the run's ``GNOMON_*`` identity in its environment;
@@ -27,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import tempfile
 import time
 from collections.abc import Awaitable, Mapping
@@ -35,14 +39,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 from gnomon.actions.base import OUTPUT_CAP, RunContext, cap_output
-from gnomon.errors import InvalidAction
+from gnomon.errors import ConfigError, InvalidAction
 from gnomon.models import Outcome, RunStatus
 from gnomon.redaction import MASK, redact_text
+from gnomon.settings import MCP_SERVERS_ENV as SERVERS_ENV
+from gnomon.settings import mcp_servers
 
 if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
-SERVERS_ENV = "GNOMON_MCP_SERVERS"
 _FIELDS = frozenset({"server", "server_name", "tool", "arguments"})
 _STDIO_FIELDS = frozenset({"command", "env", "cwd"})
 _HTTP_FIELDS = frozenset({"url", "headers"})
@@ -92,16 +97,10 @@ def check_server(spec: Any, where: str = "server") -> dict[str, Any]:
 
 def named_servers(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The servers defined in ``GNOMON_MCP_SERVERS`` (unvalidated specs by name)."""
-    raw = (os.environ if env is None else env).get(SERVERS_ENV, "").strip()
-    if not raw:
-        return {}
     try:
-        servers = json.loads(raw)
-    except ValueError as exc:
-        raise _bad(f"{SERVERS_ENV} is not valid JSON: {exc}") from None
-    if not isinstance(servers, dict):
-        raise _bad(f"{SERVERS_ENV} must be a JSON object mapping names to server specs")
-    return servers
+        return mcp_servers(env)
+    except ConfigError as exc:
+        raise _bad(str(exc)) from None
 
 
 def resolve_server(name: str) -> dict[str, Any]:
@@ -237,6 +236,14 @@ def _outcome(result: CallToolResult, tool: str, log: list[str]) -> Outcome:
 class McpAction:
     kind: ClassVar[str] = "mcp"
     secret_fields: ClassVar[frozenset[str]] = frozenset({"env", "headers"})
+
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """A stdio ``server`` given in the job starts its command here; an HTTP one does not,
+        nor does a ``server_name`` from ``GNOMON_MCP_SERVERS`` (the operator vetted it)."""
+        if "server" not in config:
+            return "server_name" not in config  # neither: malformed, so assume the worst
+        server = config["server"]
+        return not (isinstance(server, dict) and "url" in server and "command" not in server)
 
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(config) - _FIELDS

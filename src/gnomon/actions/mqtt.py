@@ -226,6 +226,10 @@ class MqttAction:
     kind: ClassVar[str] = "mqtt"
     secret_fields: ClassVar[frozenset[str]] = frozenset()  # broker passwords: see redaction
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Never: it publishes an MQTT message; it starts no process and loads no code here."""
+        return False
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(config) - _FIELDS
         if unknown:

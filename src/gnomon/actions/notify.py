@@ -117,6 +117,10 @@ class NotifyAction:
         environment on each run."""
         self._settings = settings
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Never: apprise sends the message; no command or code of the job's choosing runs."""
+        return False
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The normalised config, or :class:`InvalidAction` naming the first bad field.
 

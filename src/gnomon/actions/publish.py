@@ -164,6 +164,10 @@ class AmqpAction:
         "persistent",
     }
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Never: it publishes an AMQP message; it starts no process and loads no code here."""
+        return False
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The normalised config, or :class:`InvalidAction` naming the first bad field."""
         _check_unknown("amqp", config, self._fields)
@@ -277,6 +281,10 @@ class RedisAction:
     kind: ClassVar[str] = "redis"
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     _fields = _COMMON | {"list", "push", "channel", "min_receivers"}
+
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Never: it pushes or publishes a Redis message; no process, no code runs here."""
+        return False
 
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The normalised config, or :class:`InvalidAction` naming the first bad field."""

@@ -63,6 +63,10 @@ class PythonAction:
     kind: ClassVar[str] = "python"
     secret_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Always: it imports and calls code on this host."""
+        return True
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(config) - {"ref", "args", "kwargs"}
         if unknown:

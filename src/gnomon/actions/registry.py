@@ -1,8 +1,13 @@
-"""Where action kinds are found: built-ins and the ``gnomon.actions`` entry-point group."""
+"""Where action kinds are found: built-ins and the ``gnomon.actions`` entry-point group.
+
+:func:`runs_local_code` is the one place that decides whether an action runs code on this
+host (and so needs the ``admin`` scope); every face that creates or changes jobs asks it.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -69,3 +74,28 @@ def validate_action(kind: str, config: Any) -> ActionSpec:
     if not isinstance(config, dict):
         raise InvalidAction(f"{kind} action: config must be a JSON object")
     return ActionSpec(kind=kind, config=get_action(kind).validate(config))
+
+
+def runs_local_code(kind: str, config: Any) -> bool:
+    """Whether an action of ``kind`` with ``config`` (as given, not yet validated) starts a
+    process on this host or loads code from it — what needs the ``admin`` scope.
+
+    Each kind declares it (``Action.runs_local_code``). A kind that does not declare it, or
+    answers anything but ``False``, or fails while answering, runs local code: a new plugin is
+    trusted with less, never more. Raises :class:`InvalidAction` for an unknown kind or a
+    config that is not a JSON object.
+    """
+    action = get_action(kind)
+    if not isinstance(config, Mapping):
+        raise InvalidAction(f"{kind} action: config must be a JSON object")
+    declared = getattr(action, "runs_local_code", None)
+    if not callable(declared):
+        return True
+    try:
+        answer = declared(config)
+    except InvalidAction:
+        raise
+    except Exception as exc:
+        log.warning("action kind %r could not say whether it runs local code: %s", kind, exc)
+        return True
+    return answer is not False

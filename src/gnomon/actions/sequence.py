@@ -124,6 +124,22 @@ class SequenceAction:
     kind: ClassVar[str] = "sequence"
     secret_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """When any step does, as that step's own kind declares (a step that cannot be read
+        counts as one that does: validation refuses it anyway)."""
+        from gnomon.actions.registry import runs_local_code
+
+        steps = config.get("steps")
+        if not isinstance(steps, list):
+            return True
+        for step in steps:
+            action = step.get("action") if isinstance(step, dict) else None
+            if not isinstance(action, dict) or not isinstance(action.get("kind"), str):
+                return True
+            if runs_local_code(action["kind"], action.get("config", {})):
+                return True
+        return False
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(config) - {"steps", "on_failure"}
         if unknown:

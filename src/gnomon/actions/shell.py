@@ -56,6 +56,10 @@ class ShellAction:
     kind: ClassVar[str] = "shell"
     secret_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def runs_local_code(self, config: Mapping[str, Any]) -> bool:
+        """Always: it starts a command on this host."""
+        return True
+
     def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         unknown = set(config) - {"argv", "cwd", "env", "timeout"}
         if unknown:

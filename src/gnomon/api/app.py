@@ -14,17 +14,16 @@ from gnomon.api import problems, routes_jobs, routes_ops, routes_workflows
 from gnomon.api.auth import Authenticator
 from gnomon.api.context import ApiContext
 from gnomon.api.metrics import Metrics
+from gnomon.api.origin import LocalOnly
 from gnomon.api.ratelimit import RateLimit, RateLimiter
+from gnomon.open_mode import OPEN_MODE_ADVICE
 
 if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 DEFAULT_RATE_LIMIT = RateLimit()
-OPEN_MODE_WARNING = (
-    "gnomon API is running WITHOUT AUTHENTICATION (no token exists): anyone who can reach "
-    "this address can run code. Create one with: gnomon token create NAME --scope admin"
-)
+OPEN_MODE_WARNING = f"gnomon API: {OPEN_MODE_ADVICE}"
 
 
 def create_app(
@@ -37,7 +36,9 @@ def create_app(
     ``tokens`` maps extra plain-text tokens (e.g. from the environment) to a scope, besides
     those stored with ``gnomon token create``. ``open_access`` allows open mode while no
     token exists — only :func:`gnomon.api.serve_in_background` decides that, for loopback
-    addresses. ``rate_limit=None`` turns rate limiting off. ``secret_key`` signs CSRF tokens.
+    addresses; such an app answers only to requests from this machine's own users
+    (:mod:`gnomon.api.origin`). ``rate_limit=None`` turns rate limiting off. ``secret_key``
+    signs CSRF tokens.
     """
     app = FastAPI(
         title="gnomon", version=gnomon.__version__,
@@ -52,6 +53,7 @@ def create_app(
         secret=secret_key or secrets.token_bytes(32), event_poll=event_poll,
     )  # fmt: skip
     problems.install(app)
+    app.add_middleware(LocalOnly, open_access=open_access and not tokens)
     for router in (routes_jobs.router, routes_ops.router, routes_ops.root,
                    routes_workflows.router):  # fmt: skip
         app.include_router(router)

@@ -2,9 +2,14 @@
 
 A request carries ``Authorization: Bearer gnm_…`` (the dashboard sends the same token from
 its session cookie). Scopes nest: ``read`` ⊂ ``write`` ⊂ ``admin``; creating or changing an
-action that runs local code (``shell``, ``python``, or a ``sequence`` holding one) needs
-``admin``. *Open mode* — allowed only when the server binds a loopback address — lets every
-request act as ``admin`` while no live token exists; creating the first token ends it.
+action that starts a process or loads code on this host needs ``admin`` (each action kind
+declares whether it does: ``shell``, ``python``, ``mcp`` with a stdio server given in the
+job, a ``sequence`` holding one, and any plugin kind that does not declare otherwise).
+
+*Open mode* — allowed only when the server binds a loopback address — lets every request act
+as ``admin`` while no live token exists; creating the first token ends it. Because it trusts
+whoever reaches the port, :mod:`gnomon.api.origin` lets only the local user's own requests
+through (no DNS rebinding, no cross-site requests).
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from gnomon.clock import Clock
 from gnomon.store import SqlStore
 from gnomon.store.admin import Scope, live_token_count, verify_token
 
-LOCAL_CODE_KINDS = frozenset({"shell", "python"})
 bearer = HTTPBearer(auto_error=False, description="A token from `gnomon token create`.")
 _BEARER = Depends(bearer)
 
@@ -124,24 +128,18 @@ def need(scope: Scope) -> Callable[..., Principal]:
     return dependency
 
 
-def runs_local_code(kind: str, config: Any) -> bool:
-    """Whether an action (or any step nested in its config) is ``shell`` or ``python``."""
-    if kind in LOCAL_CODE_KINDS:
-        return True
-    stack: list[Any] = [config]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if value.get("kind") in LOCAL_CODE_KINDS:
-                return True
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
-
-
 def require_admin_for(principal: Principal, kind: str, config: Any) -> None:
-    if runs_local_code(kind, config) and not principal.scope.allows(Scope.ADMIN):
+    """Refuse (403) an action that runs code on this host unless the caller is ``admin``.
+
+    Which actions do is decided by :func:`gnomon.actions.registry.runs_local_code` (each kind
+    declares it; an undeclared plugin kind does). Asked before the config is validated, since
+    validating a ``python`` action imports its module.
+    """
+    if principal.scope.allows(Scope.ADMIN):
+        return
+    from gnomon.actions.registry import runs_local_code
+
+    if runs_local_code(kind, config):
         raise ApiError(403, "forbidden",
-                       f"a {kind!r} action runs code on this host: it needs the 'admin' scope",
-                       field="action")  # fmt: skip
+                       f"action: this {kind!r} action starts a process or loads code on this "
+                       "host, so it needs the 'admin' scope", field="action")  # fmt: skip

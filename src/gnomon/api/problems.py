@@ -6,7 +6,8 @@ code                status when
 invalid_spec        422    a schedule, action, policy or id that gnomon refuses
 invalid_request     422    a body or parameter of the wrong shape (``field`` names it)
 unauthorized        401    no token, an unknown token or a revoked one
-forbidden           403    the token's scope is too small (or a CSRF check failed)
+forbidden           403    the token's scope is too small, a CSRF check failed, or
+                           :mod:`gnomon.api.origin` refused the Host or Origin
 not_found           404    no such job, run, workflow or route
 method_not_allowed  405    the route exists, not with that method
 conflict            409    a job with that id exists
@@ -63,7 +64,8 @@ class ApiError(Exception):
 
 _DESCRIPTIONS = {
     401: "No token, or an unknown or revoked one (`unauthorized`).",
-    403: "The token's scope does not allow this (`forbidden`).",
+    403: "The token's scope does not allow this, or the request's Host or Origin is refused "
+    "(`forbidden`).",
     404: "No such resource (`not_found`).",
     409: "Conflicts with what is stored (`conflict`).",
     422: "Invalid schedule, action, policy or request (`invalid_spec`, `invalid_request`).",

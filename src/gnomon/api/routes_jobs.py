@@ -71,7 +71,7 @@ def add_job(request: Request, who: Principal, body: JobIn) -> JobOut:
 @router.post("/jobs", status_code=201, response_model=JobOut,
              responses=responses(401, 403, 409, 422, 429, 503))  # fmt: skip
 def create_job(request: Request, body: JobIn, who: Principal = WRITE) -> JobOut:
-    """Create a job. ``shell`` and ``python`` actions need the ``admin`` scope."""
+    """Create a job. An action that runs code on this host needs the ``admin`` scope."""
     return add_job(request, who, body)
 
 
@@ -85,7 +85,8 @@ def get_job(request: Request, job_id: str = JobId, who: Principal = READ) -> Job
               responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
 def update_job(request: Request, body: JobPatch, job_id: str = JobId,
                who: Principal = WRITE) -> JobOut:  # fmt: skip
-    """Change a job; a new ``when`` takes effect from now."""
+    """Change a job; a new ``when`` takes effect from now. An action that runs code on this
+    host needs the ``admin`` scope."""
     ctx = context(request)
     before = ctx.scheduler.get(job_id)
     changes: dict[str, Any] = {}

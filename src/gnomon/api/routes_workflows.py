@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from gnomon.api import convert
-from gnomon.api.auth import Principal, need
+from gnomon.api.auth import Principal, need, require_admin_for
 from gnomon.api.context import context
 from gnomon.api.problems import ApiError, responses
 from gnomon.api.schemas import WorkflowScheduleIn, WorkflowScheduleOut
@@ -39,6 +39,7 @@ def put_schedule(request: Request, response: Response, body: WorkflowScheduleIn,
         raise ApiError(422, "invalid_spec",
                        f"action: a workflow schedule needs an http or amqp action, not "
                        f"{body.action.kind!r}", field="action")  # fmt: skip
+    require_admin_for(who, body.action.kind, body.action.config)
     ctx, job_id = context(request), _job_id(workflow_id)
     action = ActionSpec(kind=body.action.kind, config=body.action.config)
     policy = body.policy.model_dump(exclude_none=True)

@@ -1,8 +1,8 @@
 """Serving the app with uvicorn in a background thread (for ``gnomon up`` and ``gnomon api``).
 
 Binding rules: with no token configured, a loopback address (127.0.0.1, ::1, localhost)
-runs in *open mode* and says so loudly; any other address is refused with
-:class:`~gnomon.errors.ConfigError`.
+runs in *open mode* and says so loudly (:data:`gnomon.open_mode.OPEN_MODE_ADVICE`); any other
+address is refused with :class:`~gnomon.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import uvicorn
 from gnomon.api.app import DEFAULT_RATE_LIMIT, create_app
 from gnomon.api.ratelimit import RateLimit
 from gnomon.errors import ConfigError
+from gnomon.open_mode import FIRST_TOKEN_COMMAND
 from gnomon.store.admin import live_token_count
 
 if TYPE_CHECKING:
@@ -43,8 +44,8 @@ def open_mode_allowed(scheduler: Scheduler, host: str, tokens: Mapping[str, str]
         return False
     if not is_loopback(host):
         raise ConfigError(
-            f"refusing to serve the API on {host} without authentication: create a token "
-            "first (gnomon token create NAME --scope admin) or bind to 127.0.0.1"
+            f"refusing to serve the API on {host} without authentication: create a first "
+            f"token ({FIRST_TOKEN_COMMAND}) or bind to 127.0.0.1"
         )
     return True
 

@@ -35,9 +35,9 @@ def api(
         output.console.print(f"gnomon API and dashboard on [bold]http://{shown}:{port}/[/] "
                              f"(database {scheduler.store.url}); Ctrl-C to stop")  # fmt: skip
         if open_mode:
-            output.console.print("[yellow]open mode: no token exists, anyone who can reach "
-                                 "this address can run code; create one with "
-                                 "gnomon token create NAME --scope admin[/]")  # fmt: skip
+            from gnomon.open_mode import OPEN_MODE_ADVICE
+
+            output.console.print(f"[yellow]{OPEN_MODE_ADVICE}[/]", highlight=False)
         server.run()
     finally:
         scheduler.close()

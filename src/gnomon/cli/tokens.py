@@ -1,4 +1,8 @@
-"""``gnomon token create|revoke|list``: API tokens (shown once, stored hashed)."""
+"""``gnomon token create|revoke|list``: API tokens (shown once, stored hashed).
+
+The first token ends open mode; revoking the last one is refused unless ``--reopen`` says
+to bring open mode back (the wording is :mod:`gnomon.open_mode`'s, as everywhere).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,13 @@ import typer
 from gnomon.cli import output
 from gnomon.cli.state import state
 from gnomon.errors import InvalidSpec
+from gnomon.open_mode import (
+    FIRST_TOKEN_COMMAND,
+    FIRST_TOKEN_ENDS_OPEN_MODE,
+    LAST_TOKEN_REFUSAL,
+    OPEN_MODE_BACK,
+    OPEN_MODE_ENDED,
+)
 
 if TYPE_CHECKING:
     from gnomon.store import SqlStore
@@ -23,39 +34,66 @@ def _store() -> SqlStore:
     return SqlStore(state.db or Settings.from_env().database_url)
 
 
+SCOPE_HELP = (
+    "read | write | admin (required). admin may also create jobs that run commands or code "
+    f"on this host. For the first token, use admin: {FIRST_TOKEN_ENDS_OPEN_MODE}."
+)
+
+
 @tokens_app.command("create")
 def create(
     name: str = typer.Argument(..., help="Who or what uses it, e.g. 'ci' or 'grafana'."),
-    scope: str = typer.Option("read", "--scope", help="read | write | admin"),
+    scope: str | None = typer.Option(None, "--scope", help=SCOPE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:  # fmt: skip
-    """Create a token; it is printed once and cannot be shown again."""
-    from gnomon.clock import SystemClock
-    from gnomon.store.admin import create_token
+    """Create a token; it is printed once and cannot be shown again.
 
+    Creating the first token ends open mode: from then on every request needs a token.
+    """
+    from gnomon.clock import SystemClock
+    from gnomon.store.admin import create_token, live_token_count
+
+    if scope is None:
+        raise InvalidSpec(f"--scope: give read, write or admin; for a first token: "
+                          f"{FIRST_TOKEN_COMMAND} ({FIRST_TOKEN_ENDS_OPEN_MODE})")  # fmt: skip
     store = _store()
     try:
+        first = live_token_count(store) == 0
         secret, info = create_token(store, name, scope, SystemClock().now())
     finally:
         store.close()
     if as_json:
         output.print_json({"id": info.id, "name": info.name, "scope": info.scope.value,
-                           "token": secret})  # fmt: skip
+                           "token": secret, "ended_open_mode": first})  # fmt: skip
         return
     output.console.print(f"token [bold]{info.name}[/] ({info.scope.value}), id {info.id}:")
     print(secret)
     output.console.print("Store it now: it is not shown again. Use it as "
                          "'Authorization: Bearer <token>'.")  # fmt: skip
+    if first:
+        output.console.print(f"[yellow]{OPEN_MODE_ENDED}[/]", highlight=False)
 
 
 @tokens_app.command("revoke")
-def revoke(id_or_name: str = typer.Argument(..., help="The token's id or name.")) -> None:
-    """Revoke a token at once (every live token with that id or name)."""
+def revoke(
+    id_or_name: str = typer.Argument(..., help="The token's id or name."),
+    reopen: bool = typer.Option(False, "--reopen", help="Revoke the last live token too, "
+                                "bringing open mode back for loopback servers."),
+) -> None:  # fmt: skip
+    """Revoke a token at once (every live token with that id or name).
+
+    Revoking the last live token would bring open mode back, so it is refused without
+    ``--reopen``.
+    """
     from gnomon.clock import SystemClock
-    from gnomon.store.admin import revoke_token
+    from gnomon.store.admin import list_tokens, revoke_token
 
     store = _store()
     try:
+        live = list_tokens(store)
+        matching = [t for t in live if id_or_name in (t.id, t.name)]
+        if matching and len(matching) == len(live) and not reopen:
+            raise InvalidSpec(LAST_TOKEN_REFUSAL.format(name=id_or_name))
         revoked = revoke_token(store, id_or_name, SystemClock().now())
     finally:
         store.close()
@@ -63,6 +101,8 @@ def revoke(id_or_name: str = typer.Argument(..., help="The token's id or name.")
         raise InvalidSpec(f"no live token with id or name {id_or_name!r} (see gnomon token list)")
     for info in revoked:
         output.console.print(f"revoked {info.id} ({info.name}, {info.scope.value})")
+    if len(revoked) == len(live):
+        output.console.print(f"[yellow]{OPEN_MODE_BACK}[/]", highlight=False)
 
 
 @tokens_app.command("list")

@@ -160,10 +160,12 @@ def start_api(scheduler: Scheduler, host: str, port: int) -> ApiServer | None:
             raise  # no auth on a public address: never start half-secured
         console.print(f"[yellow]API and dashboard not started[/]: {exc} (try --port 0)")
         return None
-    console.print(f"dashboard and API: [bold]{server.url}[/]  (OpenAPI: {server.url}docs)")
+    openapi = f"{server.url}api/v1/openapi.json"
+    console.print(f"dashboard and API: [bold]{server.url}[/]  (OpenAPI: {openapi})")
     if server.open_mode:
-        console.print("[yellow]open mode[/]: no API token exists, so anyone on this machine "
-                      "may use the API; create one with `gnomon token create NAME`")  # fmt: skip
+        from gnomon.open_mode import OPEN_MODE_ADVICE
+
+        console.print(f"[yellow]{OPEN_MODE_ADVICE}[/]", highlight=False)
     return server
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import ValidationError
 
 from gnomon import definitions
+from gnomon.actions.registry import builtin_kinds, plugin_kinds
 from gnomon.api.auth import check
 from gnomon.api.context import context
 from gnomon.api.convert import job_summary
@@ -29,7 +30,12 @@ from gnomon.web.render import when as show_time
 from gnomon.web.session import TOKEN_COOKIE, check_csrf, principal
 
 router = APIRouter(include_in_schema=False)
-KINDS = ("shell", "python", "http", "mqtt", "notify", "amqp", "redis", "mcp", "sequence")
+
+
+def kinds() -> list[str]:
+    """The form's action kinds: built-ins, then installed plugins. Who may use which is
+    decided when the form is posted, by the same check as the API (``add_job``)."""
+    return [*builtin_kinds(), *sorted(set(plugin_kinds()) - set(builtin_kinds()))]
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -64,7 +70,7 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
 @router.get("/jobs/new", response_class=HTMLResponse)
 def new_job_page(request: Request) -> HTMLResponse:
     principal(request, Scope.WRITE)
-    return render(request, "new.html", kinds=KINDS, form={}, error=None)
+    return render(request, "new.html", kinds=kinds(), form={}, error=None)
 
 
 def _job_body(form: dict[str, str]) -> JobIn:
@@ -116,7 +122,7 @@ async def create_job(request: Request) -> Response:
 def _form_error(request: Request, form: dict[str, str], message: str,
                 status: int = 422) -> HTMLResponse:  # fmt: skip
     form.pop("csrf", None)
-    return render(request, "new.html", status_code=status, kinds=KINDS, form=form, error=message)
+    return render(request, "new.html", status_code=status, kinds=kinds(), form=form, error=message)
 
 
 @router.post("/jobs/{job_id:path}/{verb}")

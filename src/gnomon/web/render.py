@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gnomon.api.context import context
+from gnomon.open_mode import FIRST_TOKEN_COMMAND, OPEN_MODE_ADVICE
 from gnomon.redaction import redact_text
 from gnomon.store.admin import Scope
 from gnomon.web.session import csrf_token, remember_csrf
@@ -64,6 +65,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters.update(when=when, duration=duration, redact=redact_text)
+env.globals.update(first_token_command=FIRST_TOKEN_COMMAND, open_mode_advice=OPEN_MODE_ADVICE)
 
 
 def render(request: Request, template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
