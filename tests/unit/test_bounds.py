@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gnomon import FakeClock, JobState, Scheduler, limits
+from gnomon import FakeClock, JobState, Scheduler, limits, python
 from gnomon.cli import main
 from gnomon.command import _fast_next
 from gnomon.errors import InvalidPolicy, InvalidTrigger
@@ -197,3 +197,35 @@ def test_the_bounds_are_inside_what_datetime_can_compute() -> None:
 def test_a_schedule_longer_than_the_api_allows_is_refused_everywhere() -> None:
     with pytest.raises(InvalidTrigger, match=r"schedule of 501 characters is too long"):
         parse("x" * (limits.MAX_SPEC_CHARS + 1))
+
+
+# -- what an attempt keeps: output, error and result are capped in one place (the runner) ---
+
+
+def huge_result() -> str:
+    return "r" * (limits.MAX_RESULT_BYTES * 2)
+
+
+def huge_error() -> None:
+    raise RuntimeError("e" * (limits.MAX_ERROR_CHARS * 10))
+
+
+@pytest.mark.parametrize(
+    ("ref", "field", "most"),
+    [
+        pytest.param("huge_result", "result", limits.MAX_RESULT_BYTES, id="result"),
+        pytest.param("huge_error", "error", limits.MAX_ERROR_CHARS + 100, id="error"),
+    ],
+)
+def test_an_attempt_keeps_a_bounded_result_and_error(
+    scheduler: Scheduler, clock: FakeClock, ref: str, field: str, most: int
+) -> None:
+    scheduler.add("every 5m", python(f"tests.unit.test_bounds:{ref}"), id="big")
+    clock.advance(300)
+    scheduler.tick()
+    assert scheduler.wait_idle(timeout=10)
+    [run] = scheduler.runs("big")
+    kept = getattr(run, field)
+    assert isinstance(kept, str)
+    assert len(kept) <= most
+    assert ("not kept" in kept) if field == "result" else ("more characters cut" in kept)
