@@ -13,17 +13,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from gnomon import limits
 from gnomon.actions.registry import validate_action
-from gnomon.errors import GnomonError, InvalidAction, InvalidSpec, InvalidTrigger
+from gnomon.errors import GnomonError, InvalidAction, InvalidPolicy, InvalidSpec, InvalidTrigger
 from gnomon.instants import require_aware
 from gnomon.models import ActionSpec, Job, JobState, Policy
 from gnomon.references import reference_of
 from gnomon.triggers import AtTrigger, IntervalTrigger, Trigger, parse
+from gnomon.triggers.lexicon import check_amount
 from gnomon.triggers.zones import zone
 
 When = str | datetime | timedelta | Trigger
 ActionLike = ActionSpec | Callable[..., Any]
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,199}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$")
+"""Job ids: they are a path segment of the REST API (``/api/v1/jobs/{id}``), so no ``/``."""
 
 
 def python(ref: str | Callable[..., Any], *args: Any, **kwargs: Any) -> ActionSpec:
@@ -54,8 +57,8 @@ def new_job_id() -> str:
 def check_job_id(job_id: object) -> str:
     if not isinstance(job_id, str) or not _ID.match(job_id):
         raise InvalidSpec(
-            f"job id {job_id!r} is not valid: use 1-200 letters, digits and _ . : @ / - "
-            "(starting with a letter or digit)"
+            f"job id {job_id!r} is not valid: use 1-200 letters, digits and _ . : @ - "
+            "(starting with a letter or digit; no / or spaces)"
         )
     return job_id
 
@@ -81,6 +84,7 @@ def to_trigger(when: When, *, tz: str, now: datetime, location: Location | None 
     """
     if isinstance(when, str):
         return parse(when, tz=tz, now=now, location=location)
+    _in_range(now, "now")
     zone(tz)  # parse checks it; a datetime or timedelta would store an unusable zone
     if isinstance(when, datetime):
         at = require_aware(when, "one-shot time")
@@ -90,17 +94,29 @@ def to_trigger(when: When, *, tz: str, now: datetime, location: Location | None 
             raise InvalidTrigger(
                 f"interval: {when.total_seconds():g} seconds must be more than zero"
             )
+        check_amount(when.total_seconds(), f"every {when}")
         return IntervalTrigger(when, now + when)
     if isinstance(when, Trigger):
         return when
     raise InvalidTrigger(f"cannot make a schedule from {type(when).__name__} {when!r}")
 
 
+def _in_range(value: datetime, what: str) -> datetime:
+    try:
+        return limits.check_instant(value, what)
+    except ValueError as exc:
+        raise InvalidTrigger(str(exc)) from None
+
+
 def to_action(action: ActionLike) -> ActionSpec:
-    """Validate an action now (bad config fails at creation, not at fire time)."""
+    """Validate an action now (bad config fails at creation, not at fire time).
+
+    Its config is at most ``MAX_CONFIG_BYTES`` as JSON, its arguments at most
+    ``MAX_ARGS_BYTES`` (see :mod:`gnomon.limits`).
+    """
     spec = action if isinstance(action, ActionSpec) else python(action)
     try:
-        return validate_action(spec.kind, dict(spec.config))
+        checked = validate_action(spec.kind, dict(spec.config))
     except GnomonError:
         raise
     except Exception as exc:  # e.g. a referenced module that fails to import
@@ -108,6 +124,27 @@ def to_action(action: ActionLike) -> ActionSpec:
         raise InvalidAction(
             f"{spec.kind} action: its config could not be checked: {detail}"
         ) from exc
+    _check_sizes(checked)
+    return checked
+
+
+def _check_sizes(action: ActionSpec) -> None:
+    config = dict(action.config)
+    args = {k: config[k] for k in limits.ARG_KEYS if k in config}
+    try:
+        sizes = (limits.json_size(config), limits.json_size(args))
+    except (TypeError, ValueError, RecursionError):
+        raise InvalidAction(f"{action.kind} action: its config is not JSON") from None
+    if sizes[0] > limits.MAX_CONFIG_BYTES:
+        raise InvalidAction(
+            f"{action.kind} action: its config is {sizes[0]} bytes as JSON; "
+            f"at most {limits.MAX_CONFIG_BYTES}"
+        )
+    if sizes[1] > limits.MAX_ARGS_BYTES:
+        raise InvalidAction(
+            f"{action.kind} action: its arguments ({', '.join(args)}) are {sizes[1]} bytes as "
+            f"JSON; at most {limits.MAX_ARGS_BYTES}"
+        )
 
 
 DEFAULT_POLICY = Policy()
@@ -122,14 +159,44 @@ def to_policy(policy: Policy | Mapping[str, Any] | None, overrides: Mapping[str,
     if unknown:
         raise InvalidSpec(f"unknown job option(s): {', '.join(sorted(unknown))}")
     result = replace(base, **overrides) if overrides else base
+    check_policy_bounds(result)
     if result.notify_urls:
         validate_action("notify", {"urls": list(result.notify_urls), "body": "-"})
     return result
 
 
+POLICY_SECONDS = ("backoff", "max_backoff", "timeout", "jitter", "grace")
+POLICY_COUNTS = {"max_attempts": limits.MAX_ATTEMPTS, "catchup_cap": limits.MAX_CATCHUP_CAP}
+
+
+def check_policy_bounds(policy: Policy) -> Policy:
+    """``policy`` if its values are within :mod:`gnomon.limits`; else ``InvalidPolicy``.
+
+    Checked where jobs are defined, not in ``Policy`` itself, so a job stored before a bound
+    existed can still be read.
+    """
+    for name, most in POLICY_COUNTS.items():
+        value = getattr(policy, name)
+        if value > most:
+            raise InvalidPolicy(f"policy {name}: {value!r} must be at most {most}")
+    for name in POLICY_SECONDS:
+        value = getattr(policy, name)
+        if value is not None and not value <= limits.MAX_POLICY_SECONDS:
+            raise InvalidPolicy(
+                f"policy {name}: {value!r} must be at most {limits.MAX_POLICY_SECONDS} "
+                f"seconds ({limits.MAX_POLICY_SECONDS // 86400} days)"
+            )
+    return policy
+
+
 def first_fire(trigger: Trigger, now: datetime) -> datetime:
-    """The first fire after ``now``; a schedule with none left is refused."""
-    fire = trigger.next_after(now)
+    """The first fire after ``now``; a schedule with none left is refused.
+
+    So is one whose first fire is not before :data:`~gnomon.limits.LATEST`, or whose fire
+    after the first cannot be computed: the scheduler computes it when the first fires, and
+    a job must not be stored only to be paused then as "cannot be planned".
+    """
+    fire = _next_fire(trigger, now)
     if fire is None:
         if isinstance(trigger, AtTrigger):
             raise InvalidTrigger(
@@ -137,7 +204,22 @@ def first_fire(trigger: Trigger, now: datetime) -> datetime:
                 f"(now is {now.isoformat()})"
             )
         raise InvalidTrigger(f"schedule {trigger.describe()!r} never fires after {now.isoformat()}")
+    _in_range(fire, f"schedule {trigger.describe()!r}: its first fire")
+    _next_fire(trigger, fire)
     return fire
+
+
+def _next_fire(trigger: Trigger, after: datetime) -> datetime | None:
+    try:
+        return trigger.next_after(after)
+    except GnomonError:
+        raise
+    except Exception as exc:  # a date past year 9999, or a trigger's own bug
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise InvalidTrigger(
+            f"schedule {trigger.describe()!r}: its fires after {after.isoformat()} cannot be "
+            f"computed ({detail})"
+        ) from None
 
 
 def define_job(

@@ -54,6 +54,7 @@ def _plan(
 
 
 def _start(after: str | None, tz: str) -> datetime:
+    from gnomon.limits import RANGE, check_instant
     from gnomon.triggers.wallclock import instants_for
     from gnomon.triggers.zones import zone
 
@@ -65,9 +66,14 @@ def _start(after: str | None, tz: str) -> datetime:
         value = datetime.fromisoformat(after.strip())
     except ValueError:
         raise InvalidTrigger(f"--after {after!r} is not an ISO 8601 date-time") from None
-    if value.tzinfo is None:
-        return instants_for(value, zone(tz), fixed=True)[0]
-    return value.astimezone(zone("UTC"))
+    try:
+        if value.tzinfo is None:
+            value = instants_for(value, zone(tz), fixed=True)[0]
+        return check_instant(value, "--after")
+    except GnomonError:
+        raise
+    except (OverflowError, ValueError):  # a local time past year 9999 in UTC
+        raise InvalidTrigger(f"--after {after!r} is out of range: give a time {RANGE}") from None
 
 
 def _show_table(description: str, fires: list[datetime], tz: str) -> None:

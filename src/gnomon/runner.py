@@ -14,6 +14,7 @@ from datetime import timedelta
 from gnomon.actions.base import RunContext, cap_output
 from gnomon.actions.registry import get_action
 from gnomon.clock import Clock
+from gnomon.limits import MAX_ERROR_CHARS, cap_result
 from gnomon.models import Outcome, RunStatus
 from gnomon.planning import backoff_delay
 from gnomon.redaction import mask, redact, redact_text, secret_values
@@ -51,6 +52,7 @@ def execute_run(
             result=outcome.result, output=outcome.output,
         )  # fmt: skip
     secrets = secret_values(dict(claimed.action.config), secret_keys)
+    error = None if outcome.error is None else cap_output(outcome.error, MAX_ERROR_CHARS)
     finished = clock.now()
     retry_due = None
     if outcome.status in RETRYABLE and run.attempt < policy.max_attempts:
@@ -62,8 +64,8 @@ def execute_run(
         worker=worker,
         status=outcome.status,
         finished_at=finished,
-        result=mask(redact(outcome.result, secret_keys), secrets),
-        error=None if outcome.error is None else mask(redact_text(outcome.error), secrets),
+        result=mask(redact(cap_result(outcome.result), secret_keys), secrets),
+        error=None if error is None else mask(redact_text(error), secrets),
         output=mask(redact_text(cap_output(outcome.output)), secrets),
         retry_due=retry_due,
         job_id=run.job_id,

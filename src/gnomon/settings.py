@@ -22,6 +22,7 @@ GNOMON_EVENT_MQTT_TOPIC     topic prefix for events (gnomon/events →     (none
 GNOMON_MCP_SERVERS          MCP servers the operator vetted, by name: a   (none)
                             JSON object, or the path of a JSON or YAML
                             file holding one (see :func:`mcp_servers`)
+GNOMON_MAX_BODY_BYTES       largest REST API request body (else 413)     1048576 (1 MiB)
 =========================== ============================================ ===================
 """
 
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gnomon.errors import ConfigError
+from gnomon.limits import MAX_BODY_BYTES
 from gnomon.redaction import register_secret
 
 MCP_SERVERS_ENV = "GNOMON_MCP_SERVERS"
@@ -128,11 +130,13 @@ class Settings:
     stop_timeout: float = 30.0
     event_webhook: str | None = None
     event_mqtt_topic: str | None = None
+    max_body_bytes: int = MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         workers = int(_number(env, "GNOMON_WORKERS", 8, 1, 10_000, whole=True))
+        max_body = int(_number(env, "GNOMON_MAX_BODY_BYTES", MAX_BODY_BYTES, 1, 2**30, whole=True))
         lease, recovery, stop = (_number(env, *timing) for timing in TIMINGS)
         settings = cls(
             database_url=env.get("GNOMON_DATABASE_URL", "gnomon.db"),
@@ -146,6 +150,7 @@ class Settings:
             stop_timeout=stop,
             event_webhook=env.get("GNOMON_EVENT_WEBHOOK") or None,
             event_mqtt_topic=env.get("GNOMON_EVENT_MQTT_TOPIC") or None,
+            max_body_bytes=max_body,
         )
         for secret in settings.secrets:
             register_secret(secret)

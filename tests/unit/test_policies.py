@@ -9,11 +9,14 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
 from gnomon import FakeClock, JobState, Misfire, Overlap, RunReason, RunStatus, Scheduler, python
+from gnomon.definitions import define_job
+from gnomon.errors import InvalidTrigger
 from gnomon.models import Run
 from gnomon.planning import planner_at
 from tests.unit import blocking
@@ -310,7 +313,13 @@ def test_run_context_carries_the_fire(scheduler: Scheduler, clock: FakeClock) ->
 def test_a_job_whose_trigger_raises_does_not_stop_the_others(
     scheduler: Scheduler, clock: FakeClock
 ) -> None:
-    scheduler.add(blocking.BrokenTrigger(T0 + TEN_SECONDS), RECORD, id="broken")
+    # Defining such a job is refused (its second fire cannot be computed), so it is stored
+    # as an older version, or a trigger that breaks later, would have left it.
+    broken = blocking.BrokenTrigger(T0 + TEN_SECONDS)
+    with pytest.raises(InvalidTrigger, match="trigger bug"):
+        scheduler.add(broken, RECORD, id="broken")
+    job = define_job(TEN_SECONDS, RECORD, now=clock.now(), id="broken")
+    scheduler.add_many([replace(job, trigger=broken, next_fire_at=T0 + TEN_SECONDS)])
     scheduler.add(TEN_SECONDS, RECORD, id="good")
     for _ in range(3):
         step(scheduler, clock, 10)

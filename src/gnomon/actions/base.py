@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from gnomon.limits import MAX_OUTPUT_CHARS
 from gnomon.models import Outcome
 
-OUTPUT_CAP = 64 * 1024
+OUTPUT_CAP = MAX_OUTPUT_CHARS
 """Captured output above this many characters is cut (head kept, a marker appended)."""
 
 

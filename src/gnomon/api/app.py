@@ -13,6 +13,7 @@ import gnomon
 from gnomon.api import problems, routes_jobs, routes_ops, routes_workflows
 from gnomon.api.auth import Authenticator
 from gnomon.api.context import ApiContext
+from gnomon.api.limits import BoundedInput
 from gnomon.api.metrics import Metrics
 from gnomon.api.origin import LocalOnly
 from gnomon.api.ratelimit import RateLimit, RateLimiter
@@ -61,6 +62,7 @@ def create_app(
         from gnomon.web import install as install_dashboard
 
         install_dashboard(app)
+    app.add_middleware(BoundedInput, max_body=scheduler.settings.max_body_bytes)  # outermost
     if auth.is_open():
         log.warning(OPEN_MODE_WARNING)
     return app

@@ -11,6 +11,7 @@ forbidden           403    the token's scope is too small, a CSRF check failed, 
 not_found           404    no such job, run, workflow or route
 method_not_allowed  405    the route exists, not with that method
 conflict            409    a job with that id exists
+too_large           413    the request body is larger than ``GNOMON_MAX_BODY_BYTES``
 rate_limited        429    too many requests; ``Retry-After`` says when to come back
 unavailable         503    the database cannot be reached
 =================== ====== ===========================================================
@@ -68,6 +69,7 @@ _DESCRIPTIONS = {
     "(`forbidden`).",
     404: "No such resource (`not_found`).",
     409: "Conflicts with what is stored (`conflict`).",
+    413: "The request body is too large (`too_large`).",
     422: "Invalid schedule, action, policy or request (`invalid_spec`, `invalid_request`).",
     429: "Too many requests (`rate_limited`); see `Retry-After`.",
     503: "The database cannot be reached (`unavailable`).",
@@ -81,6 +83,11 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"code": code, "message": redact_text(message), "field": field}
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    """An :class:`ErrorOut` response, for middleware that answers before the routes."""
+    return JSONResponse(_body(code, message, field), status_code=status)
 
 
 def _spec_field(exc: InvalidSpec) -> str | None:

@@ -7,13 +7,22 @@ Times are ISO 8601 with an offset; naive times are refused. Output is already re
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from gnomon import limits
 from gnomon.models import JobState, Misfire, Overlap, RunReason, RunStatus
 
-SpecText = Field(min_length=1, max_length=500, examples=["every 15m", "0 9 * * 1-5"])
+SpecText = Field(min_length=1, max_length=limits.MAX_SPEC_CHARS,
+                 examples=["every 15m", "0 9 * * 1-5"])  # fmt: skip
+TzText = Field(default="UTC", min_length=1, max_length=limits.MAX_TZ_CHARS,
+               examples=["Europe/Berlin"])  # fmt: skip
+Seconds = Field(default=None, ge=0, le=limits.MAX_POLICY_SECONDS)
+"""A policy duration: the same bounds as :func:`gnomon.definitions.check_policy_bounds`."""
+BoundedInstant = Annotated[
+    AwareDatetime, AfterValidator(lambda value: limits.check_instant(value, "time"))
+]
 
 
 class Strict(BaseModel):
@@ -29,14 +38,14 @@ class ActionIn(Strict):
 class PolicyIn(Strict):
     """Any subset of the policy; unset fields keep their defaults (or current values)."""
 
-    max_attempts: int | None = Field(default=None, ge=1, le=1000)
-    backoff: float | None = Field(default=None, ge=0)
-    max_backoff: float | None = Field(default=None, ge=0)
-    timeout: float | None = Field(default=None, gt=0)
-    jitter: float | None = Field(default=None, ge=0)
+    max_attempts: int | None = Field(default=None, ge=1, le=limits.MAX_ATTEMPTS)
+    backoff: float | None = Seconds
+    max_backoff: float | None = Seconds
+    timeout: float | None = Field(default=None, gt=0, le=limits.MAX_POLICY_SECONDS)
+    jitter: float | None = Seconds
     misfire: Misfire | None = None
-    grace: float | None = Field(default=None, ge=0)
-    catchup_cap: int | None = Field(default=None, ge=1, le=100_000)
+    grace: float | None = Seconds
+    catchup_cap: int | None = Field(default=None, ge=1, le=limits.MAX_CATCHUP_CAP)
     overlap: Overlap | None = None
     notify_urls: list[str] | None = Field(
         default=None, max_length=20, description="Apprise URLs told about outcomes."
@@ -48,7 +57,7 @@ class PolicyIn(Strict):
 
 class JobIn(Strict):
     when: str = SpecText
-    tz: str = Field(default="UTC", min_length=1, max_length=64, examples=["Europe/Berlin"])
+    tz: str = TzText
     action: ActionIn
     id: str | None = Field(default=None, min_length=1, max_length=200, examples=["nightly-backup"])
     name: str | None = Field(default=None, min_length=1, max_length=500)
@@ -59,8 +68,8 @@ class JobIn(Strict):
 class JobPatch(Strict):
     """Fields to change; a new ``when`` takes effect from now."""
 
-    when: str | None = Field(default=None, min_length=1, max_length=500)
-    tz: str | None = Field(default=None, min_length=1, max_length=64)
+    when: str | None = Field(default=None, min_length=1, max_length=limits.MAX_SPEC_CHARS)
+    tz: str | None = Field(default=None, min_length=1, max_length=limits.MAX_TZ_CHARS)
     action: ActionIn | None = None
     name: str | None = Field(default=None, min_length=1, max_length=500)
     policy: PolicyIn | None = None
@@ -119,8 +128,8 @@ class RunList(BaseModel):
 
 
 class BackfillIn(Strict):
-    start: AwareDatetime = Field(description="Fires at or after this instant…")
-    end: AwareDatetime = Field(description="…and before this one (not after now).")
+    start: BoundedInstant = Field(description="Fires at or after this instant…")
+    end: BoundedInstant = Field(description="…and before this one (not after now).")
     max_fires: int = Field(default=100, ge=1, le=1000, description="Refuse a range holding more.")
 
 
@@ -159,7 +168,7 @@ class HealthOut(BaseModel):
 
 class WorkflowScheduleIn(Strict):
     when: str = SpecText
-    tz: str = Field(default="UTC", min_length=1, max_length=64)
+    tz: str = TzText
     action: ActionIn = Field(description="An `http` or `amqp` action that starts the workflow.")
     name: str | None = Field(default=None, min_length=1, max_length=500)
     policy: PolicyIn = Field(default_factory=lambda: PolicyIn())

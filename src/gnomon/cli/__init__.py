@@ -3,7 +3,8 @@
 A thin face over the same services the API uses. Command modules import heavy parts
 (SQLAlchemy, the store) inside the commands, so ``gnomon next`` and ``--help`` start fast.
 A :class:`~gnomon.errors.GnomonError` prints one line and exits non-zero (2 for bad input,
-1 otherwise); ``-v`` shows the traceback.
+1 otherwise); so does any other exception (a bug), without its message; ``-v`` shows the
+traceback.
 """
 
 from __future__ import annotations
@@ -69,4 +70,10 @@ def main(argv: list[str] | None = None) -> None:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         code = 2 if isinstance(exc, InvalidSpec) else 1
+    except Exception as exc:  # a bug: still one line (it may hold what it read: not shown)
+        if state.verbose:
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}; run with -v to see the traceback",
+              file=sys.stderr)  # fmt: skip
+        code = 1
     sys.exit(code if isinstance(code, int) else 0)

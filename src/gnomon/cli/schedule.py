@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,26 +46,75 @@ def _need(value: Any, option: str, kind: str) -> Any:
 
 
 def load_steps_file(path: str) -> dict[str, Any]:
-    """A sequence config from a YAML or TOML file (``steps:`` and optional ``on_failure:``)."""
-    file = Path(path)
-    try:
-        text = file.read_text()
-    except OSError as exc:
-        raise InvalidSpec(f"--file {path}: {exc.strerror}") from None
-    try:
-        if file.suffix == ".toml":
-            import tomllib
+    """A sequence config from a YAML or TOML file (``steps:`` and optional ``on_failure:``).
 
-            data: Any = tomllib.loads(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-    except Exception as exc:
-        raise InvalidSpec(f"--file {path}: cannot read it: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidSpec(f"--file {path}: must hold a mapping with 'steps'")
+    A file that is not one says where it fails but never echoes what it holds: ``--file
+    /etc/shadow`` must not print the file. Once it is a steps file (a mapping of ``steps``
+    and ``on_failure`` only), the action's own checks name its steps as usual.
+    """
+    text = _read_small_text(path)
+    data = _parse_steps(text, path)
+    if not isinstance(data, dict) or "steps" not in data or set(data) - STEPS_FILE_KEYS:
+        raise InvalidSpec(f"--file {path}: not a steps file: it must hold a mapping with "
+                          "'steps' (and optionally 'on_failure'), nothing else")  # fmt: skip
     return data
+
+
+STEPS_FILE_KEYS = frozenset({"steps", "on_failure"})
+NO_ALIASES = "aliases (*name) are not allowed"
+
+
+def _read_small_text(path: str) -> str:
+    from gnomon.limits import MAX_CONFIG_BYTES
+
+    try:
+        with Path(path).open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise InvalidSpec(f"--file {path}: {exc.strerror or 'cannot be read'}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise InvalidSpec(f"--file {path}: larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidSpec(f"--file {path}: not UTF-8 text") from None
+
+
+def _parse_steps(text: str, path: str) -> Any:
+    """YAML (aliases refused: they can expand a small file into a huge config) or TOML."""
+    if Path(path).suffix == ".toml":
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            found = re.search(r" \(at line \d+, column \d+\)", str(exc))
+            where = found[0] if found else ""
+            raise InvalidSpec(f"--file {path}: not valid TOML{where}") from None
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_loader())  # a SafeLoader, without aliases
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        if getattr(exc, "problem", None) == NO_ALIASES:  # yaml's other problems may quote it
+            where += f": {NO_ALIASES}"
+        raise InvalidSpec(f"--file {path}: not valid YAML{where}") from None
+
+
+def _loader() -> type:
+    import yaml
+
+    class StepsLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(None, None, NO_ALIASES,
+                                                  event.start_mark)  # fmt: skip
+            return super().compose_node(parent, index)
+
+    return StepsLoader
 
 
 def _headers(values: list[str]) -> dict[str, str]:

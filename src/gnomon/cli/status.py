@@ -35,7 +35,9 @@ def check_database(url: str) -> tuple[Check, SqlStore | None]:
         with store.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
     except Exception as exc:  # whatever fails is what status must report
-        return Check("database", False, f"cannot reach {url}: {exc} — check --db or "
+        from gnomon.store.engine import error_line
+
+        return Check("database", False, f"cannot reach {url}: {error_line(exc)} — check --db or "
                      "GNOMON_DATABASE_URL, and that the server is running"), None  # fmt: skip
     return Check("database", True, f"reachable ({store.url})"), store
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
-from gnomon.errors import ConfigError, MigrationError, StoreUnavailable
+from gnomon.errors import ConfigError, MigrationError, StoreError, StoreUnavailable
 from gnomon.store.prepared import driver_execute
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,9 @@ def schema_is_current(engine: Engine) -> bool:
             current = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
     except OperationalError as exc:
         raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+    except DatabaseError as exc:  # e.g. --db pointing at a file that is not a database
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot use database {where}: {error_line(exc)}") from exc
     return bool(current == SCHEMA_HEAD)
 
 

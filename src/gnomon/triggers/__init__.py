@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from gnomon.errors import InvalidTrigger
+from gnomon.errors import GnomonError, InvalidTrigger
 from gnomon.instants import require_aware
+from gnomon.limits import MAX_SPEC_CHARS, check_instant
 from gnomon.triggers.at import AtTrigger
 from gnomon.triggers.base import Trigger, register, trigger_from_json
 from gnomon.triggers.cron import CronTrigger
@@ -56,6 +57,12 @@ def parse(
     longitude)`` for solar events (default: ``GNOMON_LATITUDE``/``GNOMON_LONGITUDE``), and
     ``dst`` selects the DST policy of wall-clock schedules.
     """
+    if not isinstance(spec, str) or not isinstance(tz, str):
+        raise InvalidTrigger(f"a schedule and its zone are text, not {type(spec).__name__}")
+    if len(spec) > MAX_SPEC_CHARS:
+        raise InvalidTrigger(
+            f"schedule of {len(spec)} characters is too long (at most {MAX_SPEC_CHARS})"
+        )
     zone(tz)
     policy = dst_policy(dst)
     if now is None:
@@ -63,10 +70,22 @@ def parse(
 
         now = SystemClock().now()
     now = require_aware(now, "now")
+    try:
+        check_instant(now, "now")
+        return _parse(spec, tz=tz, now=now, location=location, dst=policy)
+    except GnomonError:
+        raise
+    except (ArithmeticError, ValueError) as exc:  # a date past what datetime can hold
+        raise InvalidTrigger(f"cannot read schedule {spec!r}: {exc}") from None
+
+
+def _parse(
+    spec: str, *, tz: str, now: datetime, location: Location | None, dst: DstPolicy
+) -> Trigger:
     base, *exclusions = _EXCEPT.split(spec.strip(), maxsplit=1)
     if not base.strip():
         raise InvalidTrigger(f"empty schedule; try {_EXAMPLES}")
-    trigger = _read(base.strip(), tz=tz, now=now, location=location, dst=policy)
+    trigger = _read(base.strip(), tz=tz, now=now, location=location, dst=dst)
     if exclusions:
         from gnomon.triggers.exclusions import read_exclusions
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from gnomon.errors import InvalidTrigger
+from gnomon.limits import LATEST
 
 
 @runtime_checkable
@@ -70,10 +71,21 @@ def trigger_from_json(data: Mapping[str, Any]) -> Trigger:
 
 
 def next_fires(trigger: Trigger, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fires of ``trigger`` strictly after ``after`` (fewer if it ends)."""
+    """The next ``count`` fires of ``trigger`` strictly after ``after`` (fewer if it ends).
+
+    Only fires before :data:`~gnomon.limits.LATEST` (the year 9000) are listed: past it a
+    ``datetime`` cannot take the largest interval any more.
+    """
     fires: list[datetime] = []
-    fire = trigger.next_after(after)
-    while fire is not None and len(fires) < count:
+    fire = _next_or_none(trigger, after)
+    while fire is not None and fire < LATEST and len(fires) < count:
         fires.append(fire)
-        fire = trigger.next_after(fire)
+        fire = _next_or_none(trigger, fire)
     return fires
+
+
+def _next_or_none(trigger: Trigger, after: datetime) -> datetime | None:
+    try:
+        return trigger.next_after(after)
+    except OverflowError:  # the next fire is past datetime's year 9999: none is left
+        return None

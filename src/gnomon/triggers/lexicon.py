@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 from gnomon.errors import InvalidTrigger
+from gnomon.limits import MAX_AMOUNT
 
 WEEKDAYS = {
     "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
@@ -67,7 +68,10 @@ def read_time(text: str) -> tuple[int, int]:
 
 
 def read_duration(text: str) -> timedelta:
-    """``30 minutes``, ``1h 30m``, ``an hour``, ``90 seconds`` → a positive timedelta."""
+    """``30 minutes``, ``1h 30m``, ``an hour``, ``90 seconds`` → a positive timedelta.
+
+    At most :data:`~gnomon.limits.MAX_AMOUNT` (100 years): more cannot be added to a date.
+    """
     rest = text.replace(",", " ").replace(" and ", " ").strip()
     total, pos = 0.0, 0
     while pos < len(rest):
@@ -85,7 +89,18 @@ def read_duration(text: str) -> timedelta:
         pos = match.end()
     if total <= 0:
         raise InvalidTrigger(f"{text!r}: the amount must be more than zero")
-    return timedelta(seconds=total)
+    return check_amount(total, text)
+
+
+def check_amount(seconds: float, what: str) -> timedelta:
+    """``seconds`` as a timedelta, refused (``InvalidTrigger``) beyond ``MAX_AMOUNT``."""
+    limit = MAX_AMOUNT.total_seconds()
+    if not seconds <= limit:  # also refuses inf and nan
+        raise InvalidTrigger(
+            f"{what!r} is too long: an interval or delay is at most {limit / 86400:g} days "
+            "(100 years)"
+        )
+    return timedelta(seconds=seconds)
 
 
 def read_day_of_month(text: str) -> int:
