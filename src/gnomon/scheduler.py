@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
 from gnomon.dispatch import LocalDispatcher
+from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.errors import InvalidSpec, StoreUnavailable
 from gnomon.event_relay import EventRelay, sinks_from_settings
 from gnomon.events import Event
@@ -31,7 +32,13 @@ from gnomon.planning import paused_fires, planner_at
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
-from gnomon.store.identity import IdentityHold, default_identity, hold_identity, worker_prefix
+from gnomon.store.identity import (
+    IdentityHold,
+    default_identity,
+    hold_identity,
+    journal_folder,
+    worker_prefix,
+)
 from gnomon.triggers import Trigger
 
 log = logging.getLogger(__name__)
@@ -93,6 +100,7 @@ class Scheduler:
         self.clock = clock or SystemClock()
         self._identity = identity or (None if worker_id else self.settings.scheduler_id)
         self._hold: IdentityHold | None = None
+        self._journal: OutcomeJournal | None = None
         self._identity_held = True
         self._fixed_worker = worker_id is not None
         self.worker_id = worker_id or f"{default_identity()}:{os.getpid()}:{id(self):x}"
@@ -138,21 +146,52 @@ class Scheduler:
                 self._dispatcher = LocalDispatcher(
                     self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
                     lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
-                    on_free=self._worker_freed,
+                    on_free=self._worker_freed, journal=self._journal,
                 )  # fmt: skip
             return self._dispatcher
 
     def _take_identity(self) -> None:
-        if self._hold is not None or (self._fixed_worker and self._identity is None):
+        """Hold the identity; record what a dead predecessor journaled; take back the runs it
+        still held (they were in flight). Safe to call again after a database error."""
+        if self._fixed_worker and self._identity is None:
             return
-        self._hold = hold_identity(self.store.engine, self._identity)
-        if not self._fixed_worker:
-            self.worker_id = f"{self._hold.identity}:{os.getpid()}:{id(self):x}"
-        taken = self.store.take_back(self.clock.now(), worker_prefix(self._hold.identity),
-                                     self.worker_id)  # fmt: skip
-        if taken:
-            log.warning("identity %s: took back %d run(s) its previous process left running",
-                        self._hold.identity, taken)  # fmt: skip
+        if self._hold is None:
+            self._hold = hold_identity(self.store.engine, self._identity)
+            if not self._fixed_worker:
+                self.worker_id = f"{self._hold.identity}:{os.getpid()}:{id(self):x}"
+        if self._journal is not None:
+            return
+        identity = self._hold.identity
+        journal = OutcomeJournal(journal_folder(self.store.engine, self.settings.state_dir),
+                                 identity)  # fmt: skip
+        replayed = self._record_replayed(journal.replay())
+        taken = self.store.take_back(self.clock.now(), worker_prefix(identity), self.worker_id)
+        if replayed or taken:
+            log.warning("identity %s: recorded %d journaled outcome(s) of its previous "
+                        "process; took back %d run(s) it left in flight", identity, replayed,
+                        taken)  # fmt: skip
+        journal.start()
+        self._journal = journal
+
+    def _record_replayed(self, outcomes: builtins.list[FinishedRun]) -> int:
+        """Record journaled outcomes (the store refuses those it has); returns how many."""
+        accepted = 0
+        for start in range(0, len(outcomes), 500):
+            chunk = outcomes[start : start + 500]
+            try:
+                accepted += sum(self.store.finish_runs(chunk))
+            except StoreUnavailable:
+                raise  # the caller retries the whole start-up
+            except Exception:  # bad data: one by one, and skip what cannot be recorded
+                for item in chunk:
+                    try:
+                        accepted += sum(self.store.finish_runs([item]))
+                    except StoreUnavailable:
+                        raise
+                    except Exception:
+                        log.exception("journaled outcome of run %s cannot be recorded",
+                                      item.run_id)  # fmt: skip
+        return accepted
 
     def _worker_freed(self) -> None:
         if self._starved:  # due runs were left waiting for a worker: take them now
@@ -454,7 +493,8 @@ class Scheduler:
         if dispatcher is None:
             return
         self._release(dispatcher.drain(), started=False)
-        if not dispatcher.wait_idle(self.stop_timeout):
+        finished = dispatcher.wait_idle(self.stop_timeout)
+        if not finished:
             left = dispatcher.in_flight()
             log.warning("%d run(s) still running after %.0f s; handing them back",
                         len(left), self.stop_timeout)  # fmt: skip
@@ -462,6 +502,9 @@ class Scheduler:
             dispatcher.shutdown(wait=False)
         else:
             dispatcher.shutdown(wait=True)
+        if dispatcher.journal is not None:
+            dispatcher.journal.close(clean=finished)
+            self._journal = None
 
     def _release(self, run_ids: builtins.list[int], *, started: bool) -> None:
         if not run_ids:

@@ -16,6 +16,8 @@ GNOMON_LEASE                seconds a run is held without a heartbeat    30
 GNOMON_RECOVERY_INTERVAL    seconds between scans for expired leases     1
 GNOMON_STOP_TIMEOUT         seconds a clean stop waits for runs in       30
                             flight before handing them back
+GNOMON_STATE_DIR            where a scheduler on PostgreSQL keeps its    ``~/.local/state/
+                            outcome journal (SQLite: beside the file)    gnomon``
 GNOMON_EVENT_WEBHOOK        URL that receives every event as a JSON POST (none)
 GNOMON_EVENT_MQTT_TOPIC     topic prefix for events (gnomon/events →     (none)
                             gnomon/events/run/failed), on GNOMON_MQTT_URL
@@ -128,6 +130,7 @@ class Settings:
     lease: float = 30.0
     recovery_interval: float = 1.0
     stop_timeout: float = 30.0
+    state_dir: str | None = None
     event_webhook: str | None = None
     event_mqtt_topic: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
@@ -148,6 +151,7 @@ class Settings:
             lease=lease,
             recovery_interval=recovery,
             stop_timeout=stop,
+            state_dir=env.get("GNOMON_STATE_DIR") or None,
             event_webhook=env.get("GNOMON_EVENT_WEBHOOK") or None,
             event_mqtt_topic=env.get("GNOMON_EVENT_MQTT_TOPIC") or None,
             max_body_bytes=max_body,

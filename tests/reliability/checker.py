@@ -91,7 +91,7 @@ def check(must: Iterable[Fire], may: Iterable[Fire], entries: list[Entry]) -> Re
     return report
 
 
-WINDOW = 0.1
+WINDOW = 0.01
 """Seconds before a kill in which a finished run may still re-run: the recorder's group commit
 (``gnomon.dispatch.local.GROUP_COMMIT``, 50 ms) plus one commit on a busy 2-core machine."""
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from gnomon.clock import Clock
+from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.errors import StoreError
 from gnomon.event_relay import notify_failure
 from gnomon.models import Overlap, RunStatus
@@ -40,8 +41,12 @@ from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
+LINGER = 0.5
+"""Seconds the recorder may gather outcomes while more are on their way, when a journal
+(:mod:`gnomon.dispatch.journal`) keeps them through a crash meanwhile."""
 GROUP_COMMIT = 0.05
-"""Seconds the recorder may gather outcomes while more are on their way: the window (plus
+"""Without a journal (a scheduler with a fixed worker id and no identity), seconds the
+recorder may gather outcomes while more are on their way: the window (plus
 one commit) in which a finished run's outcome is not yet durable, so that a crash in it runs
 the run again (at least once); see :meth:`LocalDispatcher._gather`. Shorter costs CPU: each
 recording transaction costs ~0.3-1 ms whatever it holds (5 ms: +40% CPU per fire at a
@@ -59,8 +64,13 @@ class LocalDispatcher:
         self, store: SqlStore, clock: Clock, *, workers: int, worker_id: str, lease: float,
         on_recorded: Callable[[Sequence[FinishedRun], bool], None] = lambda batch, wake: None,
         prefetch: int = 0, on_free: Callable[[], None] = lambda: None,
+        journal: OutcomeJournal | None = None,
     ) -> None:  # fmt: skip
         self.store, self.clock, self.worker_id, self.lease = store, clock, worker_id, lease
+        self.journal = journal
+        # With a journal an outcome is safe as soon as it is written there: the recorder may
+        # gather for long, cheap transactions. Without one, only the database keeps it.
+        self._linger = LINGER if journal is not None else GROUP_COMMIT
         self.workers = workers
         self._on_recorded = on_recorded
         self._on_free = on_free
@@ -77,7 +87,8 @@ class LocalDispatcher:
         self._waiting_idle = 0  # callers blocked in wait_idle: outcomes are wanted now
         self._inflight: dict[int, threading.Event] = {}  # claimed, outcome not yet recorded
         self._unrecorded = 0  # outcomes handed to the recorder, not yet recorded
-        self._backlog = max(16, BACKLOG_PER_WORKER * workers)
+        self._backlog = (2 * MAX_BATCH if journal is not None
+                         else max(16, BACKLOG_PER_WORKER * workers))  # fmt: skip
         self._busy = 0  # handed over and not yet executed: waiting, queued or running
         self._queued: set[int] = set()  # in-flight runs of overlap=queue jobs
         self.prefetch = prefetch
@@ -223,6 +234,11 @@ class LocalDispatcher:
                                finished.error, item.run.scheduled_for)  # fmt: skip
             except Exception:  # a notification problem must not lose the outcome
                 log.exception("notification for run %s failed", item.run.id)
+        if self.journal is not None:
+            try:
+                self.journal.append(finished)
+            except OSError:  # a full disk: the database alone keeps it, a moment later
+                log.exception("outcome of run %s could not be journaled", item.run.id)
         self._results.put(finished)
         with self._lock:  # back-pressure: never run far ahead of the recorder
             self._unrecorded += 1
@@ -261,7 +277,7 @@ class LocalDispatcher:
         full. It sleeps on a lock rather than waking for each outcome.
         """
         batch, stop = [first], False
-        deadline = time.monotonic() + GROUP_COMMIT
+        deadline = time.monotonic() + self._linger
         while True:
             while len(batch) < MAX_BATCH:
                 try:
@@ -303,6 +319,8 @@ class LocalDispatcher:
                     log.exception("outcome of run %s cannot be recorded", item.run_id)
             if len(batch) == 1:
                 log.exception("outcome of run %s cannot be recorded", batch[0].run_id)
+        if self.journal is not None:
+            self.journal.recorded(batch)
         with self._lock:
             # A retry or the end of an overlap=queue run may let a waiting run start.
             wake = any(item.retry_due is not None or item.run_id in self._queued

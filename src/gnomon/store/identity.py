@@ -19,6 +19,7 @@ only when their lease expires: the lease stays the one rule that holds across ho
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -185,3 +186,14 @@ def hold_identity(engine: Engine, identity: str | None) -> IdentityHold:
         f"{SLOTS} schedulers of host {base!r} already run on this database; "
         "give this one an --identity of its own"
     )
+
+
+def journal_folder(engine: Engine, state_dir: str | None) -> Path:
+    """Where a scheduler of this database keeps its outcome journal: beside a SQLite file
+    (every process of it shares the host), else in ``state_dir`` (``GNOMON_STATE_DIR``,
+    default ``~/.local/state/gnomon``), one folder per database."""
+    if engine.dialect.name == "sqlite":
+        return Path(f"{engine.url.database}.schedulers")
+    url = engine.url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(state_dir or "~/.local/state/gnomon").expanduser() / digest

@@ -1,0 +1,133 @@
+"""The outcome journal: a finished run's outcome survives a crash before it is recorded.
+
+Recording outcomes costs a database transaction, so the recorder gathers them for up to half a
+second (see :mod:`gnomon.dispatch.local`). Without more, a ``kill -9`` in that half second
+would lose those outcomes, and their runs — finished — would run again. So a worker first
+appends each outcome to this journal, one ``write`` of one JSON line as the action returns
+(microseconds; the kernel keeps it through a crash of the process), and then hands it to the
+recorder.
+
+The journal belongs to a scheduler *identity* (:mod:`gnomon.store.identity`): whoever holds
+the identity next knows the writer is dead, and replays the journal before anything else —
+every outcome the store does not have yet is recorded with its original worker id, and the
+store's guard (an outcome counts only from the worker holding the run) refuses the rest. Only
+then does it take back the runs still held, which were truly in flight.
+
+Two segments bound its size: appends go to ``IDENTITY.outcomes``; when it grows past
+:data:`ROTATE_BYTES` and the previous segment holds nothing unrecorded, the current one
+becomes ``IDENTITY.outcomes.old`` and a new one starts. The journal is a file of the host that
+runs the scheduler: on SQLite beside the database, on PostgreSQL in ``GNOMON_STATE_DIR``.
+A power loss can lose its last lines, as it can SQLite's last commits (``synchronous=NORMAL``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from gnomon.models import RunStatus
+from gnomon.store.rows import FinishedRun
+
+log = logging.getLogger(__name__)
+ROTATE_BYTES = 4 * 1024 * 1024
+
+
+def _line(item: FinishedRun) -> bytes:
+    record: dict[str, Any] = {
+        "run_id": item.run_id, "worker": item.worker, "status": item.status.value,
+        "finished_at": item.finished_at.isoformat(), "result": item.result,
+        "error": item.error, "output": item.output, "job_id": item.job_id,
+        "retry_due": None if item.retry_due is None else item.retry_due.isoformat(),
+    }  # fmt: skip
+    return (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+
+
+def _parse(line: str) -> FinishedRun | None:
+    try:
+        data = json.loads(line)
+        return FinishedRun(
+            run_id=int(data["run_id"]), worker=str(data["worker"]),
+            status=RunStatus(data["status"]),
+            finished_at=datetime.fromisoformat(data["finished_at"]), result=data["result"],
+            error=data["error"], output=data["output"] or "", job_id=data["job_id"],
+            retry_due=None if data["retry_due"] is None
+            else datetime.fromisoformat(data["retry_due"]),
+        )  # fmt: skip
+    except (ValueError, KeyError, TypeError):  # a line torn by the crash: never recorded
+        return None
+
+
+class OutcomeJournal:
+    """Append-only journal of the outcomes of one identity (see the module docstring)."""
+
+    def __init__(self, folder: Path, identity: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{identity}.outcomes"
+        self.old_path = folder / f"{identity}.outcomes.old"
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._generation = 0
+        self._unrecorded: dict[int, int] = {}  # generation -> outcomes not yet recorded
+        self._where: dict[tuple[int, str], int] = {}  # (run id, worker) -> generation
+
+    def replay(self) -> list[FinishedRun]:
+        """The outcomes a dead earlier holder of the identity wrote (old segment first)."""
+        found: list[FinishedRun] = []
+        for path in (self.old_path, self.path):
+            try:
+                text = path.read_text(errors="replace")
+            except FileNotFoundError:
+                continue
+            found.extend(item for line in text.splitlines() if (item := _parse(line)))
+        return found
+
+    def start(self) -> None:
+        """Begin a new journal (after :meth:`replay` was recorded)."""
+        with self._lock:
+            self.old_path.unlink(missing_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND,
+                               0o600)  # fmt: skip
+
+    def append(self, item: FinishedRun) -> None:
+        line = _line(item)
+        with self._lock:
+            if self._fd is None:
+                return
+            os.write(self._fd, line)
+            self._where[(item.run_id, item.worker)] = self._generation
+            self._unrecorded[self._generation] = self._unrecorded.get(self._generation, 0) + 1
+
+    def recorded(self, items: Iterable[FinishedRun]) -> None:
+        """These outcomes are in the store (or refused by it): no need to replay them."""
+        with self._lock:
+            for item in items:
+                generation = self._where.pop((item.run_id, item.worker), None)
+                if generation is not None:
+                    self._unrecorded[generation] -= 1
+            if self._fd is not None and not self._unrecorded.get(self._generation - 1):
+                self._unrecorded.pop(self._generation - 1, None)
+                if os.fstat(self._fd).st_size > ROTATE_BYTES:
+                    self._rotate()
+
+    def _rotate(self) -> None:
+        assert self._fd is not None
+        os.close(self._fd)
+        os.replace(self.path, self.old_path)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+        self._generation += 1
+
+    def close(self, *, clean: bool) -> None:
+        """Stop writing; ``clean`` (every outcome recorded) also removes the files."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            if clean and not any(self._unrecorded.values()):
+                self.path.unlink(missing_ok=True)
+                self.old_path.unlink(missing_ok=True)
