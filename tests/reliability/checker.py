@@ -92,8 +92,9 @@ def check(must: Iterable[Fire], may: Iterable[Fire], entries: list[Entry]) -> Re
 
 
 WINDOW = 0.01
-"""Seconds before a kill in which a finished run may still re-run: the recorder's group commit
-(``gnomon.dispatch.local.GROUP_COMMIT``, 50 ms) plus one commit on a busy 2-core machine."""
+"""Seconds before a kill in which a run whose action had returned may still re-run: the
+moment between the action's own ledger write and the worker's write of its outcome to the
+journal (``gnomon.dispatch.journal``) — microseconds, or a GIL hand-over on a busy machine."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Reruns:
     """Executions (from a ``starts`` ledger) beyond one per fire, and the runs a kill caught
     in flight: started in the killed process and not finished there (``executing``), or
     finished less than :data:`WINDOW` before the kill (``recent``: outcome maybe not yet
-    durable)."""
+    journaled)."""
 
     duplicates: dict[Fire, int]
     executing: set[int]

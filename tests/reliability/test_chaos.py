@@ -10,9 +10,9 @@ begins) and ``ledger`` (every execution that finished). An independent checker t
   longer than the lease);
 - **recorded twice**: no fire has two ``succeeded`` runs in the store;
 - **duplicate executions**: a fire executed more than once only because a kill caught the
-  run *in flight* in the killed process: started there and not finished, or finished less
-  than :data:`WINDOW` before the kill (the group commit in which its outcome was on its way
-  to the database: ``gnomon.dispatch.local.GROUP_COMMIT``). Both counts are printed;
+  run *in flight* in the killed process: started there and not finished (or finished less
+  than ``checker.WINDOW`` before the kill, its outcome not yet in the journal). Both counts
+  are printed;
 - **lateness**: the first execution of every fire starts no later than the longest downtime
   (kill → the restarted replica ready) + 2 s: the restarted replica takes back at once the
   runs its predecessor held, so nobody waits for a lease.

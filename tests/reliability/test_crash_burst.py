@@ -2,11 +2,12 @@
 
 2,000 one-shot jobs fall due at one instant on one ``gnomon up`` (SQLite, then PostgreSQL);
 when a quarter of them have run, the process is killed, and started again with the same
-identity a second later. Before the group commit, every outcome that had been gathered for
-the last 0.5 s was lost with the process and its run executed again (56-89 per kill). Now
-an outcome is durable within milliseconds of its action's return: each fire executed twice
-must have been in flight in the killed process (started there and unfinished, or finished
-less than ``checker.WINDOW`` before the kill). The restarted scheduler takes back the killed
+identity a second later. Before the outcome journal, every outcome that had been gathered
+for the last 0.5 s was lost with the process and its run executed again (56-89 per kill,
+hundreds under ``gnomon up``). Now the worker journals each outcome as the action returns and
+the restarted scheduler records them: each fire executed twice must have been in flight in
+the killed process (started there and unfinished, or finished less than ``checker.WINDOW``
+before the kill). The restarted scheduler takes back the killed
 one's runs at once (same identity), so the burst still drains without waiting for a lease.
 """
 

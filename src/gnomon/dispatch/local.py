@@ -53,10 +53,13 @@ recording transaction costs ~0.3-1 ms whatever it holds (5 ms: +40% CPU per fire
 steady 500 fires/s; 50 ms: ~+15%)."""
 MAX_BATCH = 500  # outcomes recorded in one transaction at most
 CHECKPOINT_EVERY = 1.0  # seconds between the recorder's WAL checkpoints
+MAX_UNRECORDED = 10_000
+"""With a journal, outcomes waiting for the recorder before workers wait: a bound on memory
+only (the journal keeps them through a crash)."""
 BACKLOG_PER_WORKER = 8
-"""Outcomes not yet recorded, per worker, before a worker that finished a run waits for the
-recorder: in a burst of quick runs the workers could otherwise run far ahead of the
-database, and every outcome not yet durable is a run a crash would make run again."""
+"""Without a journal: outcomes not yet recorded, per worker, before a worker that finished a
+run waits for the recorder. In a burst of quick runs the workers could otherwise run far
+ahead of the database, and every outcome not yet durable is a run a crash would re-run."""
 
 
 class LocalDispatcher:
@@ -87,7 +90,7 @@ class LocalDispatcher:
         self._waiting_idle = 0  # callers blocked in wait_idle: outcomes are wanted now
         self._inflight: dict[int, threading.Event] = {}  # claimed, outcome not yet recorded
         self._unrecorded = 0  # outcomes handed to the recorder, not yet recorded
-        self._backlog = (2 * MAX_BATCH if journal is not None
+        self._backlog = (MAX_UNRECORDED if journal is not None
                          else max(16, BACKLOG_PER_WORKER * workers))  # fmt: skip
         self._busy = 0  # handed over and not yet executed: waiting, queued or running
         self._queued: set[int] = set()  # in-flight runs of overlap=queue jobs
@@ -264,17 +267,17 @@ class LocalDispatcher:
     def _gather(self, first: FinishedRun) -> tuple[list[FinishedRun], bool]:
         """The outcomes to record in one transaction, and whether to stop after it.
 
-        A group commit: while more outcomes are on their way — runs are executing, or runs
-        claimed ahead fall due within :data:`GROUP_COMMIT` — the recorder waits for them,
-        up to GROUP_COMMIT from the first, and outcomes that arrive while it commits go in
-        the next batch; workers that run ahead by more than the back-pressure limit wait.
-        So a steady stream costs at most one transaction per GROUP_COMMIT, a burst one per
-        few dozen runs, and a finished run's outcome is durable within one group commit:
-        that is all a crash can make run twice besides the runs it interrupts. It records
-        at once when nothing more is coming soon (a lone run), when someone waits for the
-        outcomes (:meth:`wait_idle`), when an outcome may let another run start (a retry,
-        the end of an ``overlap=queue`` run), when workers wait for it, or when the batch is
-        full. It sleeps on a lock rather than waking for each outcome.
+        While more outcomes are on their way — runs are executing, or runs claimed ahead
+        fall due soon — the recorder waits for them, up to :data:`LINGER` from the first
+        (:data:`GROUP_COMMIT` without a journal), and outcomes that arrive while it commits
+        go in the next batch; without a journal, workers that run ahead by more than the
+        back-pressure limit wait. So a steady stream costs a few transactions a second, and
+        a finished run's outcome is safe in the journal (or, without one, durable within
+        one group commit). It records at once when nothing more is coming soon (a lone
+        run), when someone waits for the outcomes (:meth:`wait_idle`), when an outcome may
+        let another run start (a retry, the end of an ``overlap=queue`` run), when workers
+        wait for it, or when the batch is full. It sleeps on a lock rather than waking for
+        each outcome.
         """
         batch, stop = [first], False
         deadline = time.monotonic() + self._linger
@@ -290,7 +293,7 @@ class LocalDispatcher:
             left = deadline - time.monotonic()
             if left <= 0 or len(batch) >= MAX_BATCH or not self._more_coming(batch, left):
                 return batch, stop
-            self._hurry.acquire(timeout=left)
+            self._hurry.acquire(timeout=min(left, 0.05))  # a full batch goes at once
 
     def _more_coming(self, batch: list[FinishedRun], within: float) -> bool:
         with self._lock:
