@@ -117,7 +117,8 @@ class Policy:
             positive("timeout", self.timeout, zero_ok=False)
         for name in ("notify_urls", "notify_on"):
             value = getattr(self, name)
-            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            listed = isinstance(value, list | tuple)
+            if not listed or not all(isinstance(v, str) for v in value):
                 raise InvalidPolicy(f"policy {name}: must be a list of strings")
             object.__setattr__(self, name, tuple(value))
         for status in self.notify_on:

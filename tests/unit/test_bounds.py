@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -229,3 +230,52 @@ def test_an_attempt_keeps_a_bounded_result_and_error(
     assert isinstance(kept, str)
     assert len(kept) <= most
     assert ("not kept" in kept) if field == "result" else ("more characters cut" in kept)
+
+
+# -- RRULEs: dateutil walks every period from DTSTART; reading and planning stay bounded ----
+
+
+@pytest.mark.timeout(30)  # on the code before the bounds these took minutes, or never ended
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param("FREQ=SECONDLY;INTERVAL=0", "INTERVAL=0 must be 1 to 10000", id="interval-0"),
+        pytest.param("FREQ=DAILY;COUNT=99999999999", "COUNT=99999999999", id="huge-count"),
+        pytest.param("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30", "cannot be combined", id="minutely"),
+        pytest.param("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "never occurs", id="daily-never"),
+        pytest.param("FREQ=WEEKLY;BYYEARDAY=366;BYMONTH=2", "never falls", id="yearday-never"),
+        pytest.param("FREQ=DAILY;FREQ=SECONDLY", "FREQ more than once", id="twice"),
+        pytest.param("DTSTART:19700101T000000Z RRULE:FREQ=SECONDLY", None, id="secondly-1970"),
+        pytest.param("DTSTART:20251230T000000Z RRULE:FREQ=MINUTELY;COUNT=10000", None,
+                     id="count-to-until"),
+    ],
+)  # fmt: skip
+def test_an_rrule_is_read_in_bounded_time(spec: str, expected: str | None) -> None:
+    started = time.perf_counter()
+    if expected is None:
+        trigger = parse(spec, now=T0)
+        assert trigger.next_after(T0) is not None
+    else:
+        with pytest.raises(InvalidTrigger, match=re.escape(expected)):
+            parse(spec, now=T0)
+    assert time.perf_counter() - started < 5
+
+
+def test_an_rrule_count_still_ends_at_its_last_occurrence() -> None:
+    trigger = parse("DTSTART:20251230T000000Z RRULE:FREQ=MINUTELY;COUNT=10000", now=T0)
+    last = datetime(2025, 12, 30, tzinfo=UTC) + timedelta(minutes=9999)
+    assert trigger.next_after(last - timedelta(seconds=1)) == last
+    assert trigger.next_after(last) is None
+
+
+@pytest.mark.timeout(30)
+def test_an_rrule_fire_years_after_its_dtstart_is_found_quickly() -> None:
+    """The scheduler asks for the next fire at every fire: it must not walk from DTSTART."""
+    trigger = parse("RRULE:FREQ=SECONDLY;INTERVAL=7", now=T0)
+    later = T0 + timedelta(days=3650, seconds=3)
+    started = time.perf_counter()
+    fire = trigger.next_after(later)
+    assert time.perf_counter() - started < 1
+    assert fire is not None
+    assert (fire - T0).total_seconds() % 7 == 0
+    assert timedelta(0) < fire - later <= timedelta(seconds=7)

@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 
 from gnomon.errors import InvalidTrigger
 from gnomon.instants import require_aware
+from gnomon.limits import EARLIEST, LATEST, RANGE
 from gnomon.triggers.base import register
+from gnomon.triggers.rrule_window import check_rule_line, window, without_count
 from gnomon.triggers.wallclock import DstPolicy, next_instant
 from gnomon.triggers.zones import dst_policy, zone
 
@@ -71,7 +73,7 @@ class RRuleTrigger:
         return next_instant(instant, zone(self.tz), self._wall_times, fixed=self.fixed_time)
 
     def _wall_times(self, start: datetime) -> Iterator[datetime]:
-        wall_times: Iterator[datetime] = self._set.xafter(start, inc=False)
+        wall_times: Iterator[datetime] = window(self._set, start).xafter(start, inc=False)
         return wall_times
 
     def describe(self) -> str:
@@ -105,7 +107,9 @@ def read_rrule(spec: str, *, tz: str, now: datetime, dst: DstPolicy) -> RRuleTri
         dtstart, tz = _dtstart(starts[0], tz)
     else:
         dtstart = now.astimezone(zone(tz)).replace(tzinfo=None, microsecond=0)
-    body = [_local_line(line, tz) for line in lines if line not in starts]
+    if not EARLIEST.year <= dtstart.year < LATEST.year:
+        raise InvalidTrigger(f"RRULE: DTSTART {dtstart:%Y-%m-%d} is out of range: use {RANGE}")
+    body = [_bounded_line(_local_line(line, tz), dtstart) for line in lines if line not in starts]
     if not any(line.startswith("RRULE:") for line in body):
         raise InvalidTrigger(f"RRULE: no RRULE line in {spec.strip()!r}")
     text = "\n".join([f"DTSTART:{dtstart:%Y%m%dT%H%M%S}", *body])
@@ -113,6 +117,13 @@ def read_rrule(spec: str, *, tz: str, now: datetime, dst: DstPolicy) -> RRuleTri
     if trigger.next_after(now) is None:
         raise InvalidTrigger(f"RRULE {spec.strip()!r} has no occurrence after now")
     return trigger
+
+
+def _bounded_line(line: str, dtstart: datetime) -> str:
+    if not line.startswith(("RRULE:", "EXRULE:")):
+        return line
+    check_rule_line(line)
+    return without_count(line, dtstart)
 
 
 def _dtstart(line: str, tz: str) -> tuple[datetime, str]:
