@@ -212,3 +212,14 @@ def test_ids_with_a_slash_are_refused(
     assert client.put("/api/v1/workflows/a%2Fb/schedule", json=workflow,
                       headers=w).status_code == 404  # fmt: skip
     assert client.get("/api/v1/jobs/team%2Fnightly", headers=w).json()["code"] == "not_found"
+
+
+def test_a_bad_last_event_id_is_422_on_the_dashboards_feed(
+    scheduler: Scheduler, tokens: Tokens
+) -> None:
+    from tests.api.test_dashboard_http import signed_in
+
+    client = signed_in(scheduler, tokens, "read")
+    for value in ("abc", "-1", str(2**70)):
+        response = client.get("/ui/events", headers={"Last-Event-ID": value})
+        assert response.status_code == 422, response.text

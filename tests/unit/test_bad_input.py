@@ -337,6 +337,7 @@ def test_bad_policy_given_as_a_mapping(scheduler: Scheduler) -> None:
         pytest.param("-leading-dash", id="leading-dash"),
         pytest.param("x" * 201, id="too-long"),
         pytest.param("nul\x00byte", id="nul"),
+        pytest.param("team/nightly", id="slash"),  # an id is one path segment of the API
     ],
 )
 def test_invalid_job_id(scheduler: Scheduler, job_id: str) -> None:

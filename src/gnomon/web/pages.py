@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -79,11 +79,14 @@ def audit_page(request: Request, before_id: int | None = Query(None, ge=1)) -> H
 
 
 @router.get("/ui/events")
-def ui_events(request: Request, after: int = Query(0, ge=0),
-              job_id: str | None = Query(None, max_length=200)) -> StreamingResponse:  # fmt: skip
+def ui_events(
+    request: Request, after: int = Query(0, ge=0, le=2**62),
+    job_id: str | None = Query(None, max_length=200),
+    last_event_id: int | None = Header(None, ge=0, le=2**62),
+) -> StreamingResponse:  # fmt: skip
     """The live feed (SSE) for signed-in browsers (EventSource cannot send a bearer header)."""
     principal(request)
-    start = max(after, int(request.headers.get("last-event-id", "0") or 0))
+    start = max(after, last_event_id or 0)
     stream = event_stream(context(request), request, start, job_id, follow=True, named=False)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store"})  # fmt: skip
