@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrulestr
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gnomon import definitions, limits
@@ -160,7 +160,11 @@ def test_a_restarted_rule_has_the_same_occurrences(
     if freq in ("SECONDLY", "MINUTELY", "HOURLY") and ("BYMONTH" in rule or "BYSETPOS" in rule):
         return  # refused when read (see check_rule_line)
     text = rule.replace("RRULE:", f"RRULE:FREQ={freq};") if rule != "RRULE:" else ""
-    rules_set = rrulestr(text or f"RRULE:FREQ={freq}", dtstart=dtstart, forceset=True)
+    try:
+        rules_set = rrulestr(text or f"RRULE:FREQ={freq}", dtstart=dtstart, forceset=True)
+    except ValueError:  # dateutil refuses a rule that can never match: nothing to compare
+        assume(False)
+        return
     start = dtstart + ahead * ORACLE_SPAN[freq]  # the oracle walks every period from DTSTART
     expected = list(islice(rules_set.xafter(start, inc=False), 5))
     assert list(islice(window(rules_set, start).xafter(start, inc=False), 5)) == expected

@@ -6,8 +6,9 @@ See :mod:`gnomon.store.sql` for what the store guarantees.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,6 @@ from gnomon.store.engine import WRITE, create_store_engine, error_line, upgrade_
 from gnomon.store.prepared import Prepared
 from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
 from gnomon.store.tables import events, jobs, runs
-from gnomon.store.writer import WriterLock
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ class SqlBase:
         # heartbeat, API) queue for it on a lock, instead of colliding in BEGIN IMMEDIATE and
         # sleeping in SQLite's busy handler (1-100 ms steps). Other processes still meet at
         # the busy timeout.
-        self._writer = WriterLock() if self.dialect == "sqlite" else None
+        self._writer: AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
         if migrate:
             upgrade_schema(self.engine)
         # The scheduler's hot statements, built once (see gnomon.store.prepared).
@@ -101,13 +103,10 @@ class SqlBase:
     # -- transactions -----------------------------------------------------------------
 
     @contextmanager
-    def _write(self, *, priority: bool = False) -> Iterator[Connection]:
-        """A write transaction; ``priority`` (recording outcomes) goes first on SQLite's
-        writer lock (see :mod:`gnomon.store.writer`)."""
-        turn = nullcontext() if self._writer is None else self._writer.hold(priority=priority)
+    def _write(self) -> Iterator[Connection]:
         try:
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
-            with turn, conn_ as conn, conn.begin():
+            with self._writer, conn_ as conn, conn.begin():
                 yield conn
         except OperationalError as exc:
             raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc

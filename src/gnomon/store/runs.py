@@ -161,7 +161,7 @@ class RunStore(SqlBase):
             return []
         retries: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
-        with self._write(priority=True) as conn:
+        with self._write() as conn:
             # Which runs does each worker still hold? Read under the write lock (SQLite) or
             # row locks (PostgreSQL), so the answer holds until commit; then one executemany
             # UPDATE records them all (it keeps the same guard) instead of one per run.
