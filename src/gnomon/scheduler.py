@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
 from gnomon.dispatch import LocalDispatcher
-from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.dispatch.journal import OutcomeJournal, record_journaled
 from gnomon.errors import InvalidSpec, StoreUnavailable
 from gnomon.event_relay import EventRelay, sinks_from_settings
 from gnomon.events import Event
@@ -164,7 +164,7 @@ class Scheduler:
         identity = self._hold.identity
         journal = OutcomeJournal(journal_folder(self.store.engine, self.settings.state_dir),
                                  identity)  # fmt: skip
-        replayed = self._record_replayed(journal.replay())
+        replayed = record_journaled(self.store, journal.replay())
         taken = self.store.take_back(self.clock.now(), worker_prefix(identity), self.worker_id)
         if replayed or taken:
             log.warning("identity %s: recorded %d journaled outcome(s) of its previous "
@@ -172,26 +172,6 @@ class Scheduler:
                         taken)  # fmt: skip
         journal.start()
         self._journal = journal
-
-    def _record_replayed(self, outcomes: builtins.list[FinishedRun]) -> int:
-        """Record journaled outcomes (the store refuses those it has); returns how many."""
-        accepted = 0
-        for start in range(0, len(outcomes), 500):
-            chunk = outcomes[start : start + 500]
-            try:
-                accepted += sum(self.store.finish_runs(chunk))
-            except StoreUnavailable:
-                raise  # the caller retries the whole start-up
-            except Exception:  # bad data: one by one, and skip what cannot be recorded
-                for item in chunk:
-                    try:
-                        accepted += sum(self.store.finish_runs([item]))
-                    except StoreUnavailable:
-                        raise
-                    except Exception:
-                        log.exception("journaled outcome of run %s cannot be recorded",
-                                      item.run_id)  # fmt: skip
-        return accepted
 
     def _worker_freed(self) -> None:
         if self._starved:  # due runs were left waiting for a worker: take them now

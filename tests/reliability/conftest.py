@@ -171,3 +171,14 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture
+def backend_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database on the test's ``backend`` (parametrize with :data:`BACKENDS`)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'gnomon.db'}"
+    return str(request.getfixturevalue("postgres_url"))

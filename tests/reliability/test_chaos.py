@@ -35,7 +35,7 @@ from tests.reliability.checker import (
     recorded_twice,
     reruns,
 )
-from tests.reliability.conftest import GnomonProcess, Launcher
+from tests.reliability.conftest import BACKENDS, GnomonProcess, Launcher
 from tests.reliability.ledger import read
 from tests.reliability.workload import (
     every,
@@ -60,14 +60,11 @@ def start_replica(launcher: Launcher, url: str, slot: int, generation: int) -> G
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_kill_9_random_replicas_for_minutes(
-    backend: str, tmp_path: Path, launcher: Launcher, request: pytest.FixtureRequest
+    backend: str, backend_url: str, tmp_path: Path, launcher: Launcher
 ) -> None:
-    url = (f"sqlite:///{tmp_path / 'gnomon.db'}" if backend == "sqlite"
-           else request.getfixturevalue("postgres_url"))  # fmt: skip
+    url = backend_url
     ledger, starts = tmp_path / "ledger.jsonl", tmp_path / "starts.jsonl"
     store_jobs(url, [])  # migrate once, before the replicas race to
     replicas = [start_replica(launcher, url, i, 0) for i in range(REPLICAS)]

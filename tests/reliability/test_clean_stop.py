@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.checker import Fire, first_starts, interval_fires, percentile
-from tests.reliability.conftest import GnomonProcess, Launcher
+from tests.reliability.conftest import BACKENDS, GnomonProcess, Launcher
 from tests.reliability.ledger import Entry, read
 from tests.reliability.workload import (
     every,
@@ -31,13 +31,6 @@ from tests.reliability.workload import (
 
 JOBS = 20
 WORK = 0.05  # seconds each run works
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'gnomon.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def lateness(fires: list[Fire], starts: list[Entry]) -> list[float]:
@@ -61,9 +54,9 @@ def scheduler(launcher: Launcher, url: str, name: str, identity: str) -> GnomonP
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time(
-    backend: str, tmp_path: Path, launcher: Launcher, request: pytest.FixtureRequest
+    backend: str, backend_url: str, tmp_path: Path, launcher: Launcher
 ) -> None:
-    url = database(backend, tmp_path, request)
+    url = backend_url
     store_jobs(url, [])
     first = scheduler(launcher, url, "first", "first")
     first.wait_ready()
@@ -93,9 +86,9 @@ def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_rolling_restart_of_three_replicas_keeps_fires_on_time(
-    backend: str, tmp_path: Path, launcher: Launcher, request: pytest.FixtureRequest
+    backend: str, backend_url: str, tmp_path: Path, launcher: Launcher
 ) -> None:
-    url = database(backend, tmp_path, request)
+    url = backend_url
     store_jobs(url, [])
     replicas = [scheduler(launcher, url, f"r{i}-0", f"r{i}") for i in range(3)]
     for replica in replicas:

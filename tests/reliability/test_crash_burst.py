@@ -27,7 +27,7 @@ from tests.reliability.checker import (
     recorded_twice,
     reruns,
 )
-from tests.reliability.conftest import Launcher
+from tests.reliability.conftest import BACKENDS, Launcher
 from tests.reliability.ledger import read
 from tests.reliability.workload import (
     ledger_job,
@@ -42,14 +42,11 @@ BURST = 2_000
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_a_kill_in_a_burst_re_runs_only_the_runs_in_flight(
-    backend: str, tmp_path: Path, launcher: Launcher, request: pytest.FixtureRequest
+    backend: str, backend_url: str, tmp_path: Path, launcher: Launcher
 ) -> None:
-    url = (f"sqlite:///{tmp_path / 'gnomon.db'}" if backend == "sqlite"
-           else request.getfixturevalue("postgres_url"))  # fmt: skip
+    url = backend_url
     ledger, starts = tmp_path / "ledger.jsonl", tmp_path / "starts.jsonl"
     store_jobs(url, [])
     first = launcher.start(url, "first", "--no-api", "--identity", "burst")

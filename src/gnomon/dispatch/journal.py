@@ -30,12 +30,15 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from gnomon.errors import StoreUnavailable
 from gnomon.instants import from_micros, to_micros
 from gnomon.models import RunStatus
+from gnomon.store import SqlStore
 from gnomon.store.rows import FinishedRun
 
 log = logging.getLogger(__name__)
 ROTATE_BYTES = 4 * 1024 * 1024
+REPLAY_BATCH = 500  # journaled outcomes recorded in one transaction
 _dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
@@ -156,3 +159,29 @@ class OutcomeJournal:
             if clean and not any(self._unrecorded.values()):
                 self.path.unlink(missing_ok=True)
                 self.old_path.unlink(missing_ok=True)
+
+
+def record_journaled(store: SqlStore, outcomes: list[FinishedRun]) -> int:
+    """Record replayed outcomes (the store refuses those it has); how many it took.
+
+    :class:`StoreUnavailable` propagates (the caller retries the whole start-up); an outcome
+    that cannot be recorded for any other reason is logged and skipped, never a start-up that
+    fails for good."""
+    accepted = 0
+    for start in range(0, len(outcomes), REPLAY_BATCH):
+        chunk = outcomes[start : start + REPLAY_BATCH]
+        try:
+            accepted += sum(store.finish_runs(chunk))
+            continue
+        except StoreUnavailable:
+            raise
+        except Exception:  # bad data somewhere in the chunk: one by one
+            log.warning("journaled outcomes refused as a batch; recording them one by one")
+        for item in chunk:
+            try:
+                accepted += sum(store.finish_runs([item]))
+            except StoreUnavailable:
+                raise
+            except Exception:
+                log.exception("journaled outcome of run %s cannot be recorded", item.run_id)
+    return accepted
