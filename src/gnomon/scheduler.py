@@ -117,6 +117,7 @@ class Scheduler:
         self._ticked_at: datetime | None = None  # ``now`` of the last tick
         self._ticked_until: datetime | None = None  # how far ahead the last tick looked
         self._starved = False  # the last tick had more due runs than it could hand over
+        self._full = False  # the last tick's batch of due jobs was full: more are waiting
         self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
         self._workers = workers or self.settings.workers
         self._dispatcher: LocalDispatcher | None = None
@@ -357,14 +358,17 @@ class Scheduler:
             free = self.dispatcher.capacity()
             result, started, self._wake_at = self.store.step(
                 now, planner_at(now, until), self.batch, self.worker_id, free, self.lease,
-                until,
+                until, ahead=self.batch,
             )  # fmt: skip
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)
             claimed += len(started)
-            self._starved = len(started) >= free  # due runs may be waiting for a worker
+            due_now = sum(1 for c in started if c.run.started_at is None
+                          or c.run.started_at <= now)  # fmt: skip
+            self._starved = due_now >= free  # due runs may be waiting for a worker
             if not result.full:
                 break
+        self._full = result.full
         more = result.full or (free > 0 and self._starved)
         return TickReport(jobs, fires, claimed, lost, more)
 
@@ -407,7 +411,7 @@ class Scheduler:
             try:
                 report = self.tick()
                 failures = 0
-                if not report.more:
+                if not report.more or self._waiting_for_workers():
                     self._sleep()
             except StoreUnavailable as exc:
                 failures += 1
@@ -417,6 +421,12 @@ class Scheduler:
         self.relay.stop()
         log.info("scheduler %s stopped", self.worker_id)
 
+    def _waiting_for_workers(self) -> bool:
+        """Are the due runs left over waiting only for this process's workers? They wake
+        the loop when they have room (:meth:`LocalDispatcher.hungry`): ticking at once would
+        claim a few runs per transaction."""
+        return not self._full and self._starved and not self.dispatcher.hungry()
+
     def _sleep(self) -> None:
         """Sleep until the next due moment, a local change, or ``poll`` seconds."""
         known, self._wake_at = self._wake_at, None  # fresh from the tick: no need to ask
@@ -425,7 +435,11 @@ class Scheduler:
                                                    until=self._ticked_until)  # fmt: skip
             known = None
             now = self.clock.now()
-            if wake is not None and wake <= now:
+            if wake is not None and wake <= now and self._starved:
+                # Due runs wait for this process's workers, which wake the loop when they
+                # have room (LocalDispatcher.hungry); polling now would claim a few at a time.
+                timeout = self.poll
+            elif wake is not None and wake <= now:
                 if self._ticked_at is None or wake > self._ticked_at:
                     return  # it fell due after the last tick looked: tick now
                 # A due job the last tick could not take: another replica holds it (its

@@ -855,6 +855,23 @@ def test_step_claims_no_more_than_its_capacity(store: SqlStore) -> None:
     assert len(store.claim_runs(seconds(10), "w", 10, 30)) == 3
 
 
+def test_step_claims_ahead_beyond_the_free_workers(store: SqlStore) -> None:
+    """Runs due later in the look-ahead wait in memory, not for a worker: ``ahead`` bounds
+    them, ``capacity`` only those due now (a burst's window is claimed in a few steps)."""
+    store.add_jobs([make_job(f"now{i}") for i in range(3)])
+    store.add_jobs([make_job(f"later{i}", first=seconds(10.5)) for i in range(6)])
+    _, claimed, _ = store.step(seconds(10), planner(seconds(10), seconds(11)), 500, "w", 2, 30,
+                               until=seconds(11), ahead=4)  # fmt: skip
+    due = sorted(c.run.job_id for c in claimed if c.run.started_at == seconds(10))
+    later = [c for c in claimed if c.run.started_at == seconds(10.5)]
+    assert (len(due), len(later)) == (2, 4)
+    # the rest: one due now, two due later, claimed by the next step
+    _, claimed, _ = store.step(seconds(10), planner(seconds(10), seconds(11)), 500, "w", 5, 30,
+                               until=seconds(11), ahead=5)  # fmt: skip
+    assert sorted(c.run.started_at for c in claimed) == [seconds(10), seconds(10.5),
+                                                         seconds(10.5)]  # fmt: skip
+
+
 def test_list_runs_is_newest_first_and_filters(store: SqlStore) -> None:
     store.add_jobs([make_job("a"), make_job("b", first=seconds(15))])
     for second in (10, 20, 30):

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class OutcomeJournal:
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._generation = 0
+        self._size = 0  # bytes in the current segment
         self._unrecorded: dict[int, int] = {}  # generation -> outcomes not yet recorded
         self._where: dict[tuple[int, str], int] = {}  # (run id, worker) -> generation
 
@@ -128,19 +130,21 @@ class OutcomeJournal:
             if self._fd is None:
                 return
             _write(self._fd, line)
+            self._size += len(line)
             self._where[(item.run_id, item.worker)] = self._generation
             self._unrecorded[self._generation] = self._unrecorded.get(self._generation, 0) + 1
 
     def recorded(self, items: Iterable[FinishedRun]) -> None:
         """These outcomes are in the store (or refused by it): no need to replay them."""
+        # The pops outside the lock (each is atomic): workers append under it as runs end.
+        popped = (self._where.pop((item.run_id, item.worker), None) for item in items)
+        done = Counter(generation for generation in popped if generation is not None)
         with self._lock:
-            for item in items:
-                generation = self._where.pop((item.run_id, item.worker), None)
-                if generation is not None:
-                    self._unrecorded[generation] -= 1
+            for generation, count in done.items():
+                self._unrecorded[generation] -= count
             if self._fd is not None and not self._unrecorded.get(self._generation - 1):
                 self._unrecorded.pop(self._generation - 1, None)
-                if os.fstat(self._fd).st_size > ROTATE_BYTES:
+                if self._size > ROTATE_BYTES:  # counted: a stat here would free the GIL
                     self._rotate()
 
     def _rotate(self) -> None:
@@ -149,6 +153,7 @@ class OutcomeJournal:
         os.replace(self.path, self.old_path)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         self._generation += 1
+        self._size = 0
 
     def close(self, *, clean: bool) -> None:
         """Stop writing; ``clean`` (every outcome recorded) also removes the files."""

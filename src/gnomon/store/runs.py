@@ -33,6 +33,13 @@ MAX_LOSSES = 3
 """How many times a run whose worker vanished is put back to pending before it is dead-lettered."""
 
 
+def within(found: list[Any], now_us: int, capacity: int, ahead: int) -> list[Any]:
+    """Of rows sorted by ``due_at``: up to ``capacity`` due by ``now_us``, then up to
+    ``ahead`` due later (claimed ahead: they wait in memory, not for a worker)."""
+    due = [r for r in found if r["due_at"] <= now_us][: max(capacity, 0)]
+    return due + [r for r in found if r["due_at"] > now_us][: max(ahead, 0)]
+
+
 class RunStore(SqlBase):
     """Claiming, heart-beating, finishing and recovering runs."""
 
@@ -50,18 +57,22 @@ class RunStore(SqlBase):
 
     def _claim_runs(
         self, conn: Connection, now: datetime, worker: str, limit: int, lease: float,
-        until: datetime | None = None,
+        until: datetime | None = None, ahead: int = 0,
     ) -> list[rows.ClaimedRun]:  # fmt: skip
-        """Claim due runs; with ``until``, also those due by then (see :meth:`step`).
+        """Claim up to ``limit`` due runs; with ``until``, also up to ``ahead`` more of those
+        due after ``now`` and by ``until`` (see :meth:`step`).
 
         A run claimed ahead is recorded as starting at its due time, and its lease runs
         from then: the claimer starts it at that moment, not before.
         """
-        if limit <= 0:
+        limit, ahead = max(limit, 0), max(ahead, 0) if until is not None else 0
+        if limit + ahead <= 0:
             return []
         now_us = to_micros(now)
         horizon = max(now_us, to_micros(until)) if until is not None else now_us
-        found = self._due_runs.mappings(conn, {"now": horizon, "limit": limit})
+        found = self._due_runs.mappings(conn, {"now": horizon, "limit": limit + ahead})
+        if ahead:
+            found = within(found, now_us, limit, ahead)
         found = self._drop_stale(conn, self._serialise_queued(conn, found), now)
         if not found:
             return []

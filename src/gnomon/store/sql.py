@@ -30,7 +30,7 @@ from gnomon.instants import to_micros
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FirePlan
 from gnomon.store import rows
-from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore
+from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore, within
 from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
@@ -53,8 +53,9 @@ class Claimer:
     """Who claims the runs a step records, how many it may take, and what it took."""
 
     worker: str
-    capacity: int
+    capacity: int  # runs due now
     lease: float
+    ahead: int = 0  # runs due later, by the step's ``until`` (claimed ahead)
     claimed: list[rows.ClaimedRun] = field(default_factory=list)
     left_pending: bool = False  # pending runs were recorded and not claimed
 
@@ -157,7 +158,7 @@ class SqlStore(RunStore, SinkCursorStore):
 
     def step(
         self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float, until: datetime | None = None,
+        lease: float, until: datetime | None = None, ahead: int = 0,
     ) -> tuple[AdvanceResult, list[rows.ClaimedRun], datetime | None]:  # fmt: skip
         """The scheduler's step in ONE transaction: :meth:`advance_jobs`, then
         :meth:`claim_runs` (up to ``capacity``), then the next wake-up as :meth:`next_wakeup`
@@ -167,19 +168,28 @@ class SqlStore(RunStore, SinkCursorStore):
         ``until`` (for jobs whose overlap policy allows planning ahead) and claims the runs
         due by then: the caller starts each one at its due time. The wake-up returned is then
         the moment the *next* such step is needed (see :meth:`next_wakeup`).
+
+        ``capacity`` bounds the runs due by ``now`` that are claimed (free workers); ``ahead``
+        bounds those claimed ahead, due after ``now`` and by ``until`` — they wait in
+        memory, not for a worker, so a step may take many at once.
         """
         until = max(now, until or now)
+        now_us = to_micros(now)
         with self._write() as conn:
             # Runs recorded earlier (retries, manual runs, a backlog) are older: they go
             # first. The fires recorded now are claimed as they are inserted, with what
             # capacity is left (see _claim_new).
-            claimed = self._claim_runs(conn, now, worker, capacity, lease, until)
-            claim = Claimer(worker, capacity - len(claimed), lease)
+            claimed = self._claim_runs(conn, now, worker, capacity, lease, until, ahead)
+            later = sum(1 for c in claimed if _due_us(c) > now_us)
+            claim = Claimer(worker, capacity - (len(claimed) - later), lease, ahead - later)
             result = self._advance_jobs(conn, now, planner, limit, until, claim)
             claimed += claim.claimed
-            if claim.left_pending and len(claimed) < capacity:  # e.g. overlap=skip fires
-                claimed += self._claim_runs(conn, now, worker, capacity - len(claimed), lease,
-                                            until)  # fmt: skip
+            if claim.left_pending:  # e.g. overlap=skip fires
+                later = sum(1 for c in claimed if _due_us(c) > now_us)
+                room, room_ahead = capacity - (len(claimed) - later), ahead - later
+                if room > 0 or room_ahead > 0:
+                    claimed += self._claim_runs(conn, now, worker, room, lease, until,
+                                                room_ahead)  # fmt: skip
             wake = self._next_wakeup(conn, now, until)
         return result, claimed, wake
 
@@ -220,7 +230,7 @@ class SqlStore(RunStore, SinkCursorStore):
             event = Event(kind="job.paused", at=now, job_id=job_id,
                           data={"error": f"schedule cannot be planned: {error}"[:500]})  # fmt: skip
             new_events.append(rows.event_values(event))
-        if claim is not None and claim.capacity > 0:
+        if claim is not None and (claim.capacity > 0 or claim.ahead > 0):
             self._claim_new(conn, now, bounds["until"], due, new_runs, new_events, claim)
             claim.left_pending = any(v["status"] == RunStatus.PENDING.value for v in new_runs)
         else:
@@ -245,7 +255,8 @@ class SqlStore(RunStore, SinkCursorStore):
         pending = [v for v in new_runs if v["status"] == RunStatus.PENDING.value
                    and v["due_at"] <= until_us
                    and jobs_by_id[v["job_id"]].policy.overlap is Overlap.ALLOW]  # fmt: skip
-        take = sorted(pending, key=lambda v: v["due_at"])[: claim.capacity]
+        take = within(sorted(pending, key=lambda v: v["due_at"]), to_micros(now),
+                       claim.capacity, claim.ahead)  # fmt: skip
         if not take:
             self._insert_runs.run(conn, new_runs)
             return
@@ -439,3 +450,9 @@ class SqlStore(RunStore, SinkCursorStore):
 
 
 __all__ = ["MAX_LOSSES", "REQUEUED", "AdvanceResult", "Planner", "SqlStore"]
+
+
+def _due_us(claimed: rows.ClaimedRun) -> int:
+    """When a claimed run starts (its due time, or the claim's moment if that was later)."""
+    started = claimed.run.started_at
+    return to_micros(started) if started is not None else 0
