@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -22,8 +21,7 @@ from typing import Any, TypeVar
 
 from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
-from gnomon.dispatch import LocalDispatcher
-from gnomon.dispatch.journal import OutcomeJournal, record_journaled
+from gnomon.dispatch import DispatchContext, Dispatcher, LocalDispatcher
 from gnomon.errors import InvalidSpec, StoreUnavailable
 from gnomon.event_relay import EventRelay, sinks_from_settings
 from gnomon.events import Event
@@ -32,17 +30,14 @@ from gnomon.planning import paused_fires, planner_at
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
-from gnomon.store.identity import (
-    IdentityHold,
-    default_identity,
-    hold_identity,
-    journal_folder,
-    worker_prefix,
-)
+from gnomon.store.identity import default_identity
+from gnomon.tenure import Tenure, process_worker_id
 from gnomon.triggers import Trigger
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+BATCH = 500  # due jobs recorded, and runs claimed ahead, per step at most
+STEPS_PER_TICK = 20  # steps of one tick at most, so a large backlog does not starve the loop
 HELD_RETRY = 0.02  # seconds before looking again at a due job another replica holds
 LOOKAHEAD = 1.0
 """Seconds a tick looks ahead by default: the fires due in the next second are recorded and
@@ -69,13 +64,20 @@ class Scheduler:
     """
 
     def __init__(
-        self, url: str | None = None, *, clock: Clock | None = None, workers: int | None = None,
-        worker_id: str | None = None, lease: float | None = None, batch: int = 500,
+        self, url: str | None = None, *, store: SqlStore | None = None,
+        dispatcher: Dispatcher | None = None, clock: Clock | None = None,
+        workers: int | None = None,
+        worker_id: str | None = None, lease: float | None = None, batch: int = BATCH,
         poll: float = 1.0, settings: Settings | None = None, lookahead: float | None = None,
         identity: str | None = None, recovery_interval: float | None = None,
         stop_timeout: float | None = None,
     ) -> None:  # fmt: skip
-        """``lookahead``: how far ahead (seconds) a tick records fires and claims runs, which
+        """``store`` (instead of ``url``): the store to use, e.g. one shared with other code.
+        ``dispatcher``: what executes the runs (see :mod:`gnomon.dispatch.base`); by default a
+        :class:`~gnomon.dispatch.local.LocalDispatcher` of ``workers`` threads, started on
+        first use. The scheduler starts the dispatcher given here too, and stops it on close.
+
+        ``lookahead``: how far ahead (seconds) a tick records fires and claims runs, which
         the workers then start at their due time (see :meth:`tick`). Default
         :data:`LOOKAHEAD` on the system clock, 0 with an injected clock (a tick at ``now``
         then does exactly the work due at ``now``).
@@ -96,14 +98,16 @@ class Scheduler:
             raise InvalidSpec(f"lookahead must not be negative, got {lookahead}")
         self.lookahead = timedelta(seconds=lookahead)
         self.settings = settings or Settings.from_env()
-        self.store = SqlStore(url or self.settings.database_url)
+        if store is not None and url is not None:
+            raise InvalidSpec("give a database url or a store, not both")
+        self._owns_store = store is None  # a given store is its owner's to close
+        self.store = store if store is not None else SqlStore(url or self.settings.database_url)
         self.clock = clock or SystemClock()
-        self._identity = identity or (None if worker_id else self.settings.scheduler_id)
-        self._hold: IdentityHold | None = None
-        self._journal: OutcomeJournal | None = None
-        self._identity_held = True
         self._fixed_worker = worker_id is not None
-        self.worker_id = worker_id or f"{default_identity()}:{os.getpid()}:{id(self):x}"
+        wanted = identity or (None if worker_id else self.settings.scheduler_id)
+        self.tenure = Tenure(self.store, wanted, state_dir=self.settings.state_dir,
+                             fixed_worker=self._fixed_worker)  # fmt: skip
+        self.worker_id = worker_id or process_worker_id(default_identity(), self)
         self.lease = self.settings.lease if lease is None else lease
         self.recovery_interval = (self.settings.recovery_interval if recovery_interval is None
                                   else recovery_interval)  # fmt: skip
@@ -120,7 +124,8 @@ class Scheduler:
         self._full = False  # the last tick's batch of due jobs was full: more are waiting
         self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
         self._workers = workers or self.settings.workers
-        self._dispatcher: LocalDispatcher | None = None
+        self._given: Dispatcher | None = dispatcher
+        self._dispatcher: Dispatcher | None = None
         self._dispatch_lock = threading.Lock()
         self._listeners: builtins.list[Callable[[FinishedRun], None]] = []
         self._notices: queue.SimpleQueue[Sequence[FinishedRun] | None] = queue.SimpleQueue()
@@ -133,46 +138,31 @@ class Scheduler:
     def identity(self) -> str | None:
         """The identity this scheduler holds (None until it first claims runs, or when a
         fixed ``worker_id`` was given without one)."""
-        return None if self._hold is None else self._hold.identity
+        return self.tenure.identity
 
     @property
-    def dispatcher(self) -> LocalDispatcher:
-        """The local worker pool, started on first use (reading jobs starts no thread).
+    def dispatcher(self) -> Dispatcher:
+        """The dispatcher, started on first use (reading jobs starts no thread).
 
         Before it starts, the scheduler takes its identity and with it the runs a dead
-        earlier holder of that identity left (:meth:`_take_identity`)."""
+        earlier holder of that identity left (:meth:`Tenure.begin`)."""
         with self._dispatch_lock:
             if self._dispatcher is None:
-                self._take_identity()
-                self._dispatcher = LocalDispatcher(
-                    self.store, self.clock, workers=self._workers, worker_id=self.worker_id,
-                    lease=self.lease, on_recorded=self._recorded, prefetch=self.batch,
-                    on_free=self._worker_freed, journal=self._journal,
-                )  # fmt: skip
+                self.tenure.begin(self.clock.now, self._name_worker)
+                dispatcher = self._given or LocalDispatcher(self._workers)
+                self._given = None  # started once; a new one after a stop
+                dispatcher.start(DispatchContext(
+                    store=self.store, clock=self.clock, worker_id=self.worker_id,
+                    lease=self.lease, prefetch=self.batch, journal=self.tenure.journal,
+                    on_free=self._worker_freed, on_recorded=self._recorded,
+                ))  # fmt: skip
+                self._dispatcher = dispatcher
             return self._dispatcher
 
-    def _take_identity(self) -> None:
-        """Hold the identity; record what a dead predecessor journaled; take back the runs it
-        still held (they were in flight). Safe to call again after a database error."""
-        if self._fixed_worker and self._identity is None:
-            return
-        if self._hold is None:
-            self._hold = hold_identity(self.store.engine, self._identity)
-            if not self._fixed_worker:
-                self.worker_id = f"{self._hold.identity}:{os.getpid()}:{id(self):x}"
-        if self._journal is not None:
-            return
-        identity = self._hold.identity
-        journal = OutcomeJournal(journal_folder(self.store.engine, self.settings.state_dir),
-                                 identity)  # fmt: skip
-        replayed = record_journaled(self.store, journal.replay())
-        taken = self.store.take_back(self.clock.now(), worker_prefix(identity), self.worker_id)
-        if replayed or taken:
-            log.warning("identity %s: recorded %d journaled outcome(s) of its previous "
-                        "process; took back %d run(s) it left in flight", identity, replayed,
-                        taken)  # fmt: skip
-        journal.start()
-        self._journal = journal
+    def _name_worker(self, identity: str) -> str:
+        if not self._fixed_worker:
+            self.worker_id = process_worker_id(identity, self)
+        return self.worker_id
 
     def _worker_freed(self) -> None:
         if self._starved:  # due runs were left waiting for a worker: take them now
@@ -351,7 +341,7 @@ class Scheduler:
         self._ticked_at, self._ticked_until = now, until
         jobs = fires = claimed = 0
         lost = self._maintain(now)
-        for _ in range(20):  # bounded, so a large backlog does not starve the loop
+        for _ in range(STEPS_PER_TICK):
             # One transaction records a batch of fires and starts the runs that are due (or
             # hands them to workers that start them when due, up to ``until``), so workers
             # begin while later batches are recorded; it also tells when to wake.
@@ -381,22 +371,9 @@ class Scheduler:
             self._next_heartbeat = mono + self.lease / 3
         if mono >= self._next_recovery:
             self._next_recovery = mono + self.recovery_interval
-            self._check_identity()
+            self.tenure.check(self.worker_id)
             return self.store.recover_lost_runs(now)
         return 0
-
-    def _check_identity(self) -> None:
-        """Keep the identity lock (a restarted PostgreSQL drops it); say so once if lost."""
-        if self._hold is None:
-            return
-        held = self._hold.alive()
-        if held != self._identity_held:
-            self._identity_held = held
-            if held:
-                log.warning("scheduler %s holds its identity again", self.worker_id)
-            else:
-                log.error("scheduler %s lost its identity lock: a scheduler started now with "
-                          "the same identity would take its runs back", self.worker_id)  # fmt: skip
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every run handed to workers has finished and been recorded."""
@@ -496,9 +473,7 @@ class Scheduler:
             dispatcher.shutdown(wait=False)
         else:
             dispatcher.shutdown(wait=True)
-        if dispatcher.journal is not None:
-            dispatcher.journal.close(clean=finished)
-            self._journal = None
+        self.tenure.close_journal(clean=finished)
 
     def _release(self, run_ids: builtins.list[int], *, started: bool) -> None:
         if not run_ids:
@@ -515,10 +490,9 @@ class Scheduler:
             self._notifier.join(timeout=5)
             self._notifier = None
         self.relay.stop()  # gives up the sink leases taken by pump_events
-        if self._hold is not None:
-            self._hold.release()
-            self._hold = None
-        self.store.close()
+        self.tenure.end()
+        if self._owns_store:
+            self.store.close()
 
     def __enter__(self) -> Scheduler:
         return self

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gnomon import FakeClock, RunStatus, Scheduler, python
+from gnomon.dispatch import LocalDispatcher
 from gnomon.dispatch import journal as journal_module
 from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.store import FinishedRun
@@ -66,10 +67,11 @@ def test_a_restarted_scheduler_records_what_its_dead_predecessor_journaled(
     first = make_scheduler(identity="alpha", stop_timeout=0.1)  # its recorder will be gone
     first.add(AtTrigger(T0 + timedelta(seconds=1)), python("tests.unit.blocking:record"), id="job")
     pool = first.dispatcher
+    assert isinstance(pool, LocalDispatcher)
     journal = pool.journal
     assert journal is not None
-    pool._results.put(None)  # the recorder stops: the outcome only reaches the journal
-    pool._recorder.join(10)
+    pool.recorder._results.put(None)  # the recorder stops: the outcome only reaches the journal
+    pool.recorder._thread.join(10)
     clock.set(T0 + timedelta(seconds=1))
     first.tick(clock.now())
     gate = blocking.gate("job")
@@ -78,9 +80,7 @@ def test_a_restarted_scheduler_records_what_its_dead_predecessor_journaled(
         gate.wait_entered(2, timeout=0.01)
     # The process dies: its memory is gone, its identity lock with it.
     pool.drain()
-    assert first._hold is not None
-    first._hold.release()
-    first._hold = None
+    first.tenure.end()
     [held] = make_scheduler().runs("job")
     assert held.status is RunStatus.RUNNING
 

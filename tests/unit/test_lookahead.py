@@ -147,9 +147,7 @@ def test_a_scheduler_restarted_with_the_same_identity_takes_back_its_runs_at_onc
     assert first.tick(clock.now()).claimed == 1
     # It dies: its memory is gone (nothing runs there), its identity lock with it.
     first.dispatcher.drain()
-    assert first._hold is not None
-    first._hold.release()
-    first._hold = None
+    first.tenure.end()
     [held] = make_scheduler().runs("job")
     assert held.status is RunStatus.RUNNING  # the lease would hold it for 30 s
 

@@ -119,7 +119,7 @@ def up(
     count = scheduler.store.count_jobs()
     if count == 0:
         console.print(FIRST_JOB_HINT)
-    console.print(f"{count} job(s) stored; {pool.workers} worker(s); scheduler identity "
+    console.print(f"{count} job(s) stored; {pool.describe()}; scheduler identity "
                   f"[bold]{scheduler.identity}[/]")  # fmt: skip
     server = start_api(scheduler, host, port) if api else None
     console.print("Press Ctrl-C to stop.")

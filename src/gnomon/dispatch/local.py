@@ -1,9 +1,9 @@
 """Local dispatcher: a bounded pool of worker threads in the scheduler's process.
 
-Workers execute runs; one recorder thread writes their outcomes in batches (one transaction
-for everything that finished meanwhile), which keeps the database's commit rate — not the
-number of runs — the limit. A heartbeat extends the leases of runs in flight and delivers
-cancellation requests (``overlap=replace``) to them.
+Workers execute runs; an :class:`~gnomon.dispatch.recorder.OutcomeRecorder` writes their
+outcomes in batches (one transaction for everything that finished meanwhile), which keeps the
+database's commit rate — not the number of runs — the limit. A heartbeat extends the leases
+of runs in flight and delivers cancellation requests (``overlap=replace``) to them.
 
 When runs are quick, the scheduler may hand over more runs than there are workers (see
 :meth:`LocalDispatcher.capacity`): a short local queue lets one claim transaction feed the
@@ -27,56 +27,32 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 from gnomon.clock import Clock
+from gnomon.dispatch.base import DispatchContext
 from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.dispatch.recorder import OutcomeRecorder
 from gnomon.errors import StoreError
 from gnomon.event_relay import notify_failure
 from gnomon.models import Overlap, RunStatus
 from gnomon.runner import execute_run
-from gnomon.store import ClaimedRun, FinishedRun, SqlStore
+from gnomon.store import ClaimedRun, FinishedRun
+from gnomon.store.protocol import Store
 
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
-LINGER = 0.5
-"""Seconds the recorder may gather outcomes while more are on their way, when a journal
-(:mod:`gnomon.dispatch.journal`) keeps them through a crash meanwhile."""
-GROUP_COMMIT = 0.05
-"""Without a journal (a scheduler with a fixed worker id and no identity), seconds the
-recorder may gather outcomes while more are on their way: the window (plus
-one commit) in which a finished run's outcome is not yet durable, so that a crash in it runs
-the run again (at least once); see :meth:`LocalDispatcher._gather`. Shorter costs CPU: each
-recording transaction costs ~0.3-1 ms whatever it holds (5 ms: +40% CPU per fire at a
-steady 500 fires/s; 50 ms: ~+15%)."""
-MAX_BATCH = 500  # outcomes recorded in one transaction at most
-CHECKPOINT_EVERY = 1.0  # seconds between the recorder's WAL checkpoints
-MAX_UNRECORDED = 10_000
-"""With a journal, outcomes waiting for the recorder before workers wait: a bound on memory
-only (the journal keeps them through a crash)."""
-BACKLOG_PER_WORKER = 8
-"""Without a journal: outcomes not yet recorded, per worker, before a worker that finished a
-run waits for the recorder. In a burst of quick runs the workers could otherwise run far
-ahead of the database, and every outcome not yet durable is a run a crash would re-run."""
 
 
 class LocalDispatcher:
-    def __init__(
-        self, store: SqlStore, clock: Clock, *, workers: int, worker_id: str, lease: float,
-        on_recorded: Callable[[Sequence[FinishedRun], bool], None] = lambda batch, wake: None,
-        prefetch: int = 0, on_free: Callable[[], None] = lambda: None,
-        journal: OutcomeJournal | None = None,
-    ) -> None:  # fmt: skip
-        self.store, self.clock, self.worker_id, self.lease = store, clock, worker_id, lease
-        self.journal = journal
-        # With a journal an outcome is safe as soon as it is written there: the recorder may
-        # gather for long, cheap transactions. Without one, only the database keeps it.
-        self._linger = LINGER if journal is not None else GROUP_COMMIT
+    """Runs on a bounded pool of threads in this process (see the module docstring)."""
+
+    def __init__(self, workers: int = 8) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
-        self._on_recorded = on_recorded
-        self._on_free = on_free
         self._ready: queue.SimpleQueue[tuple[ClaimedRun, threading.Event] | None] = (
             queue.SimpleQueue()
         )
@@ -85,32 +61,55 @@ class LocalDispatcher:
         self._alarm = _thread.allocate_lock()  # held; released to wake the timer early
         self._alarm.acquire()
         self._closing = False
-        self._hurry = _thread.allocate_lock()  # held; released to make the recorder record now
-        self._hurry.acquire()
-        self._waiting_idle = 0  # callers blocked in wait_idle: outcomes are wanted now
         self._inflight: dict[int, threading.Event] = {}  # claimed, outcome not yet recorded
-        self._unrecorded = 0  # outcomes handed to the recorder, not yet recorded
-        self._backlog = (MAX_UNRECORDED if journal is not None
-                         else max(16, BACKLOG_PER_WORKER * workers))  # fmt: skip
         self._busy = 0  # handed over and not yet executed: waiting, queued or running
         self._queued: set[int] = set()  # in-flight runs of overlap=queue jobs
-        self.prefetch = prefetch
         self._duration = 0.0  # moving average of a run's duration, seconds
         self._samples = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._results: queue.SimpleQueue[FinishedRun | None] = queue.SimpleQueue()
-        self._recorder = threading.Thread(target=self._record_loop, name="gnomon-recorder",
-                                          daemon=True)  # fmt: skip
-        self._recorder.start()
+        self._threads: list[threading.Thread] = []
+        self._context: DispatchContext | None = None
+        self._recorder: OutcomeRecorder | None = None
+
+    def start(self, context: DispatchContext) -> None:
+        """Start the workers, the timer and the recorder for ``context``'s scheduler."""
+        if self._context is not None:
+            raise RuntimeError("LocalDispatcher already started")
+        self._context = context
+        self.store: Store = context.store
+        self.clock: Clock = context.clock
+        self.worker_id, self.lease, self.prefetch = (
+            context.worker_id,
+            context.lease,
+            context.prefetch,
+        )
+        self._on_free, self._on_recorded = context.on_free, context.on_recorded
+        self._recorder = OutcomeRecorder(
+            context.store, context.clock, idle=self._idle, workers=self.workers,
+            journal=context.journal, more_coming=self._more_coming, after=self._recorded,
+        )  # fmt: skip
         self._threads = [
             threading.Thread(target=self._work_loop, name=f"gnomon-worker-{i}", daemon=True)
-            for i in range(workers)
+            for i in range(self.workers)
         ]
         self._timer = threading.Thread(target=self._timer_loop, name="gnomon-timer",
                                        daemon=True)  # fmt: skip
         for thread in [*self._threads, self._timer]:
             thread.start()
+
+    def describe(self) -> str:
+        return f"{self.workers} worker(s)"
+
+    @property
+    def recorder(self) -> OutcomeRecorder:
+        if self._recorder is None:
+            raise RuntimeError("LocalDispatcher not started")
+        return self._recorder
+
+    @property
+    def journal(self) -> OutcomeJournal | None:
+        return None if self._context is None else self._context.journal
 
     def capacity(self) -> int:
         """How many runs to claim now: the free workers, plus a queue of at most
@@ -253,100 +252,30 @@ class LocalDispatcher:
                                finished.error, item.run.scheduled_for)  # fmt: skip
             except Exception:  # a notification problem must not lose the outcome
                 log.exception("notification for run %s failed", item.run.id)
-        if self.journal is not None:
-            try:
-                self.journal.append(finished)
-            except OSError:  # a full disk: the database alone keeps it, a moment later
-                log.exception("outcome of run %s could not be journaled", item.run.id)
-        self._results.put(finished)
+        recorder = self.recorder
+        recorder.put(finished)
         # One critical section per run: with a dozen busy threads, every extra lock taken
         # per run is a chance of a convoy on the GIL (measured: a third more CPU in a burst).
         with self._lock:
             self._samples += 1
             self._duration += (duration - self._duration) / min(self._samples, SAMPLES)
-            self._unrecorded += 1
-            while self._unrecorded > self._backlog and not self._closing:
-                self._idle.wait()  # back-pressure: never run far ahead of the recorder
+            recorder.admit_locked()  # back-pressure: never run far ahead of the recorder
             self._busy -= 1
             hungry = self._hungry()
         if hungry:
             self._on_free()
 
-    def _record_loop(self) -> None:
-        checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
-        while True:
-            first = self._results.get()
-            if first is None:
-                return
-            batch, stop = self._gather(first)
-            self._record(batch)
-            # Here, not in a scheduler step: see SqlStore.checkpoint.
-            if self.clock.monotonic() >= checkpoint_at:
-                self.store.checkpoint()
-                checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
-            if stop:
-                return
+    def _more_coming(self, batch: Sequence[FinishedRun], within: float) -> bool:
+        """Are more outcomes on their way within ``within`` seconds (under ``self._lock``)?"""
+        if self._closing:
+            return False
+        if any(item.run_id in self._queued for item in batch):
+            return False  # the end of an overlap=queue run may let the next one start
+        running = self._busy - len(self._later)
+        soon = bool(self._later) and self._later[0][0] <= time.time() + within
+        return running > 0 or soon
 
-    def _gather(self, first: FinishedRun) -> tuple[list[FinishedRun], bool]:
-        """The outcomes to record in one transaction, and whether to stop after it.
-
-        While more outcomes are on their way — runs are executing, or runs claimed ahead
-        fall due soon — the recorder waits for them, up to :data:`LINGER` from the first
-        (:data:`GROUP_COMMIT` without a journal), and outcomes that arrive while it commits
-        go in the next batch; without a journal, workers that run ahead by more than the
-        back-pressure limit wait. So a steady stream costs a few transactions a second, and
-        a finished run's outcome is safe in the journal (or, without one, durable within
-        one group commit). It records at once when nothing more is coming soon (a lone
-        run), when someone waits for the outcomes (:meth:`wait_idle`), when an outcome may
-        let another run start (a retry, the end of an ``overlap=queue`` run), when workers
-        wait for it, or when the batch is full. It sleeps on a lock rather than waking for
-        each outcome.
-        """
-        batch, stop = [first], False
-        deadline = time.monotonic() + self._linger
-        while True:
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._results.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    return batch, True
-                batch.append(item)
-            left = deadline - time.monotonic()
-            if left <= 0 or len(batch) >= MAX_BATCH or not self._more_coming(batch, left):
-                return batch, stop
-            self._hurry.acquire(timeout=min(left, 0.05))  # a full batch goes at once
-
-    def _more_coming(self, batch: list[FinishedRun], within: float) -> bool:
-        with self._lock:
-            if self._waiting_idle or self._closing or self._unrecorded >= self._backlog:
-                return False
-            if any(i.retry_due is not None or i.run_id in self._queued for i in batch):
-                return False
-            running = self._busy - len(self._later)
-            soon = bool(self._later) and self._later[0][0] <= time.time() + within
-            return running > 0 or soon
-
-    def _hurry_up(self) -> None:
-        with contextlib.suppress(RuntimeError):  # already released
-            self._hurry.release()
-
-    def _record(self, batch: list[FinishedRun]) -> None:
-        try:
-            self._store_outcomes(batch)
-        except Exception:  # not the database being away: bad data or a bug
-            # The recorder must live on. Record what can be, one by one; a run whose outcome
-            # cannot be recorded stays 'running' and is taken back when its lease expires.
-            for item in batch if len(batch) > 1 else []:
-                try:
-                    self._store_outcomes([item])
-                except Exception:
-                    log.exception("outcome of run %s cannot be recorded", item.run_id)
-            if len(batch) == 1:
-                log.exception("outcome of run %s cannot be recorded", batch[0].run_id)
-        if self.journal is not None:
-            self.journal.recorded(batch)
+    def _recorded(self, batch: list[FinishedRun]) -> None:
         # A retry or the end of an overlap=queue run may let a waiting run start.
         wake = any(item.retry_due is not None or item.run_id in self._queued for item in batch)
         # Outside the lock: one pop or discard is atomic, and a batch's worth of them under
@@ -354,21 +283,7 @@ class LocalDispatcher:
         for item in batch:
             self._inflight.pop(item.run_id, None)
             self._queued.discard(item.run_id)
-        with self._lock:
-            self._unrecorded -= len(batch)
-            self._idle.notify_all()
         self._on_recorded(batch, wake)
-
-    def _store_outcomes(self, batch: list[FinishedRun]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                self.store.finish_runs(batch)
-                return
-            except StoreError as exc:  # keep the outcomes until the database is back
-                log.warning("cannot record %d outcomes yet (%s); retrying", len(batch), exc)
-                threading.Event().wait(delay)
-                delay = min(delay * 2, 5.0)
 
     def heartbeat(self) -> None:
         """Extend leases of runs in flight; pass on cancellation requests."""
@@ -384,15 +299,17 @@ class LocalDispatcher:
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no run is in flight (all outcomes recorded); False on timeout."""
+        if self._recorder is None:
+            return True
         with self._lock:
-            self._waiting_idle += 1
-        self._hurry_up()
+            self._recorder.urgent += 1
+        self._recorder.hurry()
         try:
             with self._lock:
                 return self._idle.wait_for(lambda: not self._inflight, timeout)
         finally:
             with self._lock:
-                self._waiting_idle -= 1
+                self._recorder.urgent -= 1
 
     def drain(self) -> list[int]:
         """Start no more runs: take back every run handed over but not started — claimed
@@ -401,6 +318,8 @@ class LocalDispatcher:
         their outcomes are still recorded."""
         with self._lock:
             self._closing = True
+            if self._recorder is not None:  # workers waiting for it: record at once
+                self._recorder.closing = True
             taken = [entry[2] for entry in self._later]
             self._later.clear()
             while True:
@@ -433,7 +352,5 @@ class LocalDispatcher:
         if wait:
             for thread in [*self._threads, self._timer]:
                 thread.join(left())
-        self._results.put(None)
-        self._hurry_up()
-        if wait:
-            self._recorder.join(left())
+        if self._recorder is not None:
+            self._recorder.close(left() if wait else 0)

@@ -1,0 +1,96 @@
+"""The Dispatcher seam: how claimed runs get executed, and their outcomes recorded.
+
+The scheduler claims runs in the store and hands them to a dispatcher; the dispatcher
+executes each one (with :func:`gnomon.runner.execute_run`) and gets its outcome recorded
+(with an :class:`~gnomon.dispatch.recorder.OutcomeRecorder`), wherever the execution
+happens: :class:`~gnomon.dispatch.local.LocalDispatcher` runs them on threads of the
+scheduler's process. The contract, for any implementation:
+
+- **Ownership.** A run handed to :meth:`Dispatcher.submit` is held by the scheduler's worker
+  id (its lease runs from its due time). The dispatcher starts it at its due time, not
+  before; it keeps the lease alive (:meth:`heartbeat`) while the run executes, and the run's
+  outcome is recorded under that worker id, once. A run the dispatcher will not execute is
+  given back by :meth:`drain` (the scheduler hands it back to the store).
+- **At least once.** If the process dies, the runs it held are taken back by the store
+  (same run id); an outcome recorded before the crash is never run again.
+- **Back-pressure.** :meth:`capacity` tells the scheduler how many runs due now to claim;
+  :meth:`hungry` whether claiming more now is worth a transaction; ``on_free`` (from
+  :class:`DispatchContext`) tells it when that becomes true.
+- **Threads.** :meth:`submit`, :meth:`capacity`, :meth:`hungry`, :meth:`heartbeat` and
+  :meth:`recheck` are called from the scheduler's loop; :meth:`in_flight`,
+  :meth:`wait_idle`, :meth:`drain` and :meth:`shutdown` from any thread. Callbacks of the
+  context may be called from the dispatcher's threads and must not block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from gnomon.clock import Clock
+from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.store import ClaimedRun, FinishedRun
+from gnomon.store.protocol import Store
+
+
+@dataclass(frozen=True)
+class DispatchContext:
+    """What a scheduler gives the dispatcher it starts."""
+
+    store: Store
+    clock: Clock
+    worker_id: str  # the holder of the runs the scheduler claims
+    lease: float  # seconds a run stays held without a heartbeat
+    prefetch: int = 0  # runs due now that may wait in a local queue, at most
+    journal: OutcomeJournal | None = None  # where outcomes survive a crash, if anywhere
+    on_free: Callable[[], None] = lambda: None  # claiming more is worth it now
+    on_recorded: Callable[[Sequence[FinishedRun], bool], None] = lambda batch, wake: None
+    """Outcomes were recorded; ``wake``: one of them may let another run start."""
+
+
+class Dispatcher(Protocol):
+    """Executes the runs a scheduler claimed (see the module docstring for the contract)."""
+
+    def start(self, context: DispatchContext) -> None:
+        """Begin: start threads or connections. Called once, before anything else."""
+
+    def describe(self) -> str:
+        """Where runs execute, in a few words (for start-up messages and status)."""
+        raise NotImplementedError
+
+    def capacity(self) -> int:
+        """How many runs due now the scheduler may claim for this dispatcher."""
+        raise NotImplementedError
+
+    def hungry(self) -> bool:
+        """Is claiming more runs now worth a transaction?"""
+        raise NotImplementedError
+
+    def submit(self, claimed: Sequence[ClaimedRun]) -> None:
+        """Execute each run at its due time (at once if due)."""
+
+    def recheck(self) -> None:
+        """The (injected) clock moved on: look at the due times again."""
+
+    def heartbeat(self) -> None:
+        """Extend the leases of runs in flight; pass on cancellation requests."""
+
+    def in_flight(self) -> list[int]:
+        """Ids of runs handed over whose outcome is not recorded yet."""
+        raise NotImplementedError
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no run is in flight (every outcome recorded); False on timeout."""
+        raise NotImplementedError
+
+    def drain(self) -> list[int]:
+        """Start no more runs; return the ids of those handed over and not started."""
+        raise NotImplementedError
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop (after :meth:`drain`); with ``wait``, runs executing finish and are recorded
+        first, for up to ``timeout`` seconds."""
+
+
+__all__ = ["DispatchContext", "Dispatcher"]

@@ -1,0 +1,149 @@
+"""The Store seam: what the engine (scheduler, dispatchers, recorder) needs of a store.
+
+:class:`~gnomon.store.sql.SqlStore` (SQLite or PostgreSQL) is the one implementation; the
+protocol states the contract that any other must keep, in the manner of APScheduler 4's
+``abc`` module. Terms:
+
+- A **fire** is a run row ``(job_id, scheduled_for, attempt)``; it is unique, so recording
+  it twice is a no-op. A job's fires are recorded, and its ``next_fire_at`` advanced, in the
+  same transaction.
+- A run is **held** by one worker at a time: ``pending → running`` (claimed, with a lease)
+  ``→`` an outcome. Only the holder's outcome or heartbeat counts; a run whose lease expired
+  goes back to ``pending`` with the same id (at least once) and is dead-lettered as ``lost``
+  after :data:`~gnomon.store.runs.MAX_LOSSES` losses.
+- **Atomic** below means: all of it or none of it, visible to other processes at once.
+- **May be retried**: the call may be repeated after :class:`~gnomon.errors.StoreUnavailable`
+  (the database was away) with the same arguments and the same result; every method raises
+  gnomon's own errors (:mod:`gnomon.errors`), never a driver's.
+
+Who owns a run at each moment: the store while ``pending``; the claiming worker from the
+claim until its outcome is recorded or its lease expires; then the store again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from gnomon.events import Event
+from gnomon.models import Job, JobState, Run, RunReason, RunStatus
+from gnomon.planning import FirePlan
+from gnomon.store.rows import ClaimedRun, FinishedRun
+
+if TYPE_CHECKING:
+    from gnomon.store.sql import AdvanceResult, Planner
+
+
+class Store(Protocol):
+    """Jobs, runs and events, durable and shared by every process of one deployment."""
+
+    url: str
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def add_jobs(self, new: Sequence[Job], *, event_data: bool = True) -> None:
+        """Store new jobs, all or none (atomic); :class:`JobExists` if an id is taken."""
+
+    def get_job(self, job_id: str) -> Job:
+        """The job; :class:`JobNotFound` if there is none."""
+        raise NotImplementedError
+
+    def list_jobs(
+        self, *, state: JobState | None = None, search: str | None = None, limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:  # fmt: skip
+        """Jobs by id, optionally in one state or matching ``search``."""
+        raise NotImplementedError
+
+    def save_job(
+        self, job: Job, event: Event, *, cancel_pending: bool = False,
+        fires: FirePlan | None = None,
+    ) -> None:  # fmt: skip
+        """Replace a job with ``event`` (and the fires of ``fires``, e.g. a resume's missed
+        ones), atomically."""
+
+    def remove_job(self, job_id: str, now: datetime) -> None:
+        """Remove a job (its history stays); :class:`JobNotFound` if there is none."""
+
+    # -- the scheduler's step -----------------------------------------------------------------
+
+    def step(
+        self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
+        lease: float, until: datetime | None = None, ahead: int = 0,
+    ) -> tuple[AdvanceResult, list[ClaimedRun], datetime | None]:  # fmt: skip
+        """One atomic step: record the fires of up to ``limit`` due jobs (by ``until``) and
+        advance them; claim for ``worker`` up to ``capacity`` runs due by ``now`` and up to
+        ``ahead`` due later by ``until`` (they start at their due time, their lease runs from
+        then); return what was done, the runs claimed, and when the next step is needed.
+        Safe against concurrent steps of other processes: a fire is recorded once, a run
+        claimed once. May be retried."""
+        raise NotImplementedError
+
+    def next_wakeup(
+        self, after: datetime | None = None, until: datetime | None = None
+    ) -> datetime | None:
+        """The earliest moment a step has work (a due job or run), None if none is known."""
+        raise NotImplementedError
+
+    def add_run(
+        self, job_id: str, scheduled_for: datetime, now: datetime, reason: RunReason
+    ) -> Run:
+        """Record a run outside the schedule (manual, backfill); :class:`Conflict` if that
+        fire is recorded already."""
+        raise NotImplementedError
+
+    # -- a run's life ---------------------------------------------------------------------------
+
+    def heartbeat(self, run_ids: Sequence[int], worker: str, until: datetime) -> set[int]:
+        """Extend ``worker``'s leases to ``until``; return the ids it must stop: cancellation
+        was asked, or they are no longer its own. May be retried."""
+        raise NotImplementedError
+
+    def finish_runs(self, finished: Sequence[FinishedRun]) -> list[bool]:
+        """Record outcomes atomically (and each one's retry, as a new pending run). An
+        outcome counts only from the worker that holds the run: False for the others. May
+        be retried (an outcome recorded once is refused the second time)."""
+        raise NotImplementedError
+
+    def recover_lost_runs(self, now: datetime, limit: int = 500) -> int:
+        """Put runs whose lease expired back to pending (same id), or dead-letter them after
+        too many losses; how many."""
+        raise NotImplementedError
+
+    def take_back(self, now: datetime, prefix: str, me: str, limit: int = 10_000) -> int:
+        """Take back at once the runs held by dead earlier holders of an identity (worker ids
+        starting with ``prefix``, other than ``me``); how many."""
+        raise NotImplementedError
+
+    def release_runs(
+        self, run_ids: Sequence[int], worker: str, now: datetime, *, started: bool = False
+    ) -> int:
+        """Hand back runs ``worker`` holds and will not finish (a clean stop), atomically."""
+        raise NotImplementedError
+
+    # -- history ------------------------------------------------------------------------------
+
+    def list_runs(
+        self, job_id: str | None = None, *, limit: int = 50, status: RunStatus | None = None
+    ) -> list[Run]:
+        """Runs, newest first."""
+        raise NotImplementedError
+
+    def list_events(
+        self, *, after_id: int = 0, job_id: str | None = None, limit: int = 100,
+        newest: bool = False,
+    ) -> list[Event]:  # fmt: skip
+        """Lifecycle events after ``after_id``, oldest first (``newest``: newest first)."""
+        raise NotImplementedError
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def checkpoint(self) -> None:
+        """Housekeeping between batches, off the scheduler's path (SQLite: a WAL checkpoint)."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+__all__ = ["Store"]
