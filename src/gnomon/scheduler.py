@@ -122,6 +122,7 @@ class Scheduler:
         self._ticked_until: datetime | None = None  # how far ahead the last tick looked
         self._starved = False  # the last tick had more due runs than it could hand over
         self._full = False  # the last tick's batch of due jobs was full: more are waiting
+        self._ahead_full = False  # the last step took as many runs ahead as it was allowed
         self._wake_at: datetime | None = None  # the next wake-up, as the last tick saw it
         self._workers = workers or self.settings.workers
         self._given: Dispatcher | None = dispatcher
@@ -165,7 +166,9 @@ class Scheduler:
         return self.worker_id
 
     def _worker_freed(self) -> None:
-        if self._starved:  # due runs were left waiting for a worker: take them now
+        # Due runs were left waiting for a worker, or runs of the look-ahead window for room
+        # in the dispatcher: take them now.
+        if self._starved or self._ahead_full:
             self._wake.set()
 
     def on_finished(self, listener: Callable[[FinishedRun], None]) -> None:
@@ -346,16 +349,19 @@ class Scheduler:
             # hands them to workers that start them when due, up to ``until``), so workers
             # begin while later batches are recorded; it also tells when to wake.
             free = self.dispatcher.capacity()
+            ahead = min(self.batch, self.dispatcher.room_ahead())
             result, started, self._wake_at = self.store.step(
                 now, planner_at(now, until), self.batch, self.worker_id, free, self.lease,
-                until, ahead=self.batch,
+                until, ahead=ahead,
             )  # fmt: skip
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)
             claimed += len(started)
-            due_now = sum(1 for c in started if c.run.started_at is None
-                          or c.run.started_at <= now)  # fmt: skip
-            self._starved = due_now >= free  # due runs may be waiting for a worker
+            later = [c.run.due_at for c in started if c.run.due_at > now]
+            self._starved = len(started) - len(later) >= free  # due runs may wait for a worker
+            # The window may hold more than the dispatcher takes ahead (the store's wake-up
+            # counts them as seen): the dispatcher wakes the loop when it has room again.
+            self._ahead_full = len(later) >= ahead
             if not result.full:
                 break
         self._full = result.full

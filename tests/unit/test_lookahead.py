@@ -7,14 +7,16 @@ A FakeClock drives it: the dispatcher's timer compares due times with the fake c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 
 from gnomon import FakeClock, Overlap, RunStatus, Scheduler, python
+from gnomon.dispatch import local
 from gnomon.errors import InvalidSpec
-from gnomon.triggers import IntervalTrigger
+from gnomon.triggers import AtTrigger, IntervalTrigger
 from tests.unit import blocking
 from tests.unit.conftest import T0
 
@@ -171,3 +173,30 @@ def test_two_live_schedulers_cannot_hold_one_identity(
     make_scheduler(identity="alpha").tick(clock.now())
     with pytest.raises(ConfigError, match="'alpha' is held by another running scheduler"):
         make_scheduler(identity="alpha").tick(clock.now())
+
+
+def test_a_window_larger_than_the_dispatcher_takes_ahead_is_claimed_as_room_comes_back(
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher holds at most MAX_AHEAD runs waiting for their due time; the rest of the
+    window is claimed once they are handed to workers (the timer says so: on_free)."""
+    monkeypatch.setattr(local, "MAX_AHEAD", 3)
+    for n in range(10):
+        ahead.add(AtTrigger(at(10)), RECORD, id=f"job{n}")
+    clock.set(at(9.5))
+    assert ahead.tick(clock.now()).claimed == 3  # all it may hold ahead
+    woken = threading.Event()
+    assert ahead._ahead_full
+    ahead._wake = woken  # the loop's wake-up, as run_forever would wait on it
+    clock.set(at(10))
+    ahead.dispatcher.recheck()  # the timer hands the three over: room ahead again
+    assert woken.wait(10)
+    for _ in range(10):
+        report = ahead.tick(clock.now())
+        assert ahead.wait_idle(timeout=10)
+        if not report.more and all(blocking.gate(f"job{n}").entered for n in range(10)):
+            break
+    for n in range(10):
+        assert len(blocking.gate(f"job{n}").entered) == 1
+        [run] = ahead.runs(f"job{n}")
+        assert run.status is RunStatus.SUCCEEDED

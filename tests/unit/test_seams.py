@@ -51,6 +51,9 @@ class InlineDispatcher:
     def hungry(self) -> bool:
         return True
 
+    def room_ahead(self) -> int:
+        return 0
+
     def submit(self, claimed: Sequence[ClaimedRun]) -> None:
         assert self.context is not None
         assert self._recorder is not None

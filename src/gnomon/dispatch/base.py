@@ -67,6 +67,10 @@ class Dispatcher(Protocol):
         """Is claiming more runs now worth a transaction?"""
         raise NotImplementedError
 
+    def room_ahead(self) -> int:
+        """How many runs due later (claimed ahead, waiting for their due time) it may take."""
+        raise NotImplementedError
+
     def submit(self, claimed: Sequence[ClaimedRun]) -> None:
         """Execute each run at its due time (at once if due)."""
 

@@ -44,6 +44,10 @@ from gnomon.store.protocol import Store
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
+MAX_AHEAD = 10_000
+"""Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
+a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
+(measured with a cap of 2,000 on a 10,000-run burst: the drain took 1.5 times as long)."""
 
 
 class LocalDispatcher:
@@ -129,6 +133,11 @@ class LocalDispatcher:
         extra = min(self.prefetch, int(self.workers * HORIZON / max(self._duration, 1e-6)))
         return free + extra, extra
 
+    def room_ahead(self) -> int:
+        """How many more runs due later (claimed ahead) may wait in memory."""
+        with self._lock:
+            return max(0, MAX_AHEAD - len(self._later))
+
     def in_flight(self) -> list[int]:
         with self._lock:
             return list(self._inflight)
@@ -169,12 +178,16 @@ class LocalDispatcher:
                 if self._closing:
                     return
                 now = self.clock.now().timestamp()
+                was_full = len(self._later) >= MAX_AHEAD
                 while self._later and self._later[0][0] <= now:
                     _, _, item, cancel = heapq.heappop(self._later)
                     due.append((item, cancel))
                 delay = self._later[0][0] - now if self._later else None
+                room_again = was_full and len(self._later) < MAX_AHEAD
             for entry in due:  # outside the lock, which the workers take as each run ends
                 self._ready.put(entry)
+            if room_again:  # the scheduler may claim more of its look-ahead window now
+                self._on_free()
             # A plain lock, not an Event: at one run every few milliseconds, Event.wait's
             # Python-level machinery costs as much as the run.
             self._alarm.acquire(timeout=-1 if delay is None else delay)

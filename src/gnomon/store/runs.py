@@ -71,8 +71,7 @@ class RunStore(SqlBase):
         now_us = to_micros(now)
         horizon = max(now_us, to_micros(until)) if until is not None else now_us
         found = self._due_runs.mappings(conn, {"now": horizon, "limit": limit + ahead})
-        if ahead:
-            found = within(found, now_us, limit, ahead)
+        found = within(found, now_us, limit, ahead)  # ``limit`` bounds the runs due now
         found = self._drop_stale(conn, self._serialise_queued(conn, found), now)
         if not found:
             return []
