@@ -41,7 +41,7 @@ from gnomon.errors import InvalidSpec, StoreUnavailable
 from gnomon.instants import from_micros, to_micros
 from gnomon.models import Job, JobState, Run, RunStatus
 from gnomon.store import rows
-from gnomon.store.engine import WRITE
+from gnomon.store.dialect import WRITE
 from gnomon.store.sql import SqlStore
 from gnomon.store.tables import jobs, runs
 

@@ -139,16 +139,14 @@ class RunStore(SqlBase):
         queued = {r["job_id"] for r in found if r["overlap"] == "queue"}
         if not queued:
             return found
-        if self.dialect == "postgresql":
-            # Another claimer may hold an earlier run of the job, claimed but not committed,
-            # which the check below cannot see: own the job row while deciding, and leave the
-            # jobs whose row someone else holds to a later claim. (SKIP LOCKED: never waits.)
-            owned = set(conn.execute(
-                select(jobs.c.id).where(jobs.c.id.in_(queued)).order_by(jobs.c.id)
-                .with_for_update(skip_locked=True)
-            ).scalars())  # fmt: skip
-            found = [r for r in found if r["job_id"] not in queued - owned]
-            queued = owned
+        # Another claimer may hold an earlier run of the job, claimed but not committed,
+        # which the check below cannot see: own the job row while deciding, and leave the
+        # jobs whose row someone else holds to a later claim (see Dialect.owned).
+        owned = self.dialect.owned(
+            conn, select(jobs.c.id).where(jobs.c.id.in_(queued)).order_by(jobs.c.id), queued
+        )
+        found = [r for r in found if r["job_id"] not in queued - owned]
+        queued = owned
         busy = set(conn.execute(
             select(runs.c.job_id).where(runs.c.job_id.in_(queued),
                                         runs.c.status == RunStatus.RUNNING.value)
@@ -202,9 +200,10 @@ class RunStore(SqlBase):
     def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:
         """The running runs among ``ids``, by id (with their worker and fire).
 
-        A group commit often records one or two outcomes: on SQLite, a prepared look-up per
-        id then costs a few microseconds where building an ``IN`` list costs ~70."""
-        if self.dialect == "sqlite" and len(ids) <= SMALL_BATCH:
+        A group commit often records one or two outcomes: on SQLite (a direct driver), a
+        prepared look-up per id then costs a few microseconds where building an ``IN`` list
+        costs ~70."""
+        if self.dialect.direct_driver and len(ids) <= SMALL_BATCH:
             found = [row for i in ids for row in HELD_ONE.rows(conn, {"id": i})]
             return {row[0]: HeldRun(*row) for row in found}
         return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
