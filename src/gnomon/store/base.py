@@ -13,15 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, update
-from sqlalchemy.exc import OperationalError
 
-from gnomon.errors import StoreUnavailable
 from gnomon.instants import to_micros
 from gnomon.models import JobState, RunReason, RunStatus
 from gnomon.planning import AHEAD
 from gnomon.redaction import redact_text
 from gnomon.store.dialect import WRITE, dialect_of
-from gnomon.store.engine import create_store_engine, error_line, upgrade_schema
+from gnomon.store.engine import create_store_engine, driver_errors, upgrade_schema
 from gnomon.store.prepared import Prepared
 from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
 from gnomon.store.tables import events, jobs, runs
@@ -87,22 +85,23 @@ class SqlBase:
 
     # -- transactions -----------------------------------------------------------------
 
+    # Every public method of the store reads or writes through these two, so the driver's
+    # errors are translated into gnomon's here and nowhere else (see driver_errors).
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        try:
+        """A write transaction: queued on the dialect's writer lock (SQLite: one writer per
+        database), begun as a writer (``BEGIN IMMEDIATE``), committed at the end."""
+        with driver_errors():
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
             with self._writer, conn_ as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+        """A read-only transaction; never blocks writers."""
+        with driver_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def _insert_ignore(self, table: Any) -> Any:
         return self.dialect.insert_ignore(table)

@@ -9,13 +9,21 @@ read-only transactions start with a plain ``BEGIN`` and never block writers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from gnomon.errors import ConfigError, MigrationError, StoreError, StoreUnavailable
+from gnomon.errors import ConfigError, Conflict, MigrationError, StoreError, StoreUnavailable
 from gnomon.store.dialect import WRITE, dialect_named, dialect_of
 
 log = logging.getLogger(__name__)
@@ -25,6 +33,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def error_line(exc: BaseException) -> str:
     """A driver error as one line (psycopg's connection errors span several)."""
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """Translate the driver's errors into gnomon's at the store's boundary: a connection
+    that fails is :class:`StoreUnavailable`, a unique key already taken is :class:`Conflict`,
+    any other database error is :class:`StoreError`. Nothing of SQLAlchemy's gets out."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+    except IntegrityError as exc:
+        raise Conflict(f"the change conflicts with what is stored: {error_line(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {error_line(exc)}") from exc
 
 
 def normalise_url(url: str) -> str:

@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
 from gnomon.events import Event
@@ -88,7 +87,7 @@ class SqlStore(RunStore, SinkCursorStore):
             with self._write() as conn:
                 self._insert_jobs.run(conn, values)
                 self._insert_events.run(conn, created)
-        except IntegrityError:
+        except Conflict:  # a key taken (see driver_errors): say which id
             ids = [job.id for job in new]
             with self._read() as conn:
                 taken = conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids[:1000]))).first()
