@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, func, select, update
 
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
 from gnomon.events import Event
@@ -38,6 +38,7 @@ from gnomon.store.statements import (
     NEXT_EXACT_JOB,
     NEXT_JOB,
     NEXT_RUN,
+    job_search,
 )
 from gnomon.store.tables import events, jobs, runs
 
@@ -107,9 +108,8 @@ class SqlStore(RunStore, SinkCursorStore):
         query = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
         if state is not None:
             query = query.where(jobs.c.state == state.value)
-        if search:  # a literal substring (% and _ are not wildcards), in any case
-            query = query.where(or_(jobs.c.id.icontains(search, autoescape=True),
-                                    jobs.c.name.icontains(search, autoescape=True)))  # fmt: skip
+        if search:
+            query = query.where(job_search(search))
         with self._read() as conn:
             return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
