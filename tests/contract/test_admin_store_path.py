@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from gnomon.models import ActionSpec, Job, JobState, Policy
 from gnomon.store import SqlStore
 from gnomon.store.admin import append_audit, beat, create_token, jobs_after, revoke_token
-from gnomon.triggers import IntervalTrigger
+from tests.contract.test_store import make_job
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -41,29 +40,15 @@ def test_admin_writes_queue_on_the_writer_lock(store: SqlStore) -> None:
     assert lock.entered == 5
 
 
-def job(job_id: str, name: str) -> Job:
-    return Job(
-        id=job_id,
-        name=name,
-        trigger=IntervalTrigger(every=timedelta(seconds=10), start=T0),
-        action=ActionSpec(kind="python", config={"target": "builtins:print"}),
-        policy=Policy(),
-        state=JobState.ACTIVE,
-        next_fire_at=T0,
-        created_at=T0,
-        updated_at=T0,
-    )
-
-
 @pytest.mark.parametrize("text", ["BACKUP", "backup", "100%", "a_b", "_", "%", "zzz"])
 def test_every_job_listing_searches_the_same_way(store: SqlStore, text: str) -> None:
     store.add_jobs(
         [
-            job("Nightly-Backup", "the nightly backup"),
-            job("disk", "disk at 100%"),
-            job("disk2", "disk at 1000"),
-            job("a_b", "underscore"),
-            job("axb", "no underscore"),
+            make_job("Nightly-Backup", name="the nightly backup"),
+            make_job("disk", name="disk at 100%"),
+            make_job("disk2", name="disk at 1000"),
+            make_job("a_b", name="underscore"),
+            make_job("axb", name="no underscore"),
         ]
     )
     listed = [j.id for j in store.list_jobs(search=text)]

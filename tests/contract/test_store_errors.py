@@ -14,27 +14,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gnomon.errors import Conflict, JobExists, StoreUnavailable
 from gnomon.instants import to_micros
-from gnomon.models import ActionSpec, Job, JobState, Policy, RunReason, RunStatus
+from gnomon.models import RunReason, RunStatus
 from gnomon.planning import planner_at
 from gnomon.store import SqlStore
 from gnomon.store.tables import runs
-from gnomon.triggers import IntervalTrigger
+from tests.contract.test_store import make_job
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def job(job_id: str) -> Job:
-    return Job(
-        id=job_id,
-        name=job_id,
-        trigger=IntervalTrigger(every=timedelta(seconds=10), start=T0),
-        action=ActionSpec(kind="python", config={"target": "builtins:print"}),
-        policy=Policy(),
-        state=JobState.ACTIVE,
-        next_fire_at=T0 + timedelta(seconds=10),
-        created_at=T0,
-        updated_at=T0,
-    )
 
 
 def one_line(error: BaseException) -> str:
@@ -47,16 +33,16 @@ def test_a_job_id_taken_in_another_store_is_job_exists(
     open_store: Callable[[], SqlStore],
 ) -> None:
     first, second = open_store(), open_store()
-    first.add_jobs([job("a")])
+    first.add_jobs([make_job("a")])
     with pytest.raises(JobExists) as caught:
-        second.add_jobs([job("a")])  # the database refuses the key: nothing checked before
+        second.add_jobs([make_job("a")])  # the database refuses the key: nothing checked before
     assert one_line(caught.value) == (
         "a job with id 'a' already exists (use update, or another id)"
     )
 
 
 def test_a_duplicate_insert_on_the_write_path_is_a_conflict(store: SqlStore) -> None:
-    store.add_jobs([job("a")])
+    store.add_jobs([make_job("a")])
     run = store.add_run("a", T0, T0, RunReason.MANUAL)
     row = {c.key: None for c in runs.c if c.key != "id"}
     fire = {"job_id": "a", "scheduled_for": to_micros(run.scheduled_for), "attempt": 1}
@@ -70,7 +56,7 @@ def test_a_duplicate_insert_on_the_write_path_is_a_conflict(store: SqlStore) -> 
 
 
 def test_backfilling_a_fire_that_ran_is_a_conflict(store: SqlStore) -> None:
-    store.add_jobs([job("a")])
+    store.add_jobs([make_job("a")])
     store.advance_jobs(T0 + timedelta(seconds=10), planner_at(T0 + timedelta(seconds=10)))
     [claimed] = store.claim_runs(T0 + timedelta(seconds=10), "w", 1, 30)
     assert claimed.run.status is RunStatus.RUNNING
