@@ -27,13 +27,12 @@ from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
 from gnomon.events import Event
 from gnomon.instants import to_micros
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
-from gnomon.planning import FirePlan
+from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
-from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore, within
+from gnomon.store.runs import REQUEUED, RunStore, within
 from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
-    FIRE_NOTES,
     MAX_RUN_ID,
     NEXT_EXACT_JOB,
     NEXT_JOB,

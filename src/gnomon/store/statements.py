@@ -90,9 +90,3 @@ CLAIMED_SINCE = Prepared(
 )  # fmt: skip
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
-
-FIRE_NOTES = {
-    RunStatus.MISSED: "missed: later than the grace period (misfire policy)",
-    RunStatus.SKIPPED: "skipped: an earlier run was unfinished (overlap policy)",
-    RunStatus.CANCELLED: "cancelled: replaced by a newer fire (overlap policy)",
-}
