@@ -131,6 +131,7 @@ audit = Table(
     Column("target", String(250)),
     Column("client", String(100)),
     Column("diff", Text),
+    Index("ix_gnomon_audit_target", "target", "id"),
 )
 
 # One row per scheduler seen, with its last heartbeat (for status and health).
