@@ -230,9 +230,9 @@ class SinkFeed:
 
     def _in_order(self, found: list[Event], after_id: int, now: datetime) -> list[Event]:
         """The events that may go out now without overtaking an uncommitted one: all of
-        them on SQLite; on PostgreSQL, those before the first id gap younger than
-        :data:`GAP_WAIT`."""
-        if self.store.dialect != "postgresql":
+        them where ids appear in commit order (SQLite); elsewhere (PostgreSQL), those before
+        the first id gap younger than :data:`GAP_WAIT`."""
+        if self.store.dialect.ids_in_commit_order:
             return found
         previous = after_id
         for index, event in enumerate(found):

@@ -1,5 +1,10 @@
 """Pure decisions: which fires of a job run, which are missed or skipped, when retries start.
 
+Every decision about a run is taken here, and only applied elsewhere: the fires of a due job
+(:func:`plan_fires`), a recorded fire found too late when it is claimed
+(:func:`missed_at_claim`), whether and when a failed attempt is retried (:func:`retry_due`),
+and what becomes of a run whose worker vanished (:func:`lost_run_fate`).
+
 Nothing here reads a clock or a database: the scheduler passes ``now`` and what it knows,
 and records what comes back. That keeps the loop thin and every rule testable with plain
 values.
@@ -13,13 +18,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from gnomon.models import Job, Misfire, Overlap, Policy, RunStatus
+from gnomon.models import Job, Misfire, Overlap, Policy, RunReason, RunStatus
 from gnomon.triggers.base import Trigger
 
 MAX_LISTED_FIRES = 1000
 """Fires enumerated one by one for a single job in one plan. Beyond this (a long outage of a
 frequent job) the rest are counted as missed in one summary instead of one row each."""
+
+
+FIRE_NOTES = {
+    RunStatus.MISSED: "missed: later than the grace period (misfire policy)",
+    RunStatus.SKIPPED: "skipped: an earlier run was unfinished (overlap policy)",
+    RunStatus.CANCELLED: "cancelled: replaced by a newer fire (overlap policy)",
+}
+"""Why a fire does not run, by its status: the note recorded with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +228,98 @@ def backoff_delay(policy: Policy, attempt: int, rng: random.Random | None = None
     base = min(policy.backoff * (2 ** min(attempt - 1, 64)), policy.max_backoff)
     spread = (rng or random).random() * 0.1 * base
     return float(min(base + spread, policy.max_backoff))
+
+
+# -- a recorded fire, claimed late ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRun:
+    """A pending run about to be claimed, as the misfire rule sees it."""
+
+    run_id: int
+    job_id: str
+    scheduled_for: datetime
+    reason: RunReason
+    attempt: int
+    put_back: bool  # it had started once (its worker vanished or stopped): at least once
+    policy: Policy
+
+
+def missed_at_claim(waiting: list[WaitingRun], now: datetime) -> set[int]:
+    """The ids of the runs in ``waiting`` that the misfire policy drops at claim time.
+
+    A fire recorded before an outage (a crash after it was recorded, all workers busy) is as
+    late as one found after it: with ``misfire=skip`` it is missed instead of run once it is
+    later than ``grace``; with ``latest`` too, when a newer fire of the same job is among
+    ``waiting``. Retries, manual runs and runs put back after they started (at least once)
+    are never dropped. (``all`` runs every fire; its catch-up cap applies when fires are
+    planned, by :func:`plan_fires`.)
+    """
+    newest: dict[str, datetime] = {}
+    for w in waiting:
+        if w.reason is RunReason.SCHEDULE:
+            newest[w.job_id] = max(newest.get(w.job_id, w.scheduled_for), w.scheduled_for)
+    missed = set()
+    for w in waiting:
+        if w.reason is not RunReason.SCHEDULE or w.attempt != 1 or w.put_back:
+            continue
+        if now - w.scheduled_for <= timedelta(seconds=w.policy.grace):
+            continue
+        superseded = newest[w.job_id] > w.scheduled_for
+        misfire = w.policy.misfire
+        if misfire is Misfire.SKIP or (misfire is Misfire.LATEST and superseded):
+            missed.add(w.run_id)
+    return missed
+
+
+# -- retries and dead letters -----------------------------------------------------------------
+
+RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
+"""Outcomes of an attempt that the job's retry policy applies to."""
+MAX_LOSSES = 3
+"""How many times a run whose worker vanished is put back to pending before it is dead-lettered."""
+
+
+def next_attempt_due(
+    policy: Policy, attempt: int, ended: datetime, rng: random.Random | None = None
+) -> datetime | None:
+    """When attempt ``attempt + 1`` is due after attempt ``attempt`` ended unsuccessfully at
+    ``ended`` (with the backoff of :func:`backoff_delay`); None once ``max_attempts`` are
+    used up."""
+    if attempt >= policy.max_attempts:
+        return None
+    return ended + timedelta(seconds=backoff_delay(policy, attempt, rng))
+
+
+def retry_due(
+    policy: Policy,
+    attempt: int,
+    status: RunStatus,
+    ended: datetime,
+    rng: random.Random | None = None,
+) -> datetime | None:
+    """When an attempt that ended with ``status`` is retried: None if it succeeded (or was
+    cancelled, skipped...: only :data:`RETRYABLE` outcomes are), or its attempts are used up."""
+    if status not in RETRYABLE:
+        return None
+    return next_attempt_due(policy, attempt, ended, rng)
+
+
+class LostRunFate(StrEnum):
+    """What becomes of a running run whose worker vanished (its lease expired)."""
+
+    REQUEUE = "requeue"  # back to pending, same run id and attempt: it runs again
+    DEAD_LETTER = "dead_letter"  # lost for good; the retry policy may add the next attempt
+    ORPHANED = "orphaned"  # its job was removed: lost, nothing can claim it again
+
+
+def lost_run_fate(losses_before: int, *, job_exists: bool) -> LostRunFate:
+    """The fate of a run lost once more, after ``losses_before`` earlier losses: put back up
+    to :data:`MAX_LOSSES` times (a poison run that kills its worker every time is then
+    dead-lettered); a run of a removed job cannot be claimed again, so it ends at once."""
+    if not job_exists:
+        return LostRunFate.ORPHANED
+    if losses_before < MAX_LOSSES:
+        return LostRunFate.REQUEUE
+    return LostRunFate.DEAD_LETTER

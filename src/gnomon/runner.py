@@ -1,27 +1,25 @@
 """Executing one claimed run: shared by every dispatcher (local threads, Celery workers).
 
 The runner builds the run's context, calls the action, turns whatever happens into an
-:class:`~gnomon.models.Outcome` (an exception is a failure, never an escape), decides on a
-retry with the job's backoff, and redacts what it reports.
+:class:`~gnomon.models.Outcome` (an exception is a failure, never an escape), asks
+:func:`gnomon.planning.retry_due` whether and when it is retried, and redacts what it reports.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 
 from gnomon.actions.base import RunContext, cap_output
 from gnomon.actions.registry import get_action
 from gnomon.clock import Clock
 from gnomon.limits import MAX_ERROR_CHARS, cap_result
-from gnomon.models import Outcome, RunStatus
-from gnomon.planning import backoff_delay
+from gnomon.models import Outcome
+from gnomon.planning import retry_due
 from gnomon.redaction import mask, redact, redact_text, secret_values
 from gnomon.store.rows import ClaimedRun, FinishedRun
 
 log = logging.getLogger(__name__)
-RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.TIMED_OUT})
 
 
 def execute_run(
@@ -54,9 +52,6 @@ def execute_run(
     secrets = secret_values(dict(claimed.action.config), secret_keys)
     error = None if outcome.error is None else cap_output(outcome.error, MAX_ERROR_CHARS)
     finished = clock.now()
-    retry_due = None
-    if outcome.status in RETRYABLE and run.attempt < policy.max_attempts:
-        retry_due = finished + timedelta(seconds=backoff_delay(policy, run.attempt))
     log.info("run %s of job %s attempt %s: %s", run.id, run.job_id, run.attempt,
              outcome.status.value)  # fmt: skip
     return FinishedRun(
@@ -67,6 +62,6 @@ def execute_run(
         result=mask(redact(cap_result(outcome.result), secret_keys), secrets),
         error=None if error is None else mask(redact_text(error), secrets),
         output=mask(redact_text(cap_output(outcome.output)), secrets),
-        retry_due=retry_due,
+        retry_due=retry_due(policy, run.attempt, outcome.status, finished),
         job_id=run.job_id,
     )

@@ -1,7 +1,9 @@
 """API tokens, the audit log, scheduler heartbeats and the counts the API and status show.
 
 Kept apart from :mod:`gnomon.store.sql` (the scheduler's hot path). Every function takes the
-:class:`~gnomon.store.SqlStore` and uses its engine; times are passed in (``now``), never read.
+:class:`~gnomon.store.SqlStore` and goes through its transactions (its writer lock, its error
+translation: only gnomon's errors come out); the tables are in :mod:`gnomon.store.tables`.
+Times are passed in (``now``), never read.
 
 Tokens look like ``gnm_<id>_<secret>``. Only the SHA-256 of the whole token is stored; the
 ``id`` part finds the row and the hash is compared in constant time. A token is shown once,
@@ -15,56 +17,21 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select, update
 
-from gnomon.errors import InvalidSpec, StoreUnavailable
+from gnomon.errors import InvalidSpec
 from gnomon.instants import from_micros, to_micros
 from gnomon.models import Job, JobState, Run, RunStatus
 from gnomon.store import rows
-from gnomon.store.engine import WRITE
 from gnomon.store.sql import SqlStore
-from gnomon.store.tables import jobs, runs
-
-_meta = MetaData()
-_Id = BigInteger().with_variant(Integer(), "sqlite")
-tokens = Table(
-    "gnomon_tokens", _meta,
-    Column("id", String(40), primary_key=True), Column("name", String(200), nullable=False),
-    Column("scope", String(20), nullable=False), Column("hash", String(64), nullable=False),
-    Column("created_at", BigInteger, nullable=False), Column("revoked_at", BigInteger),
-)  # fmt: skip
-audit = Table(
-    "gnomon_audit", _meta,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("at", BigInteger, nullable=False), Column("actor", String(200), nullable=False),
-    Column("action", String(50), nullable=False), Column("target", String(250)),
-    Column("client", String(100)), Column("diff", Text),
-)  # fmt: skip
-schedulers = Table(
-    "gnomon_schedulers", _meta,
-    Column("id", String(200), primary_key=True),
-    Column("started_at", BigInteger, nullable=False), Column("beat_at", BigInteger, nullable=False),
-)  # fmt: skip
+from gnomon.store.statements import job_search
+from gnomon.store.tables import audit, jobs, runs, schedulers, tokens
 
 
 class Scope(StrEnum):
@@ -106,18 +73,6 @@ class Heartbeat:
     beat_at: datetime
 
 
-@contextmanager
-def _conn(store: SqlStore, *, write: bool = False) -> Iterator[Connection]:
-    try:
-        conn_ = store.engine.connect()
-        if write:
-            conn_ = conn_.execution_options(**{WRITE: True})
-        with conn_ as conn, conn.begin():
-            yield conn
-    except OperationalError as exc:
-        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -137,7 +92,7 @@ def create_token(
         raise InvalidSpec("token name: give 1-200 characters")
     token_id = secrets.token_hex(6)
     secret = f"gnm_{token_id}_{secrets.token_urlsafe(32)}"
-    with _conn(store, write=True) as conn:
+    with store._write() as conn:
         conn.execute(tokens.insert().values(
             id=token_id, name=name, scope=scope.value, hash=_digest(secret),
             created_at=to_micros(now), revoked_at=None,
@@ -157,7 +112,7 @@ def verify_token(store: SqlStore, secret: str) -> TokenInfo | None:
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != "gnm":
         return None
-    with _conn(store) as conn:
+    with store._read() as conn:
         row = conn.execute(select(tokens).where(tokens.c.id == parts[1])).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None
@@ -169,7 +124,7 @@ def verify_token(store: SqlStore, secret: str) -> TokenInfo | None:
 def revoke_token(store: SqlStore, id_or_name: str, now: datetime) -> list[TokenInfo]:
     """Revoke the live tokens with this id or name; return those revoked (may be empty)."""
     match = (tokens.c.id == id_or_name) | (tokens.c.name == id_or_name)
-    with _conn(store, write=True) as conn:
+    with store._write() as conn:
         found = [_info(r) for r in conn.execute(
             select(tokens).where(match, tokens.c.revoked_at.is_(None))).mappings()]  # fmt: skip
         if found:
@@ -182,12 +137,12 @@ def list_tokens(store: SqlStore, *, include_revoked: bool = False) -> list[Token
     query = select(tokens).order_by(tokens.c.created_at)
     if not include_revoked:
         query = query.where(tokens.c.revoked_at.is_(None))
-    with _conn(store) as conn:
+    with store._read() as conn:
         return [_info(r) for r in conn.execute(query).mappings()]
 
 
 def live_token_count(store: SqlStore) -> int:
-    with _conn(store) as conn:
+    with store._read() as conn:
         query = select(func.count()).select_from(tokens).where(tokens.c.revoked_at.is_(None))
         return int(conn.execute(query).scalar_one())
 
@@ -200,7 +155,7 @@ def append_audit(
     client: str | None = None, diff: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """Append one entry. ``diff`` must already be redacted by the caller."""
-    with _conn(store, write=True) as conn:
+    with store._write() as conn:
         conn.execute(audit.insert().values(
             at=to_micros(at), actor=actor[:200], action=action[:50],
             target=None if target is None else target[:250],
@@ -218,7 +173,7 @@ def list_audit(
         query = query.where(audit.c.target == target)
     if before_id is not None:
         query = query.where(audit.c.id < before_id)
-    with _conn(store) as conn:
+    with store._read() as conn:
         return [
             AuditEntry(id=r["id"], at=from_micros(r["at"]), actor=r["actor"], action=r["action"],
                        target=r["target"], client=r["client"],
@@ -233,18 +188,18 @@ def list_audit(
 def beat(store: SqlStore, scheduler_id: str, now: datetime) -> None:
     """Record that the scheduler ``scheduler_id`` is alive at ``now`` (call every few seconds)."""
     now_us = to_micros(now)
-    with _conn(store, write=True) as conn:
+    with store._write() as conn:
         done = conn.execute(update(schedulers).where(schedulers.c.id == scheduler_id)
                             .values(beat_at=now_us))  # fmt: skip
-        if done.rowcount == 0:
-            conn.execute(schedulers.insert().values(id=scheduler_id, started_at=now_us,
-                                                    beat_at=now_us))  # fmt: skip
+        if done.rowcount == 0:  # a first beat; two at once (same id) store one row
+            conn.execute(store._insert_ignore(schedulers).values(id=scheduler_id, started_at=now_us,
+                                                                 beat_at=now_us))  # fmt: skip
 
 
 def heartbeats(store: SqlStore, limit: int = 20) -> list[Heartbeat]:
     """The most recently seen schedulers, newest beat first."""
     query = select(schedulers).order_by(schedulers.c.beat_at.desc()).limit(limit)
-    with _conn(store) as conn:
+    with store._read() as conn:
         return [Heartbeat(id=r["id"], started_at=from_micros(r["started_at"]),
                           beat_at=from_micros(r["beat_at"]))
                 for r in conn.execute(query).mappings()]  # fmt: skip
@@ -256,20 +211,20 @@ def heartbeats(store: SqlStore, limit: int = 20) -> list[Heartbeat]:
 def run_counts(store: SqlStore) -> dict[str, int]:
     """Stored runs by status."""
     query = select(runs.c.status, func.count()).group_by(runs.c.status)
-    with _conn(store) as conn:
+    with store._read() as conn:
         return {status: int(n) for status, n in conn.execute(query).all()}
 
 
 def fire_counts(store: SqlStore) -> dict[str, int]:
     """Recorded fires (first attempts) by reason: schedule, manual, backfill."""
     query = select(runs.c.reason, func.count()).where(runs.c.attempt == 1).group_by(runs.c.reason)
-    with _conn(store) as conn:
+    with store._read() as conn:
         return {reason: int(n) for reason, n in conn.execute(query).all()}
 
 
 def job_counts(store: SqlStore) -> dict[str, int]:
     query = select(jobs.c.state, func.count()).group_by(jobs.c.state)
-    with _conn(store) as conn:
+    with store._read() as conn:
         return {state: int(n) for state, n in conn.execute(query).all()}
 
 
@@ -280,14 +235,14 @@ def queue_depth(store: SqlStore, now: datetime) -> int:
         .select_from(runs)
         .where(runs.c.status == RunStatus.PENDING.value, runs.c.due_at <= to_micros(now))
     )
-    with _conn(store) as conn:
+    with store._read() as conn:
         return int(conn.execute(query).scalar_one())
 
 
 def oldest_due(store: SqlStore, now: datetime) -> datetime | None:
     """The earliest ``next_fire_at`` at or before ``now``: how far the scheduler lags."""
     query = select(func.min(jobs.c.next_fire_at)).where(jobs.c.next_fire_at <= to_micros(now))
-    with _conn(store) as conn:
+    with store._read() as conn:
         value = conn.execute(query).scalar()
     return None if value is None else from_micros(value)
 
@@ -297,14 +252,14 @@ def jobs_after(
     search: str | None = None,
 ) -> list[Job]:  # fmt: skip
     """Jobs with an id greater than ``after``, by id: a cursor page (cost does not grow with
-    how deep the page is, unlike an offset)."""
+    how deep the page is, unlike an offset). ``state`` and ``search`` filter as in
+    :meth:`~gnomon.store.SqlStore.list_jobs`."""
     query = select(jobs).where(jobs.c.id > after).order_by(jobs.c.id).limit(limit)
     if state is not None:
         query = query.where(jobs.c.state == state.value)
     if search:
-        pattern = f"%{search}%"
-        query = query.where(jobs.c.id.like(pattern) | jobs.c.name.like(pattern))
-    with _conn(store) as conn:
+        query = query.where(job_search(search))
+    with store._read() as conn:
         return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
 
@@ -312,7 +267,7 @@ def upcoming_jobs(store: SqlStore, until: datetime, limit: int = 30) -> list[Job
     """Active jobs whose next fire is before ``until``, soonest first (uses the queue index)."""
     query = (select(jobs).where(jobs.c.next_fire_at <= to_micros(until))
              .order_by(jobs.c.next_fire_at).limit(limit))  # fmt: skip
-    with _conn(store) as conn:
+    with store._read() as conn:
         return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
 
@@ -324,7 +279,7 @@ def recent_runs(store: SqlStore, job_ids: Sequence[str], per_job: int = 12) -> d
     inner = select(runs, rank.label("rank")).where(runs.c.job_id.in_(list(job_ids))).subquery()
     query = select(inner).where(inner.c.rank <= per_job).order_by(inner.c.job_id, inner.c.id.desc())
     found: dict[str, list[Run]] = {job_id: [] for job_id in job_ids}
-    with _conn(store) as conn:
+    with store._read() as conn:
         for r in conn.execute(query).mappings():
             found[r["job_id"]].append(rows.run_from_row(r))
     return found
@@ -336,13 +291,13 @@ def schema_revision(store: SqlStore) -> tuple[str | None, str | None]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from gnomon.store.engine import MIGRATIONS
+    from gnomon.store.engine import MIGRATIONS, VERSION_TABLE
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()
-    with _conn(store) as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": "gnomon_alembic_version"})
+    with store._read() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision(), head
 
 

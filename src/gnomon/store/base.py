@@ -1,27 +1,25 @@
-"""The SQL store's foundation: engine, transactions, dialect differences.
+"""The SQL store's foundation: engine, transactions, statements built once.
 
-See :mod:`gnomon.store.sql` for what the store guarantees.
+See :mod:`gnomon.store.sql` for what the store guarantees, :mod:`gnomon.store.dialect` for
+what differs between databases.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 
-from gnomon.errors import StoreUnavailable
 from gnomon.instants import to_micros
 from gnomon.models import JobState, RunReason, RunStatus
 from gnomon.planning import AHEAD
 from gnomon.redaction import redact_text
-from gnomon.store.engine import WRITE, create_store_engine, error_line, upgrade_schema
+from gnomon.store.dialect import WRITE, dialect_of
+from gnomon.store.engine import create_store_engine, driver_errors, upgrade_schema
 from gnomon.store.prepared import Prepared
 from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
 from gnomon.store.tables import events, jobs, runs
@@ -34,15 +32,9 @@ class SqlBase:
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.engine = create_store_engine(url)
-        self.dialect = self.engine.dialect.name
+        self.dialect = dialect_of(self.engine)
         self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
-        # SQLite has one writer at a time. Threads of this process (scheduler, recorder,
-        # heartbeat, API) queue for it on a lock, instead of colliding in BEGIN IMMEDIATE and
-        # sleeping in SQLite's busy handler (1-100 ms steps). Other processes still meet at
-        # the busy timeout.
-        self._writer: AbstractContextManager[Any] = (
-            threading.Lock() if self.dialect == "sqlite" else nullcontext()
-        )
+        self._writer = self.dialect.writer_lock()
         if migrate:
             upgrade_schema(self.engine)
         # The scheduler's hot statements, built once (see gnomon.store.prepared).
@@ -75,9 +67,8 @@ class SqlBase:
             runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt
         ).where(runs.c.id.in_(bindparam("ids", expanding=True)),
                 runs.c.status == RunStatus.RUNNING.value)  # fmt: skip
-        if self.dialect == "postgresql":
-            # Wait for row locks, never skip: a heartbeat holding one is no reason to refuse.
-            self._held = self._held.with_for_update(of=runs)
+        # Wait for row locks, never skip: a heartbeat holding one is no reason to refuse.
+        self._held = self.dialect.wait_locked(self._held, runs)
         self._start = Prepared(START)
 
     def checkpoint(self) -> None:
@@ -87,46 +78,36 @@ class SqlBase:
         a step: left to autocheckpoint, it runs inside whichever commit crosses the WAL size
         limit (a scheduler step, for ~0.1-0.3 s). A no-op on other databases.
         """
-        if self.dialect != "sqlite":
-            return
-        raw = self.engine.raw_connection()
-        try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
-        except Exception as exc:  # busy or locked: the next checkpoint (or autocheckpoint) will do
-            log.debug("checkpoint skipped: %s", exc)
-        finally:
-            raw.close()
+        self.dialect.checkpoint(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- transactions -----------------------------------------------------------------
 
+    # Every public method of the store reads or writes through these two, so the driver's
+    # errors are translated into gnomon's here and nowhere else (see driver_errors).
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        try:
+        """A write transaction: queued on the dialect's writer lock (SQLite: one writer per
+        database), begun as a writer (``BEGIN IMMEDIATE``), committed at the end."""
+        with driver_errors():
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
             with self._writer, conn_ as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+        """A read-only transaction; never blocks writers."""
+        with driver_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def _insert_ignore(self, table: Any) -> Any:
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        return self.dialect.insert_ignore(table)
 
     def _locked(self, query: Select[Any], *of: Any) -> Select[Any]:
-        if self.dialect == "postgresql":
-            return query.with_for_update(skip_locked=True, of=list(of) or None)
-        return query  # SQLite: BEGIN IMMEDIATE already excludes other writers
+        return self.dialect.skip_locked(query, *of)
 
     # -- jobs ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Opening a database: URL handling, SQLite pragmas, and migrations on start.
+"""Opening a database: URL handling, connection settings, and migrations on start.
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` and a 30 s busy timeout. Transactions
 that write start with ``BEGIN IMMEDIATE``, so a reader never has to upgrade to a writer
@@ -9,24 +9,45 @@ read-only transactions start with a plain ``BEGIN`` and never block writers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from gnomon.errors import ConfigError, MigrationError, StoreError, StoreUnavailable
-from gnomon.store.prepared import driver_execute
+from gnomon.errors import ConfigError, Conflict, MigrationError, StoreError, StoreUnavailable
+from gnomon.store.dialect import WRITE, dialect_named, dialect_of
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
-WRITE = "gnomon_write"  # execution option: this transaction writes (BEGIN IMMEDIATE)
 
 
 def error_line(exc: BaseException) -> str:
     """A driver error as one line (psycopg's connection errors span several)."""
     return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """Translate the driver's errors into gnomon's at the store's boundary: a connection
+    that fails is :class:`StoreUnavailable`, a unique key already taken is :class:`Conflict`,
+    any other database error is :class:`StoreError`. Nothing of SQLAlchemy's gets out."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
+    except IntegrityError as exc:
+        raise Conflict(f"the change conflicts with what is stored: {error_line(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {error_line(exc)}") from exc
 
 
 def normalise_url(url: str) -> str:
@@ -38,61 +59,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see the begin hook)
-    cursor = dbapi_conn.cursor()
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "busy_timeout=30000",
-        "temp_store=MEMORY",
-        "foreign_keys=ON",
-        # Checkpoint the WAL every ~40 MB instead of every ~4 MB: each commit of a step
-        # touches ~10 pages, and frequent checkpoints (page copies + fsync) were ~15% of a
-        # step's CPU. The WAL file is trimmed back to 64 MB at most after a checkpoint.
-        "wal_autocheckpoint=10000",
-        "journal_size_limit=67108864",
-    ):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
-    # Straight to the driver: a full SQLAlchemy execution here cost ~50 us per transaction.
-    driver_execute(conn, mode).close()
-
-
 def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` with gnomon's connection settings."""
+    """An engine for ``url`` with gnomon's connection settings (its dialect's)."""
     full = normalise_url(url)
     try:
         parsed = make_url(full)
     except ArgumentError:
         raise ConfigError(f"database URL {url!r} is not valid") from None
-    kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql":
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
-    elif parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database in ("", ":memory:"):
-            raise ConfigError("an in-memory SQLite database is not durable; give a file path")
-        folder = Path(database).expanduser().parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(
-                f"database file {database!r}: cannot create the folder {str(folder)!r} "
-                f"({exc.strerror or exc})"
-            ) from None
-        kwargs.update(connect_args={"check_same_thread": False, "timeout": 30})
+    try:
+        dialect = dialect_named(parsed.get_backend_name())
+    except ConfigError as exc:
+        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    kwargs = dialect.engine_options(parsed)
     try:
         engine = create_engine(full, **kwargs)
     except Exception as exc:  # unknown dialect, missing driver
         raise ConfigError(f"cannot use database URL {url!r}: {error_line(exc)}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+    dialect.configure(engine)
     return engine
 
 
@@ -129,8 +112,7 @@ def upgrade_schema(engine: Engine) -> None:
     head = ScriptDirectory.from_config(config).get_current_head()
     try:
         with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(4774663)"))  # 'gnomon'
+            dialect_of(conn).migration_lock(conn)
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             if context.get_current_revision() == head:
                 return

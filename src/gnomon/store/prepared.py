@@ -8,9 +8,9 @@ is a handful of statements per fire, so on SQLite that overhead *is* the schedul
 A :class:`Prepared` statement is still written once as a SQLAlchemy construct (so it stays the
 same statement on every database); on SQLite it is compiled once and executed on the DBAPI
 cursor of the same connection, inside the same transaction. Other databases execute the
-construct through SQLAlchemy as usual. Only statements with plain scalar parameters qualify:
-no expanding ``IN`` lists, no type processing beyond what sqlite3 does itself (integers,
-strings, None).
+construct through SQLAlchemy as usual (the dialect's ``direct_driver`` says which). Only
+statements with plain scalar parameters qualify: no expanding ``IN`` lists, no type
+processing beyond what sqlite3 does itself (integers, strings, None).
 """
 
 from __future__ import annotations
@@ -19,27 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
-
-def driver_execute(conn: Connection, sql: str, args: Any = (), *, many: bool = False) -> Any:
-    """Run ``sql`` on the driver cursor of ``conn``; return the cursor (fetch, then close).
-
-    Driver errors become SQLAlchemy's (``OperationalError``, ``IntegrityError`` …), exactly
-    as if SQLAlchemy had executed the statement, so callers translate them as usual.
-    """
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if many:
-            cursor.executemany(sql, args)
-        else:
-            cursor.execute(sql, args)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        cursor.close()
-        raise DBAPIError.instance(
-            sql, args, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from exc
-    return cursor
+from gnomon.store.dialect import DIALECTS, driver_execute
 
 
 class Prepared:
@@ -49,14 +30,14 @@ class Prepared:
         """``columns``: for an INSERT without values, the columns each parameter set gives."""
         self.statement = statement  # an executable Core construct (select, insert, update)
         self.columns = list(columns) if columns is not None else None
-        self._sqlite: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+        self._direct: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
 
     def _compiled(self, conn: Connection) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-        if self._sqlite is None:
+        if self._direct is None:
             compiled = self.statement.compile(dialect=conn.dialect, column_keys=self.columns)
             order = tuple(compiled.positiontup or ())
-            self._sqlite = (str(compiled), order, dict(compiled.params))
-        return self._sqlite
+            self._direct = (str(compiled), order, dict(compiled.params))
+        return self._direct
 
     def _args(self, conn: Connection, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
         sql, order, defaults = self._compiled(conn)
@@ -64,7 +45,7 @@ class Prepared:
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[Any]:
         """The result rows (tuples on SQLite, Row objects elsewhere; both index by position)."""
-        if conn.dialect.name != "sqlite":
+        if not DIALECTS[conn.dialect.name].direct_driver:
             return list(conn.execute(self.statement, dict(params or {})).all())
         sql, args = self._args(conn, params or {})
         cursor = driver_execute(conn, sql, args)
@@ -77,7 +58,7 @@ class Prepared:
         self, conn: Connection, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         """The result rows as dicts keyed by column name."""
-        if conn.dialect.name != "sqlite":
+        if not DIALECTS[conn.dialect.name].direct_driver:
             return [dict(m) for m in conn.execute(self.statement, dict(params or {})).mappings()]
         sql, args = self._args(conn, params or {})
         cursor = driver_execute(conn, sql, args)
@@ -92,7 +73,7 @@ class Prepared:
         """Execute once per parameter set (``executemany``)."""
         if not params:
             return
-        if conn.dialect.name != "sqlite":
+        if not DIALECTS[conn.dialect.name].direct_driver:
             conn.execute(self.statement, [dict(p) for p in params])
             return
         sql, order, defaults = self._compiled(conn)

@@ -10,15 +10,23 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select, update
 
 from gnomon.events import Event
-from gnomon.instants import to_micros
-from gnomon.models import ActionSpec, Misfire, RunReason, RunStatus
-from gnomon.planning import backoff_delay
+from gnomon.instants import from_micros, to_micros
+from gnomon.models import ActionSpec, RunReason, RunStatus
+from gnomon.planning import (
+    FIRE_NOTES,
+    MAX_LOSSES,
+    LostRunFate,
+    WaitingRun,
+    lost_run_fate,
+    missed_at_claim,
+    next_attempt_due,
+)
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
 from gnomon.store.statements import FINISH, HELD_ONE, HeldRun, job_exists, storable
@@ -29,8 +37,6 @@ REQUEUED = "put back to pending: its worker vanished (lease expired)"
 TAKEN_BACK = "put back to pending: its scheduler died and was restarted"
 RELEASED_STARTED = "put back to pending: its scheduler stopped before it finished"
 SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
-MAX_LOSSES = 3
-"""How many times a run whose worker vanished is put back to pending before it is dead-lettered."""
 
 
 def within(found: list[Any], now_us: int, capacity: int, ahead: int) -> list[Any]:
@@ -97,57 +103,42 @@ class RunStore(SqlBase):
         return claimed
 
     def _drop_stale(self, conn: Connection, found: list[Any], now: datetime) -> list[Any]:
-        """Apply the misfire policy to fires recorded on time but never started.
-
-        A fire recorded before an outage (a crash after it was recorded, all workers busy)
-        is as late as one found after it: with ``misfire=skip`` it is recorded ``missed``
-        instead of run once it is later than ``grace``; with ``latest`` too, when a newer
-        fire of the same job is about to run. Retries, manual runs and runs put back after
-        their worker vanished (they had started: at least once) are never dropped.
-        """
-        now_us = to_micros(now)
-        newest: dict[str, int] = {}
-        for r in found:
-            if r["reason"] == RunReason.SCHEDULE.value:
-                newest[r["job_id"]] = max(newest.get(r["job_id"], 0), r["scheduled_for"])
-        stale = []
-        for r in found:
-            if r["reason"] != RunReason.SCHEDULE.value or r["attempt"] != 1 or r["error"]:
-                continue
-            policy = rows.load_policy(r["policy"])
-            if now_us - r["scheduled_for"] <= policy.grace * 1_000_000:
-                continue
-            superseded = newest[r["job_id"]] > r["scheduled_for"]
-            if policy.misfire is Misfire.SKIP or (policy.misfire is Misfire.LATEST and superseded):
-                stale.append(r)
-        if not stale:
+        """Record as missed the runs the misfire policy drops at claim time
+        (:func:`gnomon.planning.missed_at_claim` decides); return the others."""
+        waiting = [
+            WaitingRun(run_id=r["id"], job_id=r["job_id"],
+                       scheduled_for=from_micros(r["scheduled_for"]),
+                       reason=RunReason(r["reason"]), attempt=r["attempt"],
+                       put_back=bool(r["error"]), policy=rows.load_policy(r["policy"]))
+            for r in found
+        ]  # fmt: skip
+        dropped = missed_at_claim(waiting, now)
+        if not dropped:
             return found
+        stale = [r for r in found if r["id"] in dropped]
         conn.execute(
-            update(runs).where(runs.c.id.in_([r["id"] for r in stale]))
-            .values(status=RunStatus.MISSED.value, finished_at=now_us,
-                    error="missed: it waited past the grace period (misfire policy)")
+            update(runs).where(runs.c.id.in_(sorted(dropped)))
+            .values(status=RunStatus.MISSED.value, finished_at=to_micros(now),
+                    error=FIRE_NOTES[RunStatus.MISSED])
         )  # fmt: skip
         conn.execute(events.insert(), [rows.event_values(Event(
             kind="run.missed", at=now, job_id=r["job_id"], run_id=r["id"],
-            data={"scheduled_for": rows.instant(r["scheduled_for"]).isoformat()}))  # type: ignore[union-attr]
+            data={"scheduled_for": from_micros(r["scheduled_for"]).isoformat()}))
             for r in stale])  # fmt: skip
-        dropped = {r["id"] for r in stale}
         return [r for r in found if r["id"] not in dropped]
 
     def _serialise_queued(self, conn: Connection, found: list[Any]) -> list[Any]:
         queued = {r["job_id"] for r in found if r["overlap"] == "queue"}
         if not queued:
             return found
-        if self.dialect == "postgresql":
-            # Another claimer may hold an earlier run of the job, claimed but not committed,
-            # which the check below cannot see: own the job row while deciding, and leave the
-            # jobs whose row someone else holds to a later claim. (SKIP LOCKED: never waits.)
-            owned = set(conn.execute(
-                select(jobs.c.id).where(jobs.c.id.in_(queued)).order_by(jobs.c.id)
-                .with_for_update(skip_locked=True)
-            ).scalars())  # fmt: skip
-            found = [r for r in found if r["job_id"] not in queued - owned]
-            queued = owned
+        # Another claimer may hold an earlier run of the job, claimed but not committed,
+        # which the check below cannot see: own the job row while deciding, and leave the
+        # jobs whose row someone else holds to a later claim (see Dialect.owned).
+        owned = self.dialect.owned(
+            conn, select(jobs.c.id).where(jobs.c.id.in_(queued)).order_by(jobs.c.id), queued
+        )
+        found = [r for r in found if r["job_id"] not in queued - owned]
+        queued = owned
         busy = set(conn.execute(
             select(runs.c.job_id).where(runs.c.job_id.in_(queued),
                                         runs.c.status == RunStatus.RUNNING.value)
@@ -201,9 +192,10 @@ class RunStore(SqlBase):
     def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:
         """The running runs among ``ids``, by id (with their worker and fire).
 
-        A group commit often records one or two outcomes: on SQLite, a prepared look-up per
-        id then costs a few microseconds where building an ``IN`` list costs ~70."""
-        if self.dialect == "sqlite" and len(ids) <= SMALL_BATCH:
+        A group commit often records one or two outcomes: on SQLite (a direct driver), a
+        prepared look-up per id then costs a few microseconds where building an ``IN`` list
+        costs ~70."""
+        if self.dialect.direct_driver and len(ids) <= SMALL_BATCH:
             found = [row for i in ids for row in HELD_ONE.rows(conn, {"id": i})]
             return {row[0]: HeldRun(*row) for row in found}
         return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
@@ -289,12 +281,12 @@ class RunStore(SqlBase):
             if not lost:
                 return 0
             earlier = self._losses(conn, lost)
-            # A run of a removed job (no policy: the outer join found no job) cannot be
-            # claimed again; requeued, it would stay pending forever. It ends lost.
-            orphaned = [r.id for r in lost if r.policy is None]
-            kept = [r for r in lost if r.policy is not None]
-            requeue = [r.id for r in kept if earlier.get(r.id, 0) < MAX_LOSSES]
-            dead = [r for r in kept if earlier.get(r.id, 0) >= MAX_LOSSES]
+            # (A run of a removed job has no policy: the outer join found no job.)
+            fate = {r.id: lost_run_fate(earlier.get(r.id, 0), job_exists=r.policy is not None)
+                    for r in lost}  # fmt: skip
+            orphaned = [r.id for r in lost if fate[r.id] is LostRunFate.ORPHANED]
+            requeue = [r.id for r in lost if fate[r.id] is LostRunFate.REQUEUE]
+            dead = [r for r in lost if fate[r.id] is LostRunFate.DEAD_LETTER]
             if orphaned:
                 conn.execute(
                     update(runs).where(runs.c.id.in_(orphaned))
@@ -364,9 +356,8 @@ class RunStore(SqlBase):
         )  # fmt: skip
         retries = []
         for r in dead:
-            policy = rows.load_policy(r.policy) if r.policy else None
-            if policy and r.attempt < policy.max_attempts:
-                due = now + timedelta(seconds=backoff_delay(policy, r.attempt))
+            due = next_attempt_due(rows.load_policy(r.policy), r.attempt, now)
+            if due is not None:
                 retries.append(self._retry_values(r.job_id, r.scheduled_for, r.attempt + 1,
                                                   due, now))  # fmt: skip
         if retries:

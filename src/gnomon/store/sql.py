@@ -21,24 +21,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, func, select, update
 
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
 from gnomon.events import Event
 from gnomon.instants import to_micros
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
-from gnomon.planning import FirePlan
+from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
-from gnomon.store.runs import MAX_LOSSES, REQUEUED, RunStore, within
+from gnomon.store.runs import REQUEUED, RunStore, within
 from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
-    FIRE_NOTES,
     MAX_RUN_ID,
     NEXT_EXACT_JOB,
     NEXT_JOB,
     NEXT_RUN,
+    job_search,
 )
 from gnomon.store.tables import events, jobs, runs
 
@@ -88,7 +87,7 @@ class SqlStore(RunStore, SinkCursorStore):
             with self._write() as conn:
                 self._insert_jobs.run(conn, values)
                 self._insert_events.run(conn, created)
-        except IntegrityError:
+        except Conflict:  # a key taken (see driver_errors): say which id
             ids = [job.id for job in new]
             with self._read() as conn:
                 taken = conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids[:1000]))).first()
@@ -108,9 +107,8 @@ class SqlStore(RunStore, SinkCursorStore):
         query = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
         if state is not None:
             query = query.where(jobs.c.state == state.value)
-        if search:  # a literal substring (% and _ are not wildcards), in any case
-            query = query.where(or_(jobs.c.id.icontains(search, autoescape=True),
-                                    jobs.c.name.icontains(search, autoescape=True)))  # fmt: skip
+        if search:
+            query = query.where(job_search(search))
         with self._read() as conn:
             return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, update
 
 from gnomon.models import JobState, RunStatus
 from gnomon.planning import AHEAD
@@ -16,6 +16,14 @@ def storable(text: str | None) -> str | None:
     """``text`` without NUL characters, which PostgreSQL TEXT cannot hold (a command's output
     may contain them); the same replacement on every backend."""
     return None if text is None else text.replace("\x00", "\ufffd")
+
+
+def job_search(text: str) -> ColumnElement[bool]:
+    """The one meaning of searching jobs: ``text`` is a literal substring (``%`` and ``_``
+    are not wildcards) of the job's id or name, in any case. Used by every job listing."""
+    return or_(
+        jobs.c.id.icontains(text, autoescape=True), jobs.c.name.icontains(text, autoescape=True)
+    )
 
 
 def job_exists(conn: Connection, job_id: str) -> bool:
@@ -82,9 +90,3 @@ CLAIMED_SINCE = Prepared(
 )  # fmt: skip
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
-
-FIRE_NOTES = {
-    RunStatus.MISSED: "missed: later than the grace period (misfire policy)",
-    RunStatus.SKIPPED: "skipped: an earlier run was unfinished (overlap policy)",
-    RunStatus.CANCELLED: "cancelled: replaced by a newer fire (overlap policy)",
-}

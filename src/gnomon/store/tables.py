@@ -4,6 +4,9 @@
 memory and per-tick work do not grow with the number of jobs. It is NULL for paused and
 finished jobs, which therefore cost nothing. ``runs`` has one row per attempt at a fire;
 ``UNIQUE (job_id, scheduled_for, attempt)`` is what makes a fire impossible to record twice.
+``events`` is the lifecycle history, ``sink_cursors`` how far each event sink delivered it;
+``tokens``, ``audit`` and ``schedulers`` serve the API and status (:mod:`gnomon.store.admin`).
+Every table is here, in one ``metadata``; a test compares it with what the migrations build.
 """
 
 from __future__ import annotations
@@ -103,4 +106,39 @@ sink_cursors = Table(
     Column("retry_at", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "gnomon_tokens",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("scope", String(20), nullable=False),
+    # SHA-256 of the whole token (gnomon.store.admin): the secret itself is never stored.
+    Column("hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+# Append-only: the 0002 migration adds database triggers that refuse UPDATE and DELETE.
+audit = Table(
+    "gnomon_audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(250)),
+    Column("client", String(100)),
+    Column("diff", Text),
+    Index("ix_gnomon_audit_target", "target", "id"),
+)
+
+# One row per scheduler seen, with its last heartbeat (for status and health).
+schedulers = Table(
+    "gnomon_schedulers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("started_at", BigInteger, nullable=False),
+    Column("beat_at", BigInteger, nullable=False),
 )

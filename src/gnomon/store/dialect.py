@@ -1,0 +1,260 @@
+"""Everything that differs between the databases gnomon stores in, in one place.
+
+The rest of the store writes one statement for every database and asks its :class:`Dialect`
+(``store.dialect``) only where the databases differ:
+
+============================  ==============================  ================================
+difference                    SQLite                          PostgreSQL
+============================  ==============================  ================================
+opening (:meth:`engine_        a file (its folder created),    a pool of 10 (+20), pinged
+options`, :meth:`configure`)  WAL pragmas, ``BEGIN            before use
+                              IMMEDIATE`` for writes
+writers of one process        queue on a lock (one writer     run at once (row locks)
+(:meth:`writer_lock`)         per database anyway)
+insert unless the key is      ``INSERT … ON CONFLICT DO       the same, PostgreSQL's construct
+taken (:meth:`insert_ignore`) NOTHING``
+claim rows others may claim   no clause: the write            ``FOR UPDATE SKIP LOCKED``
+(:meth:`skip_locked`,         transaction excludes every
+:meth:`owned`)                other writer
+read rows that must not       no clause                       ``FOR UPDATE`` (waits)
+change before commit
+(:meth:`wait_locked`)
+hot statements                straight on the driver cursor   through SQLAlchemy
+(:attr:`direct_driver`)       (see :mod:`~gnomon.store.
+                              prepared`)
+event ids                     visible in id order (one        may commit out of order, and a
+(:attr:`ids_in_commit_order`) writer): a relay never waits    rollback leaves gaps: a relay
+                                                              waits at a gap (see
+                                                              :mod:`gnomon.event_relay`)
+migrations by several         the write transaction           an advisory transaction lock
+processes at once
+(:meth:`migration_lock`)
+WAL checkpoint                ``PRAGMA wal_checkpoint``       nothing to do
+(:meth:`checkpoint`)
+scheduler identity lock       ``flock`` beside the file       session advisory lock
+(:meth:`try_hold`)            (:mod:`~gnomon.store.locks`)
+outcome journal folder        beside the database file        ``GNOMON_STATE_DIR``, one
+(:meth:`journal_folder`)                                      folder per database
+============================  ==============================  ================================
+
+The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
+are declared with the tables, in :mod:`gnomon.store.tables`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, Select, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from gnomon.errors import ConfigError
+from gnomon.store.locks import IdentityHold, try_advisory, try_flock
+
+log = logging.getLogger(__name__)
+WRITE = "gnomon_write"  # execution option: this transaction writes (BEGIN IMMEDIATE)
+MIGRATION_LOCK = 4774663  # PostgreSQL advisory lock id of schema migrations ('gnomon')
+
+
+def driver_execute(conn: Connection, sql: str, args: Any = (), *, many: bool = False) -> Any:
+    """Run ``sql`` on the driver cursor of ``conn``; return the cursor (fetch, then close).
+
+    Driver errors become SQLAlchemy's (``OperationalError``, ``IntegrityError`` …), exactly
+    as if SQLAlchemy had executed the statement, so the store translates them as usual.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, args)
+        else:
+            cursor.execute(sql, args)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        raise DBAPIError.instance(
+            sql, args, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    return cursor
+
+
+class Dialect:
+    """How one kind of database does what the store needs (see the module docstring)."""
+
+    name: ClassVar[str]
+    direct_driver: ClassVar[bool] = False
+    ids_in_commit_order: ClassVar[bool] = False
+
+    def engine_options(self, url: URL) -> dict[str, Any]:
+        """Keyword arguments of ``create_engine`` for ``url``."""
+        return {}
+
+    def configure(self, engine: Engine) -> None:
+        """Set up a new engine (connection hooks)."""
+
+    def writer_lock(self) -> AbstractContextManager[Any]:
+        """What the writing transactions of one store queue on."""
+        return nullcontext()
+
+    def insert_ignore(self, table: Table) -> Any:
+        """``INSERT`` that skips rows whose unique key is taken (ON CONFLICT DO NOTHING)."""
+        raise NotImplementedError
+
+    def skip_locked(self, query: Select[Any], *of: Any) -> Select[Any]:
+        """``query`` claiming the rows it reads; rows another transaction claimed are skipped."""
+        return query
+
+    def wait_locked(self, query: Select[Any], *of: Any) -> Select[Any]:
+        """``query`` holding the rows it reads until commit, waiting for other holders."""
+        return query
+
+    def owned(self, conn: Connection, query: Select[Any], wanted: set[Any]) -> set[Any]:
+        """Of ``wanted`` (the values ``query`` selects), those this transaction now owns."""
+        return wanted
+
+    def migration_lock(self, conn: Connection) -> None:
+        """Keep other processes from migrating the schema until this transaction ends."""
+
+    def checkpoint(self, engine: Engine) -> None:
+        """Fold a write-ahead log back into the database, without waiting."""
+
+    def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
+        """Hold ``identity`` on this database until the process dies, or None if held."""
+        raise ConfigError(f"scheduler identities are not supported on {self.name}")
+
+    def journal_folder(self, engine: Engine, state_dir: str | None) -> Path:
+        """Where a scheduler of this database keeps its outcome journal."""
+        url = engine.url.render_as_string(hide_password=True)
+        digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+        return Path(state_dir or "~/.local/state/gnomon").expanduser() / digest
+
+
+class SqliteDialect(Dialect):
+    """One file, one writer at a time: claims need no row locks, ids appear in order."""
+
+    name = "sqlite"
+    direct_driver = True
+    ids_in_commit_order = True
+
+    def engine_options(self, url: URL) -> dict[str, Any]:
+        database = url.database or ""
+        if database in ("", ":memory:"):
+            raise ConfigError("an in-memory SQLite database is not durable; give a file path")
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"database file {database!r}: cannot create the folder {str(folder)!r} "
+                f"({exc.strerror or exc})"
+            ) from None
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+
+    def configure(self, engine: Engine) -> None:
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+
+    def writer_lock(self) -> AbstractContextManager[Any]:
+        # SQLite has one writer at a time. Threads of this process (scheduler, recorder,
+        # heartbeat, API) queue for it on a lock, instead of colliding in BEGIN IMMEDIATE and
+        # sleeping in SQLite's busy handler (1-100 ms steps). Other processes still meet at
+        # the busy timeout.
+        return threading.Lock()
+
+    def insert_ignore(self, table: Table) -> Any:
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    def checkpoint(self, engine: Engine) -> None:
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        except Exception as exc:  # busy or locked: the next checkpoint (or autocheckpoint) will do
+            log.debug("checkpoint skipped: %s", exc)
+        finally:
+            raw.close()
+
+    def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
+        if os.name != "posix":
+            return super().try_hold(engine, identity)
+        return try_flock(engine, identity)
+
+    def journal_folder(self, engine: Engine, state_dir: str | None) -> Path:
+        # Every process of a SQLite database shares its host: the journal lives beside it.
+        return Path(f"{engine.url.database}.schedulers")
+
+
+class PostgresDialect(Dialect):
+    """A server with row locks: replicas claim with SKIP LOCKED; ids may commit out of order."""
+
+    name = "postgresql"
+
+    def engine_options(self, url: URL) -> dict[str, Any]:
+        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+    def insert_ignore(self, table: Table) -> Any:
+        return postgresql.insert(table).on_conflict_do_nothing()
+
+    def skip_locked(self, query: Select[Any], *of: Any) -> Select[Any]:
+        return query.with_for_update(skip_locked=True, of=list(of) or None)
+
+    def wait_locked(self, query: Select[Any], *of: Any) -> Select[Any]:
+        return query.with_for_update(of=list(of) or None)
+
+    def owned(self, conn: Connection, query: Select[Any], wanted: set[Any]) -> set[Any]:
+        return set(conn.execute(query.with_for_update(skip_locked=True)).scalars())
+
+    def migration_lock(self, conn: Connection) -> None:
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+
+    def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
+        return try_advisory(engine, identity)
+
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (SqliteDialect(), PostgresDialect())}
+
+
+def dialect_named(name: str) -> Dialect:
+    """The dialect of a SQLAlchemy backend name; :class:`ConfigError` for one gnomon lacks."""
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ConfigError(f"gnomon stores its data in SQLite or PostgreSQL, not {name}") from None
+
+
+def dialect_of(bind: Engine | Connection) -> Dialect:
+    """The dialect of an engine or connection."""
+    return dialect_named(bind.dialect.name)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see the begin hook)
+    cursor = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=30000",
+        "temp_store=MEMORY",
+        "foreign_keys=ON",
+        # Checkpoint the WAL every ~40 MB instead of every ~4 MB: each commit of a step
+        # touches ~10 pages, and frequent checkpoints (page copies + fsync) were ~15% of a
+        # step's CPU. The WAL file is trimmed back to 64 MB at most after a checkpoint.
+        "wal_autocheckpoint=10000",
+        "journal_size_limit=67108864",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
+    # Straight to the driver: a full SQLAlchemy execution here cost ~50 us per transaction.
+    driver_execute(conn, mode).close()
+
+
+__all__ = ["DIALECTS", "WRITE", "Dialect", "dialect_named", "dialect_of", "driver_execute"]
