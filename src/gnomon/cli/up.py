@@ -61,8 +61,9 @@ def up(
     ),
 ) -> None:  # fmt: skip
     """Run the scheduler and its workers until Ctrl-C."""
+    from gnomon import service
     from gnomon.scheduler import Scheduler
-    from gnomon.store import FinishedRun
+    from gnomon.service import FinishedRun
 
     logging.basicConfig(
         level=logging.DEBUG if state.verbose else logging.WARNING,
@@ -100,23 +101,21 @@ def up(
     if stops:
         scheduler.stop(wait=False)
     console = output.console
-    console.print(f"gnomon up — database [bold]{scheduler.store.url}[/]")
-    if state.db:  # jobs that open the database themselves (device re-planning) use this one
-        os.environ["GNOMON_DATABASE_URL"] = state.db
+    console.print(f"gnomon up — database [bold]{service.database_url(scheduler)}[/]")
     if devices:
         from gnomon.devices.discovery import apply_discovery, schedule_replanning
 
         for report in apply_discovery(scheduler, devices):
             mark = "[green]ok[/]" if report.ok else "[red]failed[/]"
             console.print(f"device {report.device}: {mark} {report.error or ''}")
-        schedule_replanning(scheduler, devices)
+        schedule_replanning(scheduler, devices, database=state.db)
     if demo:
         ids = ", ".join(__import__("gnomon.demo", fromlist=["x"]).load_demo(scheduler))
         console.print(f"demo jobs loaded: {ids}")
     # The pool starts now: the scheduler takes its identity, and with it the runs a killed
     # predecessor of the same identity left, before the loop starts.
     pool = scheduler.dispatcher
-    count = scheduler.store.count_jobs()
+    count = service.count_jobs(scheduler)
     if count == 0:
         console.print(FIRST_JOB_HINT)
     console.print(f"{count} job(s) stored; {pool.describe()}; scheduler identity "
