@@ -25,6 +25,10 @@ GNOMON_MCP_SERVERS          MCP servers the operator vetted, by name: a   (none)
                             JSON object, or the path of a JSON or YAML
                             file holding one (see :func:`mcp_servers`)
 GNOMON_MAX_BODY_BYTES       largest REST API request body (else 413)     1048576 (1 MiB)
+GNOMON_DEVICES_DIR          folder of device modules ``gnomon up``       (none)
+                            discovers (``--devices``)
+GNOMON_API_HOST             address ``gnomon up`` serves the API on      127.0.0.1
+GNOMON_API_PORT             its port (0: any free port)                  8787
 GNOMON_NOTIFY_URLS          comma list of apprise URLs ``gnomon schedule  (none)
                             notification`` sends to without ``--url``
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
@@ -156,6 +160,9 @@ class Settings:
     event_mqtt_topic: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     notify_urls: tuple[str, ...] = field(default=(), repr=False)  # they carry credentials
+    devices_dir: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8787
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -178,6 +185,9 @@ class Settings:
             event_mqtt_topic=env.get("GNOMON_EVENT_MQTT_TOPIC") or None,
             max_body_bytes=max_body,
             notify_urls=_list(env.get("GNOMON_NOTIFY_URLS")),
+            devices_dir=env.get("GNOMON_DEVICES_DIR") or None,
+            api_host=env.get("GNOMON_API_HOST") or "127.0.0.1",
+            api_port=int(_number(env, "GNOMON_API_PORT", 8787, 0, 65_535, whole=True)),
         )
         for secret in settings.secrets:
             register_secret(secret)

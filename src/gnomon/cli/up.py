@@ -30,13 +30,14 @@ def up(
     demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
     workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
     devices: str | None = typer.Option(
-        None, "--devices", envvar="GNOMON_DEVICES_DIR",
-        help="Folder of device modules (<device>/tasks.py): discovered now and daily.",
+        None, "--devices",
+        help="Folder of device modules (<device>/tasks.py): discovered now and daily "
+        "(default: GNOMON_DEVICES_DIR).",
     ),
-    host: str = typer.Option("127.0.0.1", "--host", envvar="GNOMON_API_HOST",
-                             help="Address of the API and dashboard."),
-    port: int = typer.Option(8787, "--port", envvar="GNOMON_API_PORT",
-                             help="Port of the API and dashboard (0: any free port)."),
+    host: str | None = typer.Option(None, "--host", help="Address of the API and dashboard "
+                                    "(default: GNOMON_API_HOST, else 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port of the API and dashboard "
+                                    "(0: any free port; default: GNOMON_API_PORT, else 8787)."),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
     lease: float | None = typer.Option(
         None, "--lease", min=1.0, max=86_400.0,
@@ -64,6 +65,12 @@ def up(
     from gnomon import service
     from gnomon.scheduler import Scheduler
     from gnomon.service import FinishedRun
+    from gnomon.settings import Settings
+
+    settings = Settings.from_env()
+    devices = devices or settings.devices_dir
+    host = host or settings.api_host
+    port = settings.api_port if port is None else port
 
     logging.basicConfig(
         level=logging.DEBUG if state.verbose else logging.WARNING,
