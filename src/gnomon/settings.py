@@ -25,7 +25,19 @@ GNOMON_MCP_SERVERS          MCP servers the operator vetted, by name: a   (none)
                             JSON object, or the path of a JSON or YAML
                             file holding one (see :func:`mcp_servers`)
 GNOMON_MAX_BODY_BYTES       largest REST API request body (else 413)     1048576 (1 MiB)
+GNOMON_DEVICES_DIR          folder of device modules ``gnomon up``       (none)
+                            discovers (``--devices``)
+GNOMON_API_HOST             address ``gnomon up`` serves the API on      127.0.0.1
+GNOMON_API_PORT             its port (0: any free port)                  8787
+GNOMON_NOTIFY_URLS          comma list of apprise URLs ``gnomon schedule  (none)
+                            notification`` sends to without ``--url``
+GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
+GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
+                            :func:`solar_location`)                       refused)
 =========================== ============================================ ===================
+
+This module is the only reader of ``GNOMON_*`` variables (a test checks it): the rest of gnomon
+takes them from :class:`Settings`, :func:`mcp_servers` or :func:`solar_location`.
 """
 
 from __future__ import annotations
@@ -90,6 +102,19 @@ def _servers_file(path: Path) -> Any:
         raise ConfigError(f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid JSON: {exc}") from None
 
 
+def solar_location(env: Mapping[str, str] | None = None) -> tuple[float, float] | None:
+    """``(GNOMON_LATITUDE, GNOMON_LONGITUDE)``, the place of solar schedules that name none;
+    None when either is unset. Read on every call. Raises :class:`ConfigError` when one is
+    not a number."""
+    env = os.environ if env is None else env
+    if "GNOMON_LATITUDE" not in env or "GNOMON_LONGITUDE" not in env:
+        return None
+    try:
+        return float(env["GNOMON_LATITUDE"]), float(env["GNOMON_LONGITUDE"])
+    except ValueError:
+        raise ConfigError("GNOMON_LATITUDE and GNOMON_LONGITUDE must be numbers") from None
+
+
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (value or "").split(",") if p.strip())
 
@@ -134,6 +159,10 @@ class Settings:
     event_webhook: str | None = None
     event_mqtt_topic: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)  # they carry credentials
+    devices_dir: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8787
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +184,10 @@ class Settings:
             event_webhook=env.get("GNOMON_EVENT_WEBHOOK") or None,
             event_mqtt_topic=env.get("GNOMON_EVENT_MQTT_TOPIC") or None,
             max_body_bytes=max_body,
+            notify_urls=_list(env.get("GNOMON_NOTIFY_URLS")),
+            devices_dir=env.get("GNOMON_DEVICES_DIR") or None,
+            api_host=env.get("GNOMON_API_HOST") or "127.0.0.1",
+            api_port=int(_number(env, "GNOMON_API_PORT", 8787, 0, 65_535, whole=True)),
         )
         for secret in settings.secrets:
             register_secret(secret)

@@ -46,8 +46,7 @@ def create_app(
         description="A durable task scheduler. Errors are JSON `{code, message, field}`.",
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,  # no CDN assets
     )  # fmt: skip
-    auth = Authenticator(scheduler.store, scheduler.clock, static_tokens=tokens,
-                         open_access=open_access)  # fmt: skip
+    auth = Authenticator(scheduler, static_tokens=tokens, open_access=open_access)
     limiter = RateLimiter(rate_limit, scheduler.clock.monotonic) if rate_limit else None
     app.state.gnomon = ApiContext(
         scheduler=scheduler, auth=auth, limiter=limiter, metrics=Metrics(scheduler),

@@ -18,16 +18,18 @@ import hmac
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gnomon import service
 from gnomon.api.problems import ApiError
 from gnomon.api.ratelimit import RateLimiter
-from gnomon.clock import Clock
-from gnomon.store import SqlStore
-from gnomon.store.admin import Scope, live_token_count, verify_token
+from gnomon.service import Scope
+
+if TYPE_CHECKING:
+    from gnomon.scheduler import Scheduler
 
 bearer = HTTPBearer(auto_error=False, description="A token from `gnomon token create`.")
 _BEARER = Depends(bearer)
@@ -47,10 +49,10 @@ class Authenticator:
     """Turns a bearer secret into a :class:`Principal` (or None)."""
 
     def __init__(
-        self, store: SqlStore, clock: Clock, *, static_tokens: Mapping[str, str] | None = None,
+        self, scheduler: Scheduler, *, static_tokens: Mapping[str, str] | None = None,
         open_access: bool = False,
     ) -> None:  # fmt: skip
-        self.store, self.clock, self.open_access = store, clock, open_access
+        self.scheduler, self.clock, self.open_access = scheduler, scheduler.clock, open_access
         self._static = {secret: Scope(scope) for secret, scope in (static_tokens or {}).items()}
         self._open_checked = -1e18
         self._open = False
@@ -63,7 +65,7 @@ class Authenticator:
         now = self.clock.monotonic()
         with self._lock:
             if now - self._open_checked >= 1.0:
-                self._open = live_token_count(self.store) == 0
+                self._open = service.live_token_count(self.scheduler) == 0
                 self._open_checked = now
             return self._open
 
@@ -77,7 +79,7 @@ class Authenticator:
             for known, scope in self._static.items():
                 if hmac.compare_digest(known.encode(), secret.encode()):
                     return Principal("token:configured", scope, "token:configured")
-            info = verify_token(self.store, secret)
+            info = service.verify_token(self.scheduler, secret)
             if info is not None:
                 return Principal(f"token:{info.name}", info.scope, f"token:{info.id}")
             return None

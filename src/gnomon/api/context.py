@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
+from gnomon import service
 from gnomon.api.auth import Authenticator, Principal, client_of
 from gnomon.api.ratelimit import RateLimiter
-from gnomon.redaction import redact
-from gnomon.store.admin import append_audit
 
 if TYPE_CHECKING:
     from gnomon.api.metrics import Metrics
@@ -35,10 +34,9 @@ class ApiContext:
         diff: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
         """Append who did what to the audit log (``diff`` is redacted here too)."""
-        append_audit(
-            self.scheduler.store, at=self.scheduler.clock.now(), actor=principal.actor,
-            action=action, target=target, client=client_of(request),
-            diff=redact(diff) if diff else None,
+        service.record_audit(
+            self.scheduler, actor=principal.actor, action=action, target=target,
+            client=client_of(request), diff=diff,
         )  # fmt: skip
 
 

@@ -17,8 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gnomon.store import FinishedRun
-from gnomon.store.admin import fire_counts, job_counts, queue_depth, run_counts
+from gnomon import service
+from gnomon.service import FinishedRun
 
 if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
@@ -34,13 +34,13 @@ class StoreCollector(Collector):
         self.scheduler = scheduler
 
     def collect(self) -> Iterator[Metric]:
-        store = self.scheduler.store
+        scheduler = self.scheduler
         fires = CounterMetricFamily("gnomon_fires", "Fires recorded, by reason.",
                                     labels=["reason"])  # fmt: skip
-        for reason, n in sorted(fire_counts(store).items()):
+        for reason, n in sorted(service.fire_counts(scheduler).items()):
             fires.add_metric([reason], n)
         yield fires
-        counts = run_counts(store)
+        counts = service.run_counts(scheduler)
         for status in ("missed", "skipped"):
             yield CounterMetricFamily(f"gnomon_runs_{status}", f"Fires recorded as {status}.",
                                       value=counts.get(status, 0))  # fmt: skip
@@ -49,9 +49,9 @@ class StoreCollector(Collector):
             runs.add_metric([status], n)
         yield runs
         yield GaugeMetricFamily("gnomon_queue_depth", "Pending runs already due.",
-                                value=queue_depth(store, self.scheduler.clock.now()))  # fmt: skip
+                                value=service.queue_depth(scheduler))  # fmt: skip
         jobs = GaugeMetricFamily("gnomon_jobs", "Stored jobs by state.", labels=["state"])
-        for state, n in sorted(job_counts(store).items()):
+        for state, n in sorted(service.job_counts(scheduler).items()):
             jobs.add_metric([state], n)
         yield jobs
 
@@ -77,7 +77,7 @@ class Metrics:
         """Count an attempt that ended (called in the scheduler's recorder thread)."""
         self.finished.labels(item.status.value).inc()
         try:
-            run = self.scheduler.store.get_run(item.run_id)
+            run = service.get_run(self.scheduler, item.run_id)
         except Exception:  # metrics must never disturb recording
             log.debug("no run %s for metrics", item.run_id, exc_info=True)
             return

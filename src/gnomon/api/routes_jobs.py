@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import builtins
-from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy.exc import IntegrityError
 
+from gnomon import service
 from gnomon.api import convert
 from gnomon.api.auth import Principal, need, require_admin_for
 from gnomon.api.context import context
@@ -24,13 +22,14 @@ from gnomon.api.schemas import (
     RunList,
     RunOut,
 )
-from gnomon.errors import Conflict
-from gnomon.models import ActionSpec, JobState, RunReason, RunStatus
-from gnomon.store.admin import Scope, jobs_after
+from gnomon.errors import InvalidSpec
+from gnomon.models import ActionSpec, JobState, RunStatus
+from gnomon.service import Scope
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 JobId = Path(min_length=1, max_length=200, description="The job's id.")
 READ, WRITE = Depends(need(Scope.READ)), Depends(need(Scope.WRITE))
+BACKFILL_FIELDS = ("start", "end", "max_fires")
 
 
 @router.get("/jobs", response_model=JobPage, responses=responses(401, 403, 422, 429, 503))
@@ -43,8 +42,9 @@ def list_jobs(
     """One page of jobs ordered by id: follow ``next_after`` (or ``next_offset``)."""
     ctx = context(request)
     if after is not None:
-        found = jobs_after(ctx.scheduler.store, after, limit=limit + 1, state=state,
-                           search=search)  # fmt: skip
+        found = service.jobs_after(
+            ctx.scheduler, after, limit=limit + 1, state=state, search=search
+        )
     else:
         found = ctx.scheduler.list(state=state, search=search, limit=limit + 1, offset=offset)
     more, found = len(found) > limit, found[:limit]
@@ -160,34 +160,21 @@ def backfill_job(request: Request, body: BackfillIn, job_id: str = JobId,
                  who: Principal = WRITE) -> BackfillOut:  # fmt: skip
     """Record the job's fires in ``[start, end)`` (a past range) as runs due now."""
     ctx = context(request)
-    job, now = ctx.scheduler.get(job_id), ctx.scheduler.clock.now()
-    if body.end > now:
-        raise ApiError(422, "invalid_spec", "end: a backfill range must end in the past",
-                       field="end")  # fmt: skip
-    if body.start >= body.end:
-        raise ApiError(422, "invalid_spec", "start: must be before end", field="start")
-    fires: builtins.list[datetime] = []
-    fire = job.trigger.next_after(body.start - timedelta(microseconds=1))
-    while fire is not None and fire < body.end:
-        if len(fires) == body.max_fires:
-            message = (
-                f"max_fires: the range holds more than {body.max_fires} fires; "
-                "narrow it or raise max_fires (up to 1000)"
-            )
-            raise ApiError(422, "invalid_spec", message, field="max_fires")
-        fires.append(fire)
-        fire = job.trigger.next_after(fire)
-    recorded: builtins.list[RunOut] = []
-    for fire in fires:
-        try:
-            recorded.append(convert.run_out(
-                ctx.scheduler.store.add_run(job_id, fire, now, RunReason.BACKFILL)))  # fmt: skip
-        except (Conflict, IntegrityError):  # that fire is already in the history
-            continue
+    try:
+        done = service.backfill(
+            ctx.scheduler, job_id, body.start, body.end, max_fires=body.max_fires
+        )
+    except InvalidSpec as exc:  # the message starts with the field at fault
+        field = next((f for f in BACKFILL_FIELDS if str(exc).startswith(f"{f}:")), None)
+        raise ApiError(422, "invalid_spec", str(exc), field=field) from None
     ctx.audit(request, who, "job.backfill", f"job:{job_id}",
               {"start": body.start.isoformat(), "end": body.end.isoformat(),
-               "runs": [r.id for r in recorded]})  # fmt: skip
-    return BackfillOut(job_id=job_id, runs=recorded, already_recorded=len(fires) - len(recorded))
+               "runs": [r.id for r in done.runs]})  # fmt: skip
+    return BackfillOut(
+        job_id=job_id,
+        runs=[convert.run_out(r) for r in done.runs],
+        already_recorded=done.already_recorded,
+    )
 
 
 @router.get("/jobs/{job_id}/runs", response_model=RunList,
@@ -206,4 +193,4 @@ def job_runs(
 def get_run(request: Request, run_id: int = Path(ge=1, le=2**62),
             who: Principal = READ) -> RunDetail:  # fmt: skip
     """One run with its result and captured output."""
-    return convert.run_detail(context(request).scheduler.store.get_run(run_id))
+    return convert.run_detail(service.get_run(context(request).scheduler, run_id))

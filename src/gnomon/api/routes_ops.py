@@ -9,21 +9,20 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 import gnomon
-from gnomon import definitions
+from gnomon import definitions, service
 from gnomon.api import convert
 from gnomon.api.auth import Principal, need
 from gnomon.api.context import ApiContext, context
 from gnomon.api.problems import responses
 from gnomon.api.schemas import AuditPage, HealthOut, PreviewOut
+from gnomon.errors import StoreUnavailable
 from gnomon.events import Event
-from gnomon.instants import iso
-from gnomon.redaction import redact
-from gnomon.store.admin import Scope, list_audit
+from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
+from gnomon.views import event_view
 
 router = APIRouter(prefix="/api/v1")
 root = APIRouter()  # /health and /metrics, where probes and scrapers look
@@ -65,20 +64,18 @@ def preview(
 
 def sse(event: Event, named: bool = True) -> str:
     """One SSE message; unnamed ones reach ``EventSource.onmessage`` whatever the kind."""
-    data = {"id": event.id, "kind": event.kind, "at": iso(event.at), "job_id": event.job_id,
-            "run_id": event.run_id, "data": redact(event.data)}  # fmt: skip
     name = f"event: {event.kind}\n" if named else ""
-    return f"id: {event.id}\n{name}data: {json.dumps(data)}\n\n"
+    return f"id: {event.id}\n{name}data: {json.dumps(event_view(event))}\n\n"
 
 
 async def event_stream(ctx: ApiContext, request: Request, after: int, job_id: str | None,
                        follow: bool, named: bool = True) -> AsyncIterator[str]:  # fmt: skip
     """Events after ``after`` as SSE; with ``follow``, keep waiting for new ones."""
-    store, loops = ctx.scheduler.store, 0
+    scheduler, loops = ctx.scheduler, 0
     deadline = ctx.scheduler.clock.monotonic() + ctx.stream_seconds
     yield "retry: 2000\n\n"
     while True:
-        found = await run_in_threadpool(store.list_events, after_id=after, job_id=job_id,
+        found = await run_in_threadpool(scheduler.events, after_id=after, job_id=job_id,
                                         limit=200)  # fmt: skip
         for event in found:
             yield sse(event, named)
@@ -120,8 +117,8 @@ def audit(
     limit: int = Query(50, ge=1, le=500),
 ) -> AuditPage:  # fmt: skip
     """Who changed what, newest first; page back with ``before_id``."""
-    found = list_audit(context(request).scheduler.store, target=target, before_id=before_id,
-                       limit=limit)  # fmt: skip
+    found = service.audit_entries(context(request).scheduler, target=target,
+                                  before_id=before_id, limit=limit)  # fmt: skip
     last = found[-1].id if len(found) == limit else None
     return AuditPage(items=[convert.audit_out(e) for e in found], next_before_id=last)
 
@@ -135,10 +132,9 @@ def audit(
 def health(request: Request) -> Response:
     """Liveness and database reachability; needs no token."""
     try:
-        with context(request).scheduler.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        body = HealthOut(status="unavailable", database=type(exc).__name__,
+        service.ping(context(request).scheduler)
+    except StoreUnavailable as exc:  # named by the driver's error, e.g. OperationalError
+        body = HealthOut(status="unavailable", database=type(exc.__cause__ or exc).__name__,
                          version=gnomon.__version__)  # fmt: skip
         return JSONResponse(body.model_dump(), status_code=503)
     body = HealthOut(status="ok", database="ok", version=gnomon.__version__)

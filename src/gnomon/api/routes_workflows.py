@@ -16,7 +16,7 @@ from gnomon.api.schemas import WorkflowScheduleIn, WorkflowScheduleOut
 from gnomon.definitions import check_job_id
 from gnomon.errors import JobNotFound
 from gnomon.models import ActionSpec
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 WORKFLOW_KINDS = ("http", "amqp")

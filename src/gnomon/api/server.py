@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from gnomon import service
 from gnomon.api.app import DEFAULT_RATE_LIMIT, create_app
 from gnomon.api.ratelimit import RateLimit
 from gnomon.errors import ConfigError
 from gnomon.open_mode import FIRST_TOKEN_COMMAND
-from gnomon.store.admin import live_token_count
 
 if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
@@ -40,7 +40,7 @@ def is_loopback(host: str) -> bool:
 
 def open_mode_allowed(scheduler: Scheduler, host: str, tokens: Mapping[str, str] | None) -> bool:
     """Whether to serve without auth; raises :class:`ConfigError` if that is not allowed."""
-    if tokens or live_token_count(scheduler.store) > 0:
+    if tokens or service.live_token_count(scheduler) > 0:
         return False
     if not is_loopback(host):
         raise ConfigError(

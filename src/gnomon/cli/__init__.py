@@ -31,8 +31,8 @@ app = typer.Typer(
 @app.callback()
 def _options(
     db: str | None = typer.Option(
-        None, "--db", envvar="GNOMON_DATABASE_URL", show_envvar=True,
-        help="Database URL or SQLite file (default ./gnomon.db).",
+        None, "--db",
+        help="Database URL or SQLite file (default: GNOMON_DATABASE_URL, else ./gnomon.db).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
 ) -> None:  # fmt: skip

@@ -59,7 +59,9 @@ def show_status(as_json: bool) -> None:
 @device_app.command("simulate")
 def simulate(
     name: str = typer.Argument(..., help="coop"),
-    broker: str = typer.Option("mqtt://127.0.0.1:1883", "--broker", envvar="GNOMON_MQTT_URL"),
+    broker: str | None = typer.Option(
+        None, "--broker", help="MQTT broker (default: GNOMON_MQTT_URL, else mqtt://127.0.0.1:1883)."
+    ),
     base: str | None = typer.Option(None, "--base", help="Base topic (coop: coop/door)."),
 ) -> None:
     """Run a simulated device until Ctrl-C, printing each command it executes."""
@@ -67,7 +69,9 @@ def simulate(
 
     if name not in SIMULATIONS:
         raise InvalidSpec(f"no simulation {name!r}; available: {', '.join(SIMULATIONS)}")
-    options = {"broker": broker} | ({"base": base} if base else {})
+    from gnomon.settings import Settings
+
+    options = {"broker": broker or Settings.from_env().mqtt_url} | ({"base": base} if base else {})
     device = SIMULATIONS[name](**options)
     output.console.print(f"simulated {name} on {device.base}/… — Ctrl-C to stop")
     device.on_handled = lambda command, reply: output.console.print(

@@ -1,4 +1,5 @@
-"""How the CLI shows things: Rich tables for people, JSON for scripts. Secrets are masked."""
+"""How the CLI shows things: Rich tables for people, JSON for scripts (the views of
+:mod:`gnomon.views`, shared with the API and the event stream). Secrets are masked."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from gnomon.instants import iso
 from gnomon.models import Job, Run, RunStatus
-from gnomon.redaction import redact, redact_text
+from gnomon.redaction import redact_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,35 +47,17 @@ def when(value: datetime | None) -> str:
 
 
 def job_json(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "name": redact_text(job.name),
-        "when": job.trigger.describe(),
-        "trigger": job.trigger.to_json(),
-        "action": redact(job.action.to_json()),
-        "policy": job.policy.to_json(),
-        "state": job.state.value,
-        "next_fire_at": None if job.next_fire_at is None else iso(job.next_fire_at),
-        "created_at": iso(job.created_at),
-        "updated_at": iso(job.updated_at),
-    }
+    """The job as every face shows it (:func:`gnomon.views.job_view`: secrets masked)."""
+    from gnomon.views import job_view
+
+    return job_view(job)
 
 
 def run_json(run: Run) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "job_id": run.job_id,
-        "scheduled_for": iso(run.scheduled_for),
-        "due_at": iso(run.due_at),
-        "attempt": run.attempt,
-        "reason": run.reason.value,
-        "status": run.status.value,
-        "started_at": None if run.started_at is None else iso(run.started_at),
-        "finished_at": None if run.finished_at is None else iso(run.finished_at),
-        "result": redact(run.result),
-        "error": None if run.error is None else redact_text(run.error),
-        "output": redact_text(run.output),
-    }
+    """The run with its result and output (:func:`gnomon.views.run_view`: secrets masked)."""
+    from gnomon.views import run_view
+
+    return run_view(run)
 
 
 def status_text(status: RunStatus) -> str:

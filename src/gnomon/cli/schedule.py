@@ -14,7 +14,6 @@ and ``gnomon actions`` — the action kinds this installation knows.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -131,7 +130,9 @@ Builder = Callable[[dict[str, Any]], ActionSpec]
 
 
 def _notify(o: dict[str, Any]) -> ActionSpec:
-    urls = o["url"] or [u for u in os.environ.get("GNOMON_NOTIFY_URLS", "").split(",") if u]
+    from gnomon.settings import Settings
+
+    urls = o["url"] or list(Settings.from_env().notify_urls)
     if not urls:
         raise InvalidSpec("schedule notification: give --url (apprise URL) or set "
                           "GNOMON_NOTIFY_URLS")  # fmt: skip

@@ -21,6 +21,7 @@ def api(
     burst: int = typer.Option(200, "--burst", help="Burst size of the rate limit."),
 ) -> None:  # fmt: skip
     """Serve the REST API and dashboard until Ctrl-C."""
+    from gnomon import service
     from gnomon.api.ratelimit import RateLimit
     from gnomon.api.server import build_server
     from gnomon.scheduler import Scheduler
@@ -32,8 +33,9 @@ def api(
     try:
         server, open_mode = build_server(scheduler, host, port, rate_limit=limit)
         shown = f"[{host}]" if ":" in host else host
+        database = service.database_url(scheduler)
         output.console.print(f"gnomon API and dashboard on [bold]http://{shown}:{port}/[/] "
-                             f"(database {scheduler.store.url}); Ctrl-C to stop")  # fmt: skip
+                             f"(database {database}); Ctrl-C to stop")  # fmt: skip
         if open_mode:
             from gnomon.open_mode import OPEN_MODE_ADVICE
 

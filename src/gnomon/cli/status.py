@@ -12,7 +12,7 @@ from gnomon.cli import output
 from gnomon.cli.state import state
 
 if TYPE_CHECKING:
-    from gnomon.store import SqlStore
+    from gnomon.scheduler import Scheduler
 
 STALE_BEAT = 30.0  # seconds without a heartbeat before a scheduler counts as gone
 LAG_WARN = 60.0  # seconds a due job may wait before the scheduler counts as lagging
@@ -27,25 +27,25 @@ class Check:
     message: str
 
 
-def check_database(url: str) -> tuple[Check, SqlStore | None]:
-    from gnomon.store import SqlStore
-
-    try:
-        store = SqlStore(url, migrate=False)
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except Exception as exc:  # whatever fails is what status must report
-        from gnomon.store.engine import error_line
-
-        return Check("database", False, f"cannot reach {url}: {error_line(exc)} — check --db or "
-                     "GNOMON_DATABASE_URL, and that the server is running"), None  # fmt: skip
-    return Check("database", True, f"reachable ({store.url})"), store
+def database_failed(url: str, error: str) -> Check:
+    return Check(
+        "database",
+        False,
+        f"cannot reach {url}: {error} — check --db or "
+        "GNOMON_DATABASE_URL, and that the server is running",
+    )
 
 
-def check_migrations(store: SqlStore) -> Check:
-    from gnomon.store.admin import schema_revision
+def check_database(scheduler: Scheduler) -> Check:
+    from gnomon import service
 
-    current, head = schema_revision(store)
+    return Check("database", True, f"reachable ({service.database_url(scheduler)})")
+
+
+def check_migrations(scheduler: Scheduler) -> Check:
+    from gnomon import service
+
+    current, head = service.schema_revision(scheduler)
     if current is None:
         return Check("migrations", False, "the database has no gnomon schema — start "
                      "`gnomon up` once (it migrates on start)")  # fmt: skip
@@ -55,10 +55,10 @@ def check_migrations(store: SqlStore) -> Check:
     return Check("migrations", True, f"schema up to date (revision {head})")
 
 
-def check_scheduler(store: SqlStore, now: datetime) -> list[Check]:
-    from gnomon.store.admin import heartbeats, oldest_due, queue_depth
+def check_scheduler(scheduler: Scheduler, now: datetime) -> list[Check]:
+    from gnomon import service
 
-    beats = heartbeats(store)
+    beats = service.heartbeats(scheduler)
     if not beats:
         found = Check("scheduler", False, "no scheduler has ever reported — start one with "
                       "`gnomon up`")  # fmt: skip
@@ -69,9 +69,9 @@ def check_scheduler(store: SqlStore, now: datetime) -> list[Check]:
                       f"{age:.0f} s ago)") if alive else Check(
             "scheduler", False, f"last heartbeat {age:.0f} s ago from {beats[0].id} — is "
             "`gnomon up` running? restart it")  # fmt: skip
-    due = oldest_due(store, now)
+    due = service.oldest_due(scheduler, now)
     lag = 0.0 if due is None else (now - due).total_seconds()
-    depth = queue_depth(store, now)
+    depth = service.queue_depth(scheduler, now)
     if lag > LAG_WARN:
         late = Check("lag", None, f"a job due {lag:.0f} s ago has not fired; {depth} run(s) "
                      "queued — the scheduler is down or overloaded (more workers?)")  # fmt: skip
@@ -96,16 +96,21 @@ def check_api(url: str) -> Check:
 
 def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
     """Every check, in order; later ones are skipped when the database is unusable."""
-    database, store = check_database(db_url)
-    checks = [database]
-    if store is not None:
-        try:
-            migrations = check_migrations(store)
+    from gnomon import service
+    from gnomon.errors import StoreUnavailable
+
+    checks: list[Check] = []
+    try:
+        with service.inspect_database(db_url) as scheduler:
+            checks.append(check_database(scheduler))
+            migrations = check_migrations(scheduler)
             checks.append(migrations)
             if migrations.ok:
-                checks.extend(check_scheduler(store, now))
-        finally:
-            store.close()
+                checks.extend(check_scheduler(scheduler, now))
+    except StoreUnavailable as exc:  # whatever fails is what status must report
+        if checks:
+            raise
+        checks.append(database_failed(db_url, str(exc)))
     if api_url:
         checks.append(check_api(api_url))
     return checks

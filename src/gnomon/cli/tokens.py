@@ -6,32 +6,19 @@ to bring open mode back (the wording is :mod:`gnomon.open_mode`'s, as everywhere
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 
 from gnomon.cli import output
-from gnomon.cli.state import state
+from gnomon.cli.jobs import open_scheduler
 from gnomon.errors import InvalidSpec
 from gnomon.open_mode import (
     FIRST_TOKEN_COMMAND,
     FIRST_TOKEN_ENDS_OPEN_MODE,
-    LAST_TOKEN_REFUSAL,
     OPEN_MODE_BACK,
     OPEN_MODE_ENDED,
 )
 
-if TYPE_CHECKING:
-    from gnomon.store import SqlStore
-
 tokens_app = typer.Typer(help="API tokens: create, revoke, list.", no_args_is_help=True)
-
-
-def _store() -> SqlStore:
-    from gnomon.settings import Settings
-    from gnomon.store import SqlStore
-
-    return SqlStore(state.db or Settings.from_env().database_url)
 
 
 SCOPE_HELP = (
@@ -50,18 +37,14 @@ def create(
 
     Creating the first token ends open mode: from then on every request needs a token.
     """
-    from gnomon.clock import SystemClock
-    from gnomon.store.admin import create_token, live_token_count
+    from gnomon import service
 
     if scope is None:
         raise InvalidSpec(f"--scope: give read, write or admin; for a first token: "
                           f"{FIRST_TOKEN_COMMAND} ({FIRST_TOKEN_ENDS_OPEN_MODE})")  # fmt: skip
-    store = _store()
-    try:
-        first = live_token_count(store) == 0
-        secret, info = create_token(store, name, scope, SystemClock().now())
-    finally:
-        store.close()
+    with open_scheduler() as scheduler:
+        made = service.create_token(scheduler, name, scope)
+    secret, info, first = made.secret, made.info, made.ended_open_mode
     if as_json:
         output.print_json({"id": info.id, "name": info.name, "scope": info.scope.value,
                            "token": secret, "ended_open_mode": first})  # fmt: skip
@@ -85,23 +68,13 @@ def revoke(
     Revoking the last live token would bring open mode back, so it is refused without
     ``--reopen``.
     """
-    from gnomon.clock import SystemClock
-    from gnomon.store.admin import list_tokens, revoke_token
+    from gnomon import service
 
-    store = _store()
-    try:
-        live = list_tokens(store)
-        matching = [t for t in live if id_or_name in (t.id, t.name)]
-        if matching and len(matching) == len(live) and not reopen:
-            raise InvalidSpec(LAST_TOKEN_REFUSAL.format(name=id_or_name))
-        revoked = revoke_token(store, id_or_name, SystemClock().now())
-    finally:
-        store.close()
-    if not revoked:
-        raise InvalidSpec(f"no live token with id or name {id_or_name!r} (see gnomon token list)")
-    for info in revoked:
+    with open_scheduler() as scheduler:
+        done = service.revoke_token(scheduler, id_or_name, reopen=reopen)
+    for info in done.tokens:
         output.console.print(f"revoked {info.id} ({info.name}, {info.scope.value})")
-    if len(revoked) == len(live):
+    if done.reopened:
         output.console.print(f"[yellow]{OPEN_MODE_BACK}[/]", highlight=False)
 
 
@@ -113,13 +86,10 @@ def list_(
     """List tokens (never their secrets)."""
     from rich.table import Table
 
-    from gnomon.store.admin import list_tokens
+    from gnomon import service
 
-    store = _store()
-    try:
-        found = list_tokens(store, include_revoked=include_revoked)
-    finally:
-        store.close()
+    with open_scheduler() as scheduler:
+        found = service.list_tokens(scheduler, include_revoked=include_revoked)
     rows = [{"id": t.id, "name": t.name, "scope": t.scope.value,
              "created_at": output.when(t.created_at),
              "revoked_at": None if t.revoked_at is None else output.when(t.revoked_at)}

@@ -30,13 +30,14 @@ def up(
     demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
     workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
     devices: str | None = typer.Option(
-        None, "--devices", envvar="GNOMON_DEVICES_DIR",
-        help="Folder of device modules (<device>/tasks.py): discovered now and daily.",
+        None, "--devices",
+        help="Folder of device modules (<device>/tasks.py): discovered now and daily "
+        "(default: GNOMON_DEVICES_DIR).",
     ),
-    host: str = typer.Option("127.0.0.1", "--host", envvar="GNOMON_API_HOST",
-                             help="Address of the API and dashboard."),
-    port: int = typer.Option(8787, "--port", envvar="GNOMON_API_PORT",
-                             help="Port of the API and dashboard (0: any free port)."),
+    host: str | None = typer.Option(None, "--host", help="Address of the API and dashboard "
+                                    "(default: GNOMON_API_HOST, else 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port of the API and dashboard "
+                                    "(0: any free port; default: GNOMON_API_PORT, else 8787)."),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
     lease: float | None = typer.Option(
         None, "--lease", min=1.0, max=86_400.0,
@@ -61,8 +62,15 @@ def up(
     ),
 ) -> None:  # fmt: skip
     """Run the scheduler and its workers until Ctrl-C."""
+    from gnomon import service
     from gnomon.scheduler import Scheduler
-    from gnomon.store import FinishedRun
+    from gnomon.service import FinishedRun
+    from gnomon.settings import Settings
+
+    settings = Settings.from_env()
+    devices = devices or settings.devices_dir
+    host = host or settings.api_host
+    port = settings.api_port if port is None else port
 
     logging.basicConfig(
         level=logging.DEBUG if state.verbose else logging.WARNING,
@@ -100,23 +108,21 @@ def up(
     if stops:
         scheduler.stop(wait=False)
     console = output.console
-    console.print(f"gnomon up — database [bold]{scheduler.store.url}[/]")
-    if state.db:  # jobs that open the database themselves (device re-planning) use this one
-        os.environ["GNOMON_DATABASE_URL"] = state.db
+    console.print(f"gnomon up — database [bold]{service.database_url(scheduler)}[/]")
     if devices:
         from gnomon.devices.discovery import apply_discovery, schedule_replanning
 
         for report in apply_discovery(scheduler, devices):
             mark = "[green]ok[/]" if report.ok else "[red]failed[/]"
             console.print(f"device {report.device}: {mark} {report.error or ''}")
-        schedule_replanning(scheduler, devices)
+        schedule_replanning(scheduler, devices, database=state.db)
     if demo:
         ids = ", ".join(__import__("gnomon.demo", fromlist=["x"]).load_demo(scheduler))
         console.print(f"demo jobs loaded: {ids}")
     # The pool starts now: the scheduler takes its identity, and with it the runs a killed
     # predecessor of the same identity left, before the loop starts.
     pool = scheduler.dispatcher
-    count = scheduler.store.count_jobs()
+    count = service.count_jobs(scheduler)
     if count == 0:
         console.print(FIRST_JOB_HINT)
     console.print(f"{count} job(s) stored; {pool.describe()}; scheduler identity "

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gnomon import service
 from gnomon.definitions import define_job
 from gnomon.devices.planner import DevicePlanner, TaskDefinition
 from gnomon.errors import GnomonError, JobNotFound
@@ -146,13 +147,7 @@ def apply_discovery(scheduler: Scheduler, directory: str | Path) -> list[DeviceR
 
 
 def _device_jobs(scheduler: Scheduler) -> list[Job]:
-    jobs, offset = [], 0
-    while True:
-        page = scheduler.store.list_jobs(search=PREFIX, limit=1000, offset=offset)
-        jobs += [j for j in page if j.id.startswith(PREFIX)]
-        if len(page) < 1000:
-            return jobs
-        offset += 1000
+    return service.jobs_under(scheduler, PREFIX)
 
 
 def _sync(scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[str, Job],
@@ -161,7 +156,7 @@ def _sync(scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[s
     for job in wanted:
         old = existing.get(job.id)
         if old is None:
-            scheduler.store.add_jobs([job])
+            scheduler.add_many([job])
             changes["added"] += 1
         elif _same(old, job):
             changes["unchanged"] += 1
@@ -169,8 +164,7 @@ def _sync(scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[s
             paused = old.state is JobState.PAUSED
             kept = replace(job, created_at=old.created_at, state=old.state,
                            next_fire_at=None if paused else job.next_fire_at)  # fmt: skip
-            scheduler.store.save_job(kept, Event(kind="job.updated", at=now, job_id=job.id,
-                                                 data={"by": "device discovery"}))  # fmt: skip
+            service.replace_job(scheduler, kept, by="device discovery", at=now)
             changes["updated"] += 1
     keep = {job.id for job in wanted}
     for job_id in existing:
@@ -191,13 +185,13 @@ def _record(scheduler: Scheduler, reports: list[DeviceReport], now: datetime) ->
               data={"device": r.device, "jobs": r.jobs, "error": r.error, **r.changes})
         for r in reports
     ]  # fmt: skip
-    scheduler.store.append_events(events)
+    service.record_events(scheduler, events)
 
 
 def device_status(scheduler: Scheduler, scan: int = 50_000) -> list[dict[str, Any]]:
     """The latest discovery result of every device, from the newest ``scan`` events."""
     latest: dict[str, dict[str, Any]] = {}
-    events = scheduler.store.list_events(newest=True, limit=scan)
+    events = service.newest_events(scheduler, scan)
     for event in events:
         if event.kind in ("device.ok", "device.failed"):
             latest.setdefault(event.data["device"], {**event.data, "ok": event.kind == "device.ok",
@@ -208,19 +202,26 @@ def device_status(scheduler: Scheduler, scan: int = 50_000) -> list[dict[str, An
 REPLAN_JOB = "devices:replan"
 
 
-def schedule_replanning(scheduler: Scheduler, directory: str | Path) -> None:
-    """Keep a daily job (00:05 UTC) that applies discovery again; also run it now."""
+def schedule_replanning(
+    scheduler: Scheduler, directory: str | Path, *, database: str | None = None
+) -> None:
+    """Keep a daily job (00:05 UTC) that applies discovery again; also run it now.
+
+    ``database``: the database the job opens (``gnomon up --db``); by default the one the
+    settings name where it runs (``GNOMON_DATABASE_URL``)."""
     from gnomon.definitions import python
 
     folder = str(Path(directory).resolve())
-    scheduler.add("5 0 * * *", python(replan, folder), id=REPLAN_JOB,
+    action = python(replan, folder) if database is None else python(replan, folder, database)
+    scheduler.add("5 0 * * *", action, id=REPLAN_JOB,
                   name=f"re-plan devices in {folder}", replace_existing=True)  # fmt: skip
 
 
 def replan(directory: str, database: str | None = None) -> dict[str, Any]:
     """The daily re-planning job (a ``python`` action): apply discovery again.
 
-    ``database`` defaults to ``GNOMON_DATABASE_URL`` (``gnomon up`` sets it to its own).
+    ``database`` defaults to the settings' (``GNOMON_DATABASE_URL``); ``gnomon up --db``
+    passes its own in the job's arguments.
     """
     from gnomon.scheduler import Scheduler
 

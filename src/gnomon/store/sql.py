@@ -23,12 +23,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound
+from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound, StoreUnavailable
 from gnomon.events import Event
 from gnomon.instants import to_micros
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
+from gnomon.store.engine import error_line
 from gnomon.store.runs import REQUEUED, RunStore, within
 from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
@@ -445,6 +446,15 @@ class SqlStore(RunStore, SinkCursorStore):
         if new:
             with self._write() as conn:
                 conn.execute(events.insert(), [rows.event_values(e) for e in new])
+
+    def ping(self) -> None:
+        """Reach the database once (``SELECT 1``); raise :class:`StoreUnavailable` naming the
+        driver's error in one line if it cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # whatever the driver raises, the database is not usable
+            raise StoreUnavailable(error_line(exc)) from exc
 
 
 __all__ = ["MAX_LOSSES", "REQUEUED", "AdvanceResult", "Planner", "SqlStore"]

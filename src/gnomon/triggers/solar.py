@@ -10,14 +10,13 @@ exception; after ``SEARCH_DAYS`` days without an event, ``next_after`` returns `
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
-from gnomon.errors import InvalidTrigger
+from gnomon.errors import ConfigError, InvalidTrigger
 from gnomon.instants import require_aware
 from gnomon.triggers.base import register
 from gnomon.triggers.interval import describe_seconds
@@ -160,12 +159,15 @@ def read_solar(text: str, *, tz: str, location: tuple[float, float] | None) -> S
 
 
 def _default_location(text: str) -> tuple[float, float]:
+    from gnomon.settings import solar_location
+
     try:
-        return float(os.environ["GNOMON_LATITUDE"]), float(os.environ["GNOMON_LONGITUDE"])
-    except KeyError:
+        location = solar_location()
+    except ConfigError as exc:
+        raise InvalidTrigger(str(exc)) from None
+    if location is None:
         raise InvalidTrigger(
             f"{text!r} needs a location: pass latitude and longitude (--lat/--lon) or set "
             "GNOMON_LATITUDE and GNOMON_LONGITUDE"
-        ) from None
-    except ValueError:
-        raise InvalidTrigger("GNOMON_LATITUDE and GNOMON_LONGITUDE must be numbers") from None
+        )
+    return location

@@ -23,7 +23,7 @@ from gnomon.api.problems import ApiError
 from gnomon.api.routes_jobs import add_job
 from gnomon.api.schemas import JobIn
 from gnomon.errors import GnomonError
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
 from gnomon.web.render import render
 from gnomon.web.render import when as show_time

@@ -7,13 +7,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from gnomon import service
 from gnomon.api.context import context
 from gnomon.api.problems import ApiError
 from gnomon.api.routes_ops import event_stream
 from gnomon.errors import JobNotFound
 from gnomon.models import JobState, RunStatus
-from gnomon.store import admin
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
 from gnomon.web import forms
 from gnomon.web.render import HERE, SECURITY_HEADERS, render
@@ -33,15 +33,15 @@ def jobs_page(
     """The jobs table (searchable, paged), the timeline of upcoming fires and the live feed."""
     principal(request)
     ctx = context(request)
-    store, now = ctx.scheduler.store, ctx.scheduler.clock.now()
+    scheduler, now = ctx.scheduler, ctx.scheduler.clock.now()
     wanted = JobState(state) if state in {s.value for s in JobState} else None
     found = ctx.scheduler.list(state=wanted, search=q or None, limit=PAGE + 1, offset=offset)
     more, found = len(found) > PAGE, found[:PAGE]
-    history = admin.recent_runs(store, [j.id for j in found], per_job=16)
-    soon = admin.upcoming_jobs(store, now + (build_timeline([], now, window).end - now), 24)
+    history = service.recent_runs(scheduler, [j.id for j in found], per_job=16)
+    soon = service.upcoming_jobs(scheduler, now + (build_timeline([], now, window).end - now), 24)
     return render(request, "jobs.html", jobs=found, history=history, q=q or "",
                   state=wanted.value if wanted else "", offset=offset, more=more, page=PAGE,
-                  timeline=build_timeline(soon, now, window), counts=admin.job_counts(store),
+                  timeline=build_timeline(soon, now, window), counts=service.job_counts(scheduler),
                   finished={s.value for s in RunStatus if s.finished})  # fmt: skip
 
 
@@ -61,19 +61,19 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     job = ctx.scheduler.get(job_id)
     now = ctx.scheduler.clock.now()
     upcoming = next_fires(job.trigger, now, 8) if job.state is JobState.ACTIVE else []
-    from gnomon.api.convert import action_config, policy_out
+    from gnomon.views import action_config, policy_view
 
     return render(request, "job.html", job=job, upcoming=upcoming,
                   runs=ctx.scheduler.runs(job_id, limit=30), config=action_config(job.action),
-                  policy=policy_out(job.policy),
-                  audit=admin.list_audit(ctx.scheduler.store, target=f"job:{job_id}", limit=20),
+                  policy=policy_view(job.policy),
+                  audit=service.audit_entries(ctx.scheduler, target=f"job:{job_id}", limit=20),
                   timeline=build_timeline([job], now, "7d"))  # fmt: skip
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(request: Request, before_id: int | None = Query(None, ge=1)) -> HTMLResponse:
     principal(request)
-    entries = admin.list_audit(context(request).scheduler.store, before_id=before_id, limit=100)
+    entries = service.audit_entries(context(request).scheduler, before_id=before_id, limit=100)
     return render(request, "audit.html", entries=entries,
                   older=entries[-1].id if len(entries) == 100 else None)  # fmt: skip
 

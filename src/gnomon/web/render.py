@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from gnomon.api.context import context
 from gnomon.open_mode import FIRST_TOKEN_COMMAND, OPEN_MODE_ADVICE
 from gnomon.redaction import redact_text
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 from gnomon.web.session import csrf_token, remember_csrf
 
 HERE = Path(__file__).parent

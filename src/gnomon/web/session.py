@@ -17,7 +17,7 @@ from fastapi import Request, Response
 from gnomon.api.auth import Principal, check
 from gnomon.api.context import context
 from gnomon.api.problems import ApiError
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 
 TOKEN_COOKIE = "gnomon_token"
 CSRF_COOKIE = "gnomon_csrf"

@@ -1,0 +1,350 @@
+"""The use cases of the faces (REST API, CLI, dashboard, device discovery), over a Scheduler.
+
+A face calls the :class:`~gnomon.scheduler.Scheduler`'s public methods or a function here,
+never the store: this module is the one place a face's request turns into store calls, so a
+new store (or a store reorganised) changes this module, not four faces. Each function takes
+the scheduler whose store it uses, and states what it does in its docstring; times it compares
+come from the scheduler's clock unless given. The record types the faces need (:class:`Scope`,
+:class:`TokenInfo`, :class:`AuditEntry`, :class:`Heartbeat`, :class:`FinishedRun`) are
+re-exported here, so no face imports :mod:`gnomon.store`.
+
+Use cases: tokens (create, revoke, list, verify, count the live ones), the audit log (append,
+read), health (ping, schema revision, heartbeats, lag, queue depth), counts for metrics and
+the dashboard, cursor pages of jobs, one run, backfill, and device-job sync (jobs under an id
+prefix, replace one, record and read discovery events).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
+from gnomon.events import Event
+from gnomon.models import Job, JobState, Run, RunReason
+from gnomon.open_mode import LAST_TOKEN_REFUSAL
+from gnomon.redaction import redact
+from gnomon.scheduler import Scheduler
+from gnomon.settings import Settings
+from gnomon.store import FinishedRun, SqlStore, admin
+from gnomon.store.admin import AuditEntry, Heartbeat, Scope, TokenInfo
+from gnomon.store.engine import error_line
+
+PAGE = 1000  # jobs read per query when walking every job under a prefix
+
+# -- tokens ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token just created: ``secret`` is shown once and never stored."""
+
+    secret: str
+    info: TokenInfo
+    ended_open_mode: bool  # it was the first live token
+
+
+def create_token(scheduler: Scheduler, name: str, scope: Scope | str) -> NewToken:
+    """Store a new token (hashed); raises :class:`InvalidSpec` for a bad name or scope."""
+    first = admin.live_token_count(scheduler.store) == 0
+    secret, info = admin.create_token(scheduler.store, name, scope, scheduler.clock.now())
+    return NewToken(secret=secret, info=info, ended_open_mode=first)
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """What a revocation did: ``reopened`` when no live token is left (open mode is back)."""
+
+    tokens: list[TokenInfo]
+    reopened: bool
+
+
+def revoke_token(scheduler: Scheduler, id_or_name: str, *, reopen: bool = False) -> Revoked:
+    """Revoke every live token with this id or name.
+
+    Revoking the last live token brings open mode back, so it is refused
+    (:class:`InvalidSpec`, :data:`~gnomon.open_mode.LAST_TOKEN_REFUSAL`) unless ``reopen``;
+    a name that matches no live token is refused too.
+    """
+    live = admin.list_tokens(scheduler.store)
+    matching = [t for t in live if id_or_name in (t.id, t.name)]
+    if matching and len(matching) == len(live) and not reopen:
+        raise InvalidSpec(LAST_TOKEN_REFUSAL.format(name=id_or_name))
+    revoked = admin.revoke_token(scheduler.store, id_or_name, scheduler.clock.now())
+    if not revoked:
+        raise InvalidSpec(f"no live token with id or name {id_or_name!r} (see gnomon token list)")
+    return Revoked(tokens=revoked, reopened=len(revoked) == len(live))
+
+
+def list_tokens(scheduler: Scheduler, *, include_revoked: bool = False) -> list[TokenInfo]:
+    """Tokens by creation time (never their secrets); the live ones unless ``include_revoked``."""
+    return admin.list_tokens(scheduler.store, include_revoked=include_revoked)
+
+
+def verify_token(scheduler: Scheduler, secret: str) -> TokenInfo | None:
+    """The live token ``secret`` belongs to, or None (unknown, malformed or revoked)."""
+    return admin.verify_token(scheduler.store, secret)
+
+
+def live_token_count(scheduler: Scheduler) -> int:
+    """How many tokens are live (none: a loopback server may run in open mode)."""
+    return admin.live_token_count(scheduler.store)
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+def record_audit(
+    scheduler: Scheduler,
+    *,
+    actor: str,
+    action: str,
+    target: str | None,
+    client: str | None = None,
+    diff: dict[str, Any] | None = None,
+) -> None:
+    """Append who did what, now, to the audit log; ``diff`` is redacted here."""
+    admin.append_audit(
+        scheduler.store,
+        at=scheduler.clock.now(),
+        actor=actor,
+        action=action,
+        target=target,
+        client=client,
+        diff=redact(diff) if diff else None,
+    )
+
+
+def audit_entries(
+    scheduler: Scheduler,
+    *,
+    target: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Audit entries newest first (of one ``target``, e.g. ``job:backup``); page back with
+    ``before_id``."""
+    return admin.list_audit(scheduler.store, target=target, before_id=before_id, limit=limit)
+
+
+# -- health ---------------------------------------------------------------------------------
+
+
+def database_url(scheduler: Scheduler) -> str:
+    """The scheduler's database, to show (password hidden)."""
+    return scheduler.store.url
+
+
+def ping(scheduler: Scheduler) -> None:
+    """Reach the database once; raises :class:`StoreUnavailable` (one line) if it cannot."""
+    scheduler.store.ping()
+
+
+@contextmanager
+def inspect_database(url: str) -> Iterator[Scheduler]:
+    """A scheduler over ``url`` for reporting on the database (``gnomon status``): the schema
+    is not migrated, no settings are read, nothing runs. Raises :class:`StoreUnavailable`
+    (one line) when the database cannot be opened or reached."""
+    try:
+        store = SqlStore(url, migrate=False)
+    except Exception as exc:  # a bad URL or a missing driver: reported like an absent server
+        raise StoreUnavailable(error_line(exc)) from exc
+    try:
+        store.ping()
+        with Scheduler(store=store, settings=Settings()) as scheduler:
+            yield scheduler
+    finally:
+        store.close()
+
+
+def schema_revision(scheduler: Scheduler) -> tuple[str | None, str | None]:
+    """``(current, newest)`` schema revisions of the database and of this gnomon."""
+    return admin.schema_revision(scheduler.store)
+
+
+def heartbeats(scheduler: Scheduler) -> list[Heartbeat]:
+    """The most recently seen schedulers, newest beat first."""
+    return admin.heartbeats(scheduler.store)
+
+
+def oldest_due(scheduler: Scheduler, now: datetime | None = None) -> datetime | None:
+    """The earliest next fire at or before ``now``: how far the schedulers lag."""
+    return admin.oldest_due(scheduler.store, now or scheduler.clock.now())
+
+
+def queue_depth(scheduler: Scheduler, now: datetime | None = None) -> int:
+    """Pending runs already due at ``now``: work waiting for a worker."""
+    return admin.queue_depth(scheduler.store, now or scheduler.clock.now())
+
+
+# -- counts and pages -----------------------------------------------------------------------
+
+
+def count_jobs(scheduler: Scheduler) -> int:
+    """How many jobs are stored."""
+    return scheduler.store.count_jobs()
+
+
+def job_counts(scheduler: Scheduler) -> dict[str, int]:
+    """Stored jobs by state."""
+    return admin.job_counts(scheduler.store)
+
+
+def run_counts(scheduler: Scheduler) -> dict[str, int]:
+    """Stored runs by status."""
+    return admin.run_counts(scheduler.store)
+
+
+def fire_counts(scheduler: Scheduler) -> dict[str, int]:
+    """Recorded fires (first attempts) by reason: schedule, manual, backfill."""
+    return admin.fire_counts(scheduler.store)
+
+
+def jobs_after(
+    scheduler: Scheduler,
+    after: str,
+    *,
+    limit: int,
+    state: JobState | None = None,
+    search: str | None = None,
+) -> list[Job]:
+    """Jobs with an id greater than ``after``, by id: a cursor page."""
+    return admin.jobs_after(scheduler.store, after, limit=limit, state=state, search=search)
+
+
+def upcoming_jobs(scheduler: Scheduler, until: datetime, limit: int = 30) -> list[Job]:
+    """Active jobs whose next fire is before ``until``, soonest first."""
+    return admin.upcoming_jobs(scheduler.store, until, limit)
+
+
+def recent_runs(
+    scheduler: Scheduler, job_ids: Sequence[str], per_job: int = 12
+) -> dict[str, list[Run]]:
+    """The newest ``per_job`` runs of each job, newest first."""
+    return admin.recent_runs(scheduler.store, job_ids, per_job)
+
+
+def get_run(scheduler: Scheduler, run_id: int) -> Run:
+    """One run; raises :class:`~gnomon.errors.RunNotFound`."""
+    return scheduler.store.get_run(run_id)
+
+
+# -- backfill -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Backfill:
+    """The runs a backfill recorded, and how many fires of the range were already recorded."""
+
+    runs: list[Run]
+    already_recorded: int
+
+
+def backfill(
+    scheduler: Scheduler, job_id: str, start: datetime, end: datetime, *, max_fires: int
+) -> Backfill:
+    """Record the job's fires in ``[start, end)`` (a past range) as runs due now.
+
+    A fire already in the history is left alone. Raises :class:`InvalidSpec` whose message
+    starts with the input at fault (``end:``, ``start:``, ``max_fires:``) for a range that
+    does not end in the past, is empty, or holds more than ``max_fires`` fires.
+    """
+    job, now = scheduler.get(job_id), scheduler.clock.now()
+    if end > now:
+        raise InvalidSpec("end: a backfill range must end in the past")
+    if start >= end:
+        raise InvalidSpec("start: must be before end")
+    fires: builtins.list[datetime] = []
+    fire = job.trigger.next_after(start - timedelta(microseconds=1))
+    while fire is not None and fire < end:
+        if len(fires) == max_fires:
+            raise InvalidSpec(
+                f"max_fires: the range holds more than {max_fires} fires; "
+                "narrow it or raise max_fires (up to 1000)"
+            )
+        fires.append(fire)
+        fire = job.trigger.next_after(fire)
+    recorded: builtins.list[Run] = []
+    for fire in fires:
+        try:
+            recorded.append(scheduler.store.add_run(job_id, fire, now, RunReason.BACKFILL))
+        except Conflict:  # that fire is already in the history
+            continue
+    return Backfill(runs=recorded, already_recorded=len(fires) - len(recorded))
+
+
+# -- device-job sync ------------------------------------------------------------------------
+
+
+def jobs_under(scheduler: Scheduler, prefix: str) -> list[Job]:
+    """Every job whose id starts with ``prefix`` (e.g. ``device:``), however many."""
+    found: builtins.list[Job] = []
+    offset = 0
+    while True:
+        page = scheduler.store.list_jobs(search=prefix, limit=PAGE, offset=offset)
+        found += [j for j in page if j.id.startswith(prefix)]
+        if len(page) < PAGE:
+            return found
+        offset += PAGE
+
+
+def replace_job(scheduler: Scheduler, job: Job, *, by: str, at: datetime | None = None) -> None:
+    """Store ``job`` over the stored one of that id as it is (its schedule, state and next
+    fire already decided by the caller), with a ``job.updated`` event naming ``by`` (at
+    ``at``, by default now)."""
+    at = at or scheduler.clock.now()
+    event = Event(kind="job.updated", at=at, job_id=job.id, data={"by": by})
+    scheduler.store.save_job(job, event)
+
+
+def record_events(scheduler: Scheduler, events: Sequence[Event]) -> None:
+    """Append events that no job change carries (e.g. a device's discovery result)."""
+    scheduler.store.append_events(events)
+
+
+def newest_events(scheduler: Scheduler, limit: int) -> list[Event]:
+    """The newest ``limit`` events, newest first."""
+    return scheduler.store.list_events(newest=True, limit=limit)
+
+
+__all__ = [
+    "AuditEntry",
+    "Backfill",
+    "FinishedRun",
+    "Heartbeat",
+    "NewToken",
+    "Revoked",
+    "Scope",
+    "TokenInfo",
+    "audit_entries",
+    "backfill",
+    "count_jobs",
+    "create_token",
+    "database_url",
+    "fire_counts",
+    "get_run",
+    "heartbeats",
+    "inspect_database",
+    "job_counts",
+    "jobs_after",
+    "jobs_under",
+    "list_tokens",
+    "live_token_count",
+    "newest_events",
+    "oldest_due",
+    "ping",
+    "queue_depth",
+    "recent_runs",
+    "record_audit",
+    "record_events",
+    "replace_job",
+    "revoke_token",
+    "run_counts",
+    "schema_revision",
+    "upcoming_jobs",
+    "verify_token",
+]
