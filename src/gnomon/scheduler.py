@@ -23,8 +23,9 @@ from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
 from gnomon.dispatch import DispatchContext, Dispatcher, LocalDispatcher
 from gnomon.errors import InvalidSpec, StoreUnavailable
-from gnomon.event_relay import EventRelay, sinks_from_settings
 from gnomon.events import Event
+from gnomon.events.relay import EventRelay
+from gnomon.events.sinks import sinks_from_settings
 from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
 from gnomon.planning import paused_fires, planner_at
 from gnomon.settings import Settings

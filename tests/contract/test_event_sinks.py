@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy import text
 
 from gnomon.clock import FakeClock, SystemClock
-from gnomon.event_relay import (
+from gnomon.events.relay import (
     DROPPED,
     GAP_WAIT,
     MAX_SINK_ATTEMPTS,
     SINK_BATCH,
     SINK_LEASE,
     EventRelay,
-    webhook_sink,
 )
+from gnomon.events.sinks import webhook_sink
 from gnomon.events import Event
 from gnomon.store import SqlStore
 

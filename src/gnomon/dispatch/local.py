@@ -35,7 +35,7 @@ from gnomon.dispatch.base import DispatchContext
 from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.dispatch.recorder import OutcomeRecorder
 from gnomon.errors import StoreError
-from gnomon.event_relay import notify_failure
+from gnomon.events.notifications import notify_failure
 from gnomon.models import Overlap, RunStatus
 from gnomon.runner import execute_run
 from gnomon.store import ClaimedRun, FinishedRun

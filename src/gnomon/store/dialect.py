@@ -25,7 +25,7 @@ hot statements                straight on the driver cursor   through SQLAlchemy
 event ids                     visible in id order (one        may commit out of order, and a
 (:attr:`ids_in_commit_order`) writer): a relay never waits    rollback leaves gaps: a relay
                                                               waits at a gap (see
-                                                              :mod:`gnomon.event_relay`)
+                                                              :mod:`gnomon.events.relay`)
 migrations by several         the write transaction           an advisory transaction lock
 processes at once
 (:meth:`migration_lock`)

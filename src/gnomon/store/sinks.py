@@ -4,7 +4,7 @@ A sink's row (``gnomon_sink_cursors``, one per sink name) says how far it has de
 (``after_id``: every event with an id up to it was delivered or dropped), who holds it
 (``holder``, until ``lease_until``) and how the next event is doing (``attempts`` failed so
 far, not to be tried again before ``retry_at``, the last ``error``). The delivery logic is in
-:mod:`gnomon.event_relay`; this module only keeps the rows.
+:mod:`gnomon.events.relay`; this module only keeps the rows.
 
 A replica takes a cursor whose lease is free or expired with one conditional UPDATE: on
 SQLite the write transaction (``BEGIN IMMEDIATE``) excludes other takers, on PostgreSQL the

@@ -4,7 +4,7 @@ Kinds: ``job.created``, ``job.updated``, ``job.paused``, ``job.resumed``, ``job.
 ``job.triggered``; ``run.started``, ``run.succeeded``, ``run.failed``, ``run.timed_out``,
 ``run.retrying``, ``run.cancelled``, ``run.skipped``, ``run.missed``, ``run.lost``,
 ``run.released`` (handed back by a scheduler that stopped cleanly);
-``sink.dropped`` (an event sink gave up on an event, see :mod:`gnomon.event_relay`).
+``sink.dropped`` (an event sink gave up on an event, see :mod:`gnomon.events.relay`).
 Event data is JSON and never holds secrets (action configs are not copied into events).
 """
 

@@ -54,19 +54,17 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from gnomon.actions.base import RunContext
 from gnomon.clock import Clock, SystemClock
-from gnomon.errors import DeliveryFailed, GnomonError, StoreUnavailable
-from gnomon.events import Event
-from gnomon.instants import iso
-from gnomon.models import ActionSpec, Policy, RunStatus
+from gnomon.errors import GnomonError, StoreUnavailable
+from gnomon.events.model import Event
+from gnomon.events.sinks import EventSink
+from gnomon.models import Policy
 from gnomon.planning import backoff_delay
 from gnomon.redaction import redact_text
-from gnomon.settings import Settings
 from gnomon.store import SinkCursor, SqlStore
 
 log = logging.getLogger(__name__)
@@ -82,62 +80,6 @@ SINK_RETRY = Policy(backoff=1.0, max_backoff=60.0)
 GAP_WAIT = 10.0
 """Seconds an id gap must persist (PostgreSQL) before it is taken for a rollback."""
 DROPPED = "sink.dropped"
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    return {"id": event.id, "kind": event.kind, "at": iso(event.at), "job_id": event.job_id,
-            "run_id": event.run_id, "data": event.data}  # fmt: skip
-
-
-class EventSink(Protocol):
-    """Where events go. ``deliver`` returns once the receiver has the event, or raises (the
-    relay retries it); the same event may be delivered twice, never out of order."""
-
-    name: str
-
-    def deliver(self, event: Event) -> None: ...
-
-
-class ActionSink:
-    """A sink that delivers each event by running an action built from it."""
-
-    def __init__(self, name: str, build: Callable[[Event], ActionSpec]) -> None:
-        self.name = name
-        self._build = build
-
-    def deliver(self, event: Event) -> None:
-        from gnomon.actions.registry import get_action
-
-        spec = self._build(event)
-        action = get_action(spec.kind)
-        ctx = RunContext(job_id=event.job_id or "-", run_id=event.run_id or 0,
-                         scheduled_for=event.at, attempt=1, timeout=10.0)  # fmt: skip
-        outcome = action.execute(action.validate(dict(spec.config)), ctx)
-        if outcome.status is not RunStatus.SUCCEEDED:
-            raise DeliveryFailed(outcome.error or outcome.status.value)
-
-
-def webhook_sink(url: str) -> ActionSink:
-    return ActionSink("webhook", lambda e: ActionSpec(
-        kind="http", config={"url": url, "method": "POST", "json": event_json(e)}))  # fmt: skip
-
-
-def mqtt_sink(prefix: str, broker: str) -> ActionSink:
-    def build(event: Event) -> ActionSpec:
-        topic = f"{prefix.rstrip('/')}/{event.kind.replace('.', '/')}"
-        return ActionSpec(kind="mqtt", config={"topic": topic, "payload": event_json(event),
-                                               "qos": 1, "broker": broker})  # fmt: skip
-
-    return ActionSink("mqtt", build)
-
-
-def sinks_from_settings(settings: Settings) -> list[EventSink]:
-    sinks: list[EventSink] = []
-    if settings.event_webhook:
-        sinks.append(webhook_sink(settings.event_webhook))
-    if settings.event_mqtt_topic:
-        sinks.append(mqtt_sink(settings.event_mqtt_topic, settings.mqtt_url))
-    return sinks
 
 
 class SinkFeed:
@@ -383,29 +325,4 @@ class EventRelay:
             feed.release()
 
 
-def notify_failure(spec_urls: Sequence[str], job_id: str, status: RunStatus, error: str | None,
-                   scheduled_for: datetime) -> None:  # fmt: skip
-    """Send a job's own notification (policy ``notify_urls``) about one run's outcome."""
-    from gnomon.actions.registry import get_action
-
-    action = get_action("notify")
-    kind = {"succeeded": "success", "failed": "failure", "timed_out": "failure"}.get(
-        status.value, "warning"
-    )
-    config = action.validate({
-        "urls": list(spec_urls), "type": kind,
-        "title": f"gnomon: {job_id} {status.value}",
-        "body": f"run scheduled for {iso(scheduled_for)}: {status.value}"
-                + (f" — {error}" if error else ""),
-    })  # fmt: skip
-    ctx = RunContext(job_id=job_id, run_id=0, scheduled_for=scheduled_for, attempt=1,
-                     timeout=15.0)  # fmt: skip
-    outcome = action.execute(config, ctx)
-    if outcome.status is not RunStatus.SUCCEEDED:
-        log.warning("notification for job %s failed: %s", job_id, outcome.error)
-
-
-__all__ = [
-    "DROPPED", "MAX_SINK_ATTEMPTS", "SINK_LEASE", "EventRelay", "EventSink", "SinkFeed",
-    "event_json", "notify_failure", "sinks_from_settings",
-]  # fmt: skip
+__all__ = ["DROPPED", "MAX_SINK_ATTEMPTS", "SINK_LEASE", "EventRelay", "SinkFeed"]
