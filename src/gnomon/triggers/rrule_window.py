@@ -55,6 +55,8 @@ def check_rule_line(line: str) -> None:
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:  # RFC 5545: each rule part at most once (dateutil would take the last)
         raise InvalidTrigger(f"RRULE: {name} gives {', '.join(repeated)} more than once")
+    if "COUNT" in params and "UNTIL" in params:  # RFC 5545: MUST NOT occur in the same rule
+        raise InvalidTrigger(f"RRULE: {name} gives both COUNT and UNTIL; keep one of them")
     for key, most in (("INTERVAL", MAX_INTERVAL), ("COUNT", MAX_COUNT)):
         if key in params and not (params[key].isdigit() and 1 <= int(params[key]) <= most):
             raise InvalidTrigger(f"RRULE: {name} {key}={params[key]} must be 1 to {most}")

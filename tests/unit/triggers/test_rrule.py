@@ -71,6 +71,11 @@ def test_finite_rule_ends_with_none() -> None:
             id="bad-tzid",
         ),
         P("DTSTART:20260101T000000", "no RRULE line", id="no-rule"),
+        P(
+            "RRULE:FREQ=DAILY;COUNT=3;UNTIL=20270101T000000",
+            "both COUNT and UNTIL",
+            id="count-and-until",
+        ),
     ],
 )
 def test_rrule_refusals(spec: str, message: str) -> None:
