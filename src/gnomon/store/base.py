@@ -78,7 +78,8 @@ class SqlBase:
         a step: left to autocheckpoint, it runs inside whichever commit crosses the WAL size
         limit (a scheduler step, for ~0.1-0.3 s). A no-op on other databases.
         """
-        self.dialect.checkpoint(self.engine)
+        with driver_errors():
+            self.dialect.checkpoint(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -106,12 +106,17 @@ class RunStore(SqlBase):
         """Record as missed the runs the misfire policy drops at claim time
         (:func:`gnomon.planning.missed_at_claim` decides); return the others."""
         waiting = [
-            WaitingRun(run_id=r["id"], job_id=r["job_id"],
-                       scheduled_for=from_micros(r["scheduled_for"]),
-                       reason=RunReason(r["reason"]), attempt=r["attempt"],
-                       put_back=bool(r["error"]), policy=rows.load_policy(r["policy"]))
+            WaitingRun(
+                r["id"],
+                r["job_id"],
+                from_micros(r["scheduled_for"]),
+                RunReason(r["reason"]),
+                r["attempt"],
+                put_back=bool(r["error"]),
+                policy=rows.load_policy(r["policy"]),
+            )
             for r in found
-        ]  # fmt: skip
+        ]
         dropped = missed_at_claim(waiting, now)
         if not dropped:
             return found
@@ -282,8 +287,10 @@ class RunStore(SqlBase):
                 return 0
             earlier = self._losses(conn, lost)
             # (A run of a removed job has no policy: the outer join found no job.)
-            fate = {r.id: lost_run_fate(earlier.get(r.id, 0), job_exists=r.policy is not None)
-                    for r in lost}  # fmt: skip
+            fate = {
+                r.id: lost_run_fate(earlier.get(r.id, 0), job_exists=r.policy is not None)
+                for r in lost
+            }
             orphaned = [r.id for r in lost if fate[r.id] is LostRunFate.ORPHANED]
             requeue = [r.id for r in lost if fate[r.id] is LostRunFate.REQUEUE]
             dead = [r for r in lost if fate[r.id] is LostRunFate.DEAD_LETTER]
