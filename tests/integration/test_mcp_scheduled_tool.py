@@ -7,6 +7,7 @@ FakeClock, and ``tick`` fires them.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -178,3 +179,17 @@ def test_wrong_decorator_order_is_a_clear_error() -> None:
     with pytest.raises(ScheduledToolError, match="applied twice"):
         scheduled_tool(tools.add)
     assert issubclass(ScheduledToolError, GnomonError)
+
+
+def test_the_example_tool_server_is_schedulable(monkeypatch: pytest.MonkeyPatch) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "mcp"
+    monkeypatch.syspath_prepend(str(examples))
+    greeter = importlib.import_module("greeter")
+
+    async def main() -> dict[str, Any]:
+        async with Client(greeter.server) as client:
+            return {t.name: t.input_schema for t in (await client.list_tools()).tools}
+
+    schemas = asyncio.run(main())
+    assert set(schemas) == {"greet", "water"}
+    assert all("datetime" in s["properties"] for s in schemas.values())
