@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from gnomon.clock import Clock, FakeClock, SystemClock
     from gnomon.definitions import python, shell
     from gnomon.errors import GnomonError
+    from gnomon.mcp.decorator import scheduled_tool
     from gnomon.models import (
         ActionSpec,
         Job,
@@ -47,13 +48,14 @@ _WHERE = {
     "Run": "gnomon.models",
     "RunReason": "gnomon.models",
     "RunStatus": "gnomon.models",
+    "scheduled_tool": "gnomon.mcp.decorator",
     "Scheduler": "gnomon.scheduler",
     "TickReport": "gnomon.scheduler",
 }
 __all__ = [
     "ActionSpec", "Clock", "FakeClock", "GnomonError", "Job", "JobState", "Misfire", "Outcome",
     "Overlap", "Policy", "Run", "RunContext", "RunReason", "RunStatus", "Scheduler",
-    "SystemClock", "TickReport", "python", "shell",
+    "SystemClock", "TickReport", "python", "scheduled_tool", "shell",
 ]  # fmt: skip
 
 
