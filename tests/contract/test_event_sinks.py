@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from gnomon.clock import FakeClock, SystemClock
+from gnomon.events import Event
 from gnomon.events.relay import (
     DROPPED,
     GAP_WAIT,
@@ -27,7 +28,6 @@ from gnomon.events.relay import (
     EventRelay,
 )
 from gnomon.events.sinks import webhook_sink
-from gnomon.events import Event
 from gnomon.store import SqlStore
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)

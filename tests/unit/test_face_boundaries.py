@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "gnomon"
-FACES = ("api", "cli", "web", "devices")
+FACES = ("api", "cli", "web", "devices", "mcp")
 FORBIDDEN = ("gnomon.store", "sqlalchemy")
 ENV_WRITERS = {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
 

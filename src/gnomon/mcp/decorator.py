@@ -161,7 +161,7 @@ def _decorate(
             if datetime is None:
                 return await fn(*args, **kwargs)
             arguments = _bind(fn, args, kwargs)
-            return await asyncio.to_thread(plan.store, datetime, arguments)
+            return await asyncio.to_thread(plan.schedule, datetime, arguments)
 
         wrapper: Any = async_wrapper
     else:
@@ -170,7 +170,7 @@ def _decorate(
         def sync_wrapper(*args: Any, datetime: str | None = None, **kwargs: Any) -> Any:
             if datetime is None:
                 return fn(*args, **kwargs)
-            return plan.store(datetime, _bind(fn, args, kwargs))
+            return plan.schedule(datetime, _bind(fn, args, kwargs))
 
         wrapper = sync_wrapper
     wrapper.__signature__ = signature = _signature(fn)
@@ -194,7 +194,7 @@ class _Plan:
     ) -> None:
         self.ref, self.name, self.policy, self.recurring, self.tz = ref, name, policy, recurring, tz
 
-    def store(self, when: str, arguments: dict[str, Any]) -> str:
+    def schedule(self, when: str, arguments: dict[str, Any]) -> str:
         """Store the call as a job; the sentence the tool returns. A refusal is raised as
         a tool error of the framework (see :func:`_refusal_type`)."""
         try:

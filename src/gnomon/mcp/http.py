@@ -75,7 +75,7 @@ def serve_http(scheduler: Scheduler, host: str = "127.0.0.1", port: int = 8788) 
     """Serve until interrupted; prints ``gnomon MCP server on URL`` to stderr once listening
     (``port=0`` picks a free port, shown there)."""
     open_mode = open_mode_allowed(scheduler, host, None)
-    auth = Authenticator(scheduler.store, scheduler.clock, open_access=open_mode)
+    auth = Authenticator(scheduler, open_access=open_mode)
     mcp_app = build_server(scheduler, auth).streamable_http_app(host=host)
     config = uvicorn.Config(
         BearerGate(mcp_app, auth),

@@ -27,7 +27,7 @@ from mcp.types import CallToolResult, TextContent
 
 from gnomon.errors import GnomonError
 from gnomon.mcp.tools import AgentDesk, Caller, Forbidden
-from gnomon.store.admin import Scope
+from gnomon.service import Scope
 
 if TYPE_CHECKING:
     from gnomon.api.auth import Authenticator

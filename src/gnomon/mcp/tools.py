@@ -4,7 +4,7 @@
 the REST API does (``read`` ⊂ ``write`` ⊂ ``admin``; an action that runs code on this host
 needs ``admin``, as decided by :func:`gnomon.actions.registry.runs_local_code`), calls the
 same :class:`~gnomon.scheduler.Scheduler` methods, masks secrets with the API's converters
-and appends one audit entry per call (:func:`gnomon.store.admin.append_audit`), refused
+and appends one audit entry per call (:func:`gnomon.service.record_audit`), refused
 calls included.
 
 Contract: every method returns JSON-ready data or raises a :class:`~gnomon.errors.GnomonError`
@@ -23,11 +23,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gnomon import service
 from gnomon.errors import GnomonError, InvalidAction, InvalidSpec, InvalidTrigger
 from gnomon.instants import iso
 from gnomon.models import ActionSpec
-from gnomon.redaction import redact, redact_text
-from gnomon.store.admin import Scope, append_audit
+from gnomon.redaction import redact_text
+from gnomon.service import Scope
 
 if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
@@ -84,14 +85,13 @@ class AgentDesk:
         self, caller: Caller, action: str, target: str | None, diff: dict[str, Any] | None = None
     ) -> None:
         """One audit entry, as the API writes them (``diff`` redacted here)."""
-        append_audit(
-            self.scheduler.store,
-            at=self.scheduler.clock.now(),
+        service.record_audit(
+            self.scheduler,
             actor=f"{caller.actor} via mcp ({caller.agent})",
             action=action,
             target=target,
             client=caller.address,
-            diff=redact(diff) if diff else None,
+            diff=diff,
         )
 
     def require(self, caller: Caller, needed: Scope, tool: str, target: str | None) -> None:
