@@ -6,8 +6,10 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
@@ -96,14 +98,10 @@ def up(
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    scheduler = Scheduler(
-        state.db,
-        workers=workers,
-        lease=lease,
-        identity=identity,
-        recovery_interval=recovery_interval,
-        stop_timeout=stop_timeout,
-    )
+    scheduler = _while_unavailable(lambda: Scheduler(
+        state.db, workers=workers, lease=lease, identity=identity,
+        recovery_interval=recovery_interval, stop_timeout=stop_timeout,
+    ), stops)  # fmt: skip
     holder.append(scheduler)
     if stops:
         scheduler.stop(wait=False)
@@ -121,8 +119,8 @@ def up(
         console.print(f"demo jobs loaded: {ids}")
     # The pool starts now: the scheduler takes its identity, and with it the runs a killed
     # predecessor of the same identity left, before the loop starts.
-    pool = scheduler.dispatcher
-    count = service.count_jobs(scheduler)
+    pool = _while_unavailable(lambda: scheduler.dispatcher, stops)
+    count = _while_unavailable(lambda: service.count_jobs(scheduler), stops)
     if count == 0:
         console.print(FIRST_JOB_HINT)
     console.print(f"{count} job(s) stored; {pool.describe()}; scheduler identity "
@@ -177,3 +175,28 @@ def start_api(scheduler: Scheduler, host: str, port: int) -> ApiServer | None:
 
 def register(app: typer.Typer) -> None:
     app.command()(up)
+
+
+T = TypeVar("T")
+START_RETRY_FIRST, START_RETRY_MAX, START_PATIENCE = 0.2, 5.0, 60.0
+
+
+def _while_unavailable(
+    start: Callable[[], T], stops: list[int], sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """``start()``, tried again while the database is unavailable (another replica holding
+    SQLite's lock as both migrate the schema, PostgreSQL restarting), up to
+    :data:`START_PATIENCE` seconds or a stop; any other error at once."""
+    from gnomon.errors import StoreUnavailable
+
+    delay, waited = START_RETRY_FIRST, 0.0
+    while True:
+        try:
+            return start()
+        except StoreUnavailable as exc:
+            if stops or waited >= START_PATIENCE:
+                raise
+            print(f"{exc}; retrying in {delay:.1f} s", file=sys.stderr, flush=True)
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, START_RETRY_MAX)
