@@ -113,16 +113,19 @@ class Parser:
         assert token is not None
         before = " ".join(t.text for t in self.tokens[: self.pos])
         after = f" after {before!r}" if before else ""
-        if token.kind == "negative":
+        negative = next((t for t in self.tokens[self.pos :] if t.kind == "negative"), None)
+        lead = f"cannot read schedule {self.spec!r}"
+        if negative is not None:
             return InvalidTrigger(
-                f"{self.spec!r}: {token.text} is negative: an interval or delay must be "
-                "more than zero"
+                f"{lead}: {negative.text} is negative: an interval or delay must be more than zero"
             )
-        if token.kind == "word" and token.text not in KNOWN:
-            close = difflib.get_close_matches(token.text, sorted(KNOWN), n=1)
+        rest = self.tokens[self.pos :]
+        unknown = next((t for t in rest if t.kind == "word" and t.text not in KNOWN), None)
+        if unknown is not None:
+            close = difflib.get_close_matches(unknown.text, sorted(KNOWN), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            return InvalidTrigger(f"{self.spec!r}: unknown word {token.text!r}{hint}")
-        return InvalidTrigger(f"{self.spec!r}: did not understand {self.rest()!r}{after}")
+            return InvalidTrigger(f"{lead}: unknown word {unknown.text!r}{hint}")
+        return InvalidTrigger(f"{lead}: did not understand {self.rest()!r}{after}")
 
 
 KNOWN = (
