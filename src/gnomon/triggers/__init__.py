@@ -3,7 +3,7 @@
 Forms (details and DST rules in ``docs/time.md``): ISO 8601 one-shots, cron (5 or 6 fields,
 ``@daily``...), intervals (``every 15m``), RFC 5545 RRULEs, English phrases (``tomorrow at
 2pm``, ``every weekday at 9:00``), solar events (``sunset+20m``) and exclusions
-(``... except holidays in DE-BY``). Heavy libraries (astral, holidays, dateutil's rrule,
+(``... except holidays in DE-BY``). Heavy libraries (holidays, dateutil's rrule,
 cron-descriptor) are imported only by the forms that need them.
 """
 
