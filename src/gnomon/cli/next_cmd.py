@@ -3,7 +3,7 @@
 For people (a Rich table of local and UTC times) and for checking (``--json``). A refused
 schedule prints one line to stderr and exits 2. Imports stay light so that a cold
 ``gnomon next '0 9 * * 1-5' --json`` is quick: Rich only for the table, and the trigger
-package loads astral, holidays or dateutil only for the forms that need them.
+package loads holidays or dateutil only for the forms that need them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Forms (details and DST rules in ``docs/time.md``): ISO 8601 one-shots, cron (5 or 6 fields,
 ``@daily``...), intervals (``every 15m``), RFC 5545 RRULEs, English phrases (``tomorrow at
 2pm``, ``every weekday at 9:00``), solar events (``sunset+20m``) and exclusions
-(``... except holidays in DE-BY``). Heavy libraries (astral, holidays, dateutil's rrule,
+(``... except holidays in DE-BY``). Heavy libraries (holidays, dateutil's rrule,
 cron-descriptor) are imported only by the forms that need them.
 """
 
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 Location = tuple[float, float]
-_CRON_START = re.compile(r"^[\d*][\d*/,\-]*$")
+_CRON_START = re.compile(r"^[\d*?][\d*/,\-lw#?]*$")
 _SOLAR = re.compile(r"\b(sunrise|sunset|dawn|dusk|solar noon)\b")
 _EXCEPT = re.compile(r"(?:^|\s+)except\s+", re.IGNORECASE)
 _EXAMPLES = (
@@ -97,7 +97,7 @@ def _read(
     spec: str, *, tz: str, now: datetime, location: Location | None, dst: DstPolicy
 ) -> Trigger:
     text = " ".join(spec.lower().rstrip(".").split())
-    if re.match(r"^\d{4}-\d{2}-\d{2}", text):
+    if re.match(r"^\d{4}-\d{2}-\d{2}(?:[t ]\d|$)", text):
         from gnomon.triggers.iso import read_iso
 
         return read_iso(spec, tz=tz, now=now)
@@ -106,7 +106,8 @@ def _read(
 
         return read_rrule(spec, tz=tz, now=now, dst=dst)
     words = text.split()
-    if text.startswith("@") or (_CRON_START.match(words[0]) and ("*" in text or len(words) >= 5)):
+    cron_like = len(words) >= 5 and all(_CRON_START.match(w) for w in words[:2])
+    if text.startswith("@") or (_CRON_START.match(words[0]) and ("*" in text or cron_like)):
         return CronTrigger(" ".join(spec.split()), tz, dst)
     if _SOLAR.search(text):
         from gnomon.triggers.solar import read_solar
@@ -114,10 +115,4 @@ def _read(
         return read_solar(text, tz=tz, location=location)
     from gnomon.triggers.natural import read_phrase
 
-    trigger = read_phrase(text, tz=tz, now=now, dst=dst)
-    if trigger is not None:
-        return trigger
-    from gnomon.triggers.lexicon import unknown_word
-
-    why = unknown_word(text) or "no rule of the schedule language fits these words"
-    raise InvalidTrigger(f"cannot read schedule {spec!r}: {why}; try {_EXAMPLES}")
+    return read_phrase(text, tz=tz, now=now, dst=dst)

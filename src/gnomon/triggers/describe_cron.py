@@ -21,4 +21,16 @@ def describe_cron(expr: str) -> str:
     options = Options()  # a fresh one each time: cron-descriptor mutates it
     options.use_24hour_time_format = True
     description: str = ExpressionDescriptor(text, options).get_description()
-    return description
+    return description + _skipped_months(text)
+
+
+def _skipped_months(expr: str) -> str:
+    """Days 29-31 do not exist in every month: say that those months are skipped."""
+    fields = expr.split()
+    if len(fields) < 5 or not all(part.isdigit() for part in fields[-3].split(",")):
+        return ""
+    days = [int(part) for part in fields[-3].split(",")]
+    lacking = min(days)
+    if lacking < 29:
+        return ""
+    return f", skipping months without day {lacking}"

@@ -77,6 +77,11 @@ class RRuleTrigger:
         return wall_times
 
     def describe(self) -> str:
+        from gnomon.triggers.describe_rrule import describe_steps
+
+        plain = describe_steps(self.rule)
+        if plain is not None:
+            return plain + ("" if self.tz == "UTC" else f" ({self.tz})")
         lines = self.rule.splitlines()
         rules = "; ".join(line.removeprefix("RRULE:") for line in lines[1:])
         start = wall_stamp(lines[0].removeprefix("DTSTART:"))

@@ -1,11 +1,10 @@
 """Solar triggers: dawn, sunrise, solar noon, sunset, dusk, with an offset, at a place.
 
-Events are computed per *local date* in the schedule's zone with astral's per-event
-functions (``sun()`` fails if any one event is missing). astral sometimes answers for a
-neighbouring date (solar noon in Pacific/Kiritimati is dated the next day), so the event
-of date ``d`` is the answer, among the queries for ``d``, ``d - 1`` and ``d + 1``, that falls
-on ``d``. Polar day or night means "no event that day": the day is skipped, never an
-exception; after ``SEARCH_DAYS`` days without an event, ``next_after`` returns ``None``.
+Each fire is an event of the sun (``solar_events.py``: crossings of an altitude found in UTC
+time) plus the offset, so every real event fires once, including a sunset just after local
+midnight, and days without the event (polar day or night) are skipped: the search goes on to
+the first event after them, for up to ``SEARCH_DAYS`` days, then ``next_after`` gives
+``None``. Dawn and dusk are civil (-6°) unless named nautical (-12°) or astronomical (-18°).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from gnomon.errors import ConfigError, InvalidTrigger
@@ -24,9 +23,16 @@ from gnomon.triggers.lexicon import read_duration
 from gnomon.triggers.zones import zone
 
 SEARCH_DAYS = 400
-EVENTS = ("dawn", "sunrise", "noon", "sunset", "dusk")
-_NEIGHBOURS = (timedelta(0), timedelta(days=-1), timedelta(days=1))
-_EVENT = r"(?P<event>sunrise|sunset|dawn|dusk|solar noon)"
+EVENTS: tuple[str, ...] = ("dawn", "sunrise", "noon", "sunset", "dusk")
+EVENTS += tuple(
+    f"{depth}_{edge}" for depth in ("nautical", "astronomical") for edge in ("dawn", "dusk")
+)
+_POLAR_FROM = {"sunrise": 65.7, "sunset": 65.7, "dawn": 60.0, "dusk": 60.0}
+"""Latitudes (degrees) beyond which some days have no such event; deeper twilights: 48°."""
+_EVENT = (
+    r"(?P<event>sunrise|sunset|(?:(?P<depth>civil|nautical|astronomical) )?(?P<edge>dawn|dusk)"
+    r"|solar noon)"
+)
 _PHRASES = [
     re.compile(rf"^(?:(?:every day|daily) )?(?:at )?{_EVENT}(?:\s*(?P<sign>[+-])\s*(?P<d>.+))?$"),
     re.compile(rf"^(?:(?:every day|daily) )?(?P<d>.+?) (?P<side>before|after) {_EVENT}$"),
@@ -59,30 +65,24 @@ class SolarTrigger:
 
     def next_after(self, instant: datetime) -> datetime | None:
         instant = require_aware(instant, "instant")
-        first = (instant - self.offset).astimezone(zone(self.tz)).date() - timedelta(days=1)
-        for day in range(SEARCH_DAYS):
-            event = self.event_on(first + timedelta(days=day))
-            if event is not None and event + self.offset > instant:
-                return event + self.offset
-        return None
+        event = self.next_event(instant - self.offset)
+        return None if event is None else event + self.offset
 
-    def event_on(self, day: date) -> datetime | None:
-        """The event on local date ``day`` (UTC, whole seconds), or ``None`` if it has none."""
-        from astral import Observer
+    def next_event(self, after: datetime) -> datetime | None:
+        """The first event strictly after ``after`` (UTC, whole seconds), or ``None``."""
+        from gnomon.triggers.solar_events import DEPRESSION, next_crossing, next_noon
 
-        observer = Observer(self.latitude, self.longitude)
-        local = zone(self.tz)
-        for shift in _NEIGHBOURS:
-            try:
-                at = _ASTRAL[self.event](observer, day + shift, local)
-            except (ValueError, ArithmeticError):  # polar day or night: astral's only signal
-                continue
-            if at.astimezone(local).date() == day:
-                return require_aware(at).replace(microsecond=0)
-        return None
+        if self.event == "noon":
+            return next_noon(after, self.longitude)
+        depth, _, edge = self.event.rpartition("_")
+        depression = DEPRESSION[depth or ("civil" if edge in ("dawn", "dusk") else edge)]
+        rising = edge in ("sunrise", "dawn")
+        return next_crossing(
+            after, self.latitude, self.longitude, depression, rising=rising, days=SEARCH_DAYS
+        )
 
     def describe(self) -> str:
-        name = "solar noon" if self.event == "noon" else self.event
+        name = "solar noon" if self.event == "noon" else self.event.replace("_", " ")
         seconds = self.offset.total_seconds()
         if seconds:
             side = "after" if seconds > 0 else "before"
@@ -90,7 +90,10 @@ class SolarTrigger:
         else:
             name = f"at {name}"
         where = f"{self.latitude:.4f}, {self.longitude:.4f}"
-        return f"Every day {name}, at {where} ({self.tz})"
+        text = f"Every day {name}, at {where} ({self.tz})"
+        if self.event != "noon" and abs(self.latitude) > _POLAR_FROM.get(self.event, 48.0):
+            text += f"; days without a {name.split()[-1]} (polar day or night) are skipped"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,29 +117,6 @@ class SolarTrigger:
         )
 
 
-def _astral_events() -> dict[str, Any]:
-    from astral import sun
-
-    return {
-        "dawn": lambda o, d, z: sun.dawn(o, d, tzinfo=z),
-        "sunrise": lambda o, d, z: sun.sunrise(o, d, tzinfo=z),
-        "noon": lambda o, d, z: sun.noon(o, d, tzinfo=z),
-        "sunset": lambda o, d, z: sun.sunset(o, d, tzinfo=z),
-        "dusk": lambda o, d, z: sun.dusk(o, d, tzinfo=z),
-    }
-
-
-class _LazyEvents(dict[str, Any]):
-    """astral is imported on first use, so ``import gnomon.triggers.solar`` stays cheap."""
-
-    def __missing__(self, key: str) -> Any:
-        self.update(_astral_events())
-        return self[key]
-
-
-_ASTRAL = _LazyEvents()
-
-
 def read_solar(text: str, *, tz: str, location: tuple[float, float] | None) -> SolarTrigger:
     """``sunset``, ``sunset+20m``, ``sunrise - 1 hour``, ``30 minutes before dusk``...
 
@@ -155,6 +135,9 @@ def read_solar(text: str, *, tz: str, location: tuple[float, float] | None) -> S
         offset = -offset
     latitude, longitude = location or _default_location(text)
     event = match["event"].removeprefix("solar ")
+    if match["edge"]:
+        depth = match["depth"] if match["depth"] in ("nautical", "astronomical") else None
+        event = f"{depth}_{match['edge']}" if depth else match["edge"]
     return SolarTrigger(event, float(latitude), float(longitude), offset, tz)
 
 
