@@ -131,3 +131,25 @@ def test_tromso_sunrise_near_midnight_utc_is_exact_and_single() -> None:
 def test_polar_night_is_described() -> None:
     text = SolarTrigger("sunrise", 69.65, 18.96, tz="Europe/Oslo").describe()
     assert "polar day or night" in text
+
+
+@pytest.mark.parametrize("offset_minutes", [-90, -15, 20, 120])
+@pytest.mark.parametrize("lat", [0.0, 45.0, -54.8, 64.1, 69.65, 78.2])
+@pytest.mark.parametrize("event", ["sunrise", "sunset", "dusk"])
+def test_events_with_an_offset_fire_at_the_ephemeris_event_plus_the_offset(
+    event: str, lat: float, offset_minutes: int
+) -> None:
+    offset = timedelta(minutes=offset_minutes)
+    tolerance = timedelta(seconds=60 if abs(lat) < 66 else 120)
+    lon = LONGITUDES[lat]
+    trigger = SolarTrigger(event, lat, lon, offset)
+    for start in STARTS:
+        expected = [e + offset for e in ephemeris_events(event, lat, lon, start)]
+        got = [
+            f
+            for f in fires(trigger, start + offset - timedelta(seconds=1), 6)
+            if f < start + offset + WINDOW
+        ]
+        assert len(got) == len(expected), (start, expected, got)
+        for e, g in zip(expected, got, strict=True):
+            assert abs(e - g) <= tolerance, (start, e, g)
