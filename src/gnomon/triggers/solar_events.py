@@ -18,8 +18,10 @@ import math
 from datetime import UTC, datetime, timedelta
 
 STEP = 600.0
-"""Grid of the search in seconds: crossings less than this apart (the sun grazing the
-altitude for under 10 minutes) may be missed."""
+"""Grid of the search in seconds. A cell that holds a culmination (the sun highest or lowest)
+is split there, so the sun grazing the altitude for less than a cell (two crossings in one
+cell, at the edge of polar day or night) is found too."""
+MAX_EOT_MINUTES = 17.0  # the equation of time stays within about ±16.5 minutes
 DEPRESSION = {"sunrise": -0.833, "sunset": -0.833, "civil": -6.0, "nautical": -12.0}
 DEPRESSION["astronomical"] = -18.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,13 +81,27 @@ def next_crossing(
     cell = math.floor(start / STEP) * STEP
     before = altitude(cell, latitude, longitude) - depression
     for _ in range(int(days * 86400 / STEP) + 1):
-        following = altitude(cell + STEP, latitude, longitude) - depression
-        if (before < 0 <= following) if rising else (before >= 0 > following):
-            root = round(_bisect(cell, cell + STEP, latitude, longitude, depression))
-            if root > start:
-                return _EPOCH + timedelta(seconds=root)
-        cell, before = cell + STEP, following
+        points = [cell, *_culmination(cell, longitude), cell + STEP]
+        values = [before, *(altitude(p, latitude, longitude) - depression for p in points[1:])]
+        for low, high, v_low, v_high in zip(points, points[1:], values, values[1:], strict=False):
+            if (v_low < 0 <= v_high) if rising else (v_low >= 0 > v_high):
+                root = round(_bisect(low, high, latitude, longitude, depression))
+                if root > start:
+                    return _EPOCH + timedelta(seconds=root)
+        cell, before = cell + STEP, values[-1]
     return None
+
+
+def _culmination(cell: float, longitude: float) -> list[float]:
+    """The instant inside ``(cell, cell + STEP)`` when the sun culminates (hour angle 0 or
+    180°: its altitude is highest or lowest), if there is one."""
+    minutes = (cell % 86400) / 60 + 4 * longitude  # local mean solar time, minutes
+    ahead = -minutes % 720  # to the next mean culmination
+    if STEP / 60 + MAX_EOT_MINUTES < ahead < 720 - MAX_EOT_MINUTES:
+        return []  # the true one (mean time corrected by the equation of time) is not near
+    _, eot = sun_position(cell)
+    ahead = -(minutes + eot) % 720
+    return [cell + ahead * 60] if 0 < ahead * 60 < STEP else []
 
 
 def _bisect(low: float, high: float, latitude: float, longitude: float, depression: float) -> float:

@@ -153,3 +153,20 @@ def test_events_with_an_offset_fire_at_the_ephemeris_event_plus_the_offset(
         assert len(got) == len(expected), (start, expected, got)
         for e, g in zip(expected, got, strict=True):
             assert abs(e - g) <= tolerance, (start, e, g)
+
+
+@pytest.mark.parametrize("event", ["sunrise", "sunset"])
+def test_a_grazing_sun_above_the_horizon_for_minutes_fires_both_events(event: str) -> None:
+    """At the edge of polar night the sun may clear the horizon for under a search cell (here
+    about 8 minutes by the ephemeris): both crossings fall in one 10-minute cell, which is
+    split at the culmination so that neither is missed."""
+    lat, lon, day = 67.818, 18.96, datetime(2026, 12, 11, tzinfo=UTC)
+    [expected] = ephemeris_events(event, lat, lon, day)[:1]
+    got = ours(event, lat, lon, day)
+    assert got, f"no {event} found"
+    assert abs(got[0] - expected) <= timedelta(seconds=120), (expected, got[0])
+    rise, set_ = (
+        ephemeris_events("sunrise", lat, lon, day)[0],
+        ephemeris_events("sunset", lat, lon, day)[0],
+    )
+    assert timedelta(0) < set_ - rise < timedelta(minutes=10)  # a grazing day indeed
