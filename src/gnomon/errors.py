@@ -22,7 +22,7 @@ exception: it is an :class:`~gnomon.models.Outcome` recorded in the history.
     │   ├── StoreUnavailable     the database cannot be reached
     │   └── MigrationError       the schema could not be brought up to date
     ├── DeliveryFailed           an event sink could not deliver an event (it is retried)
-    └── MqttError                (gnomon.mqtt_broker) an MQTT exchange did not complete
+    └── MqttError                (gnomon.actions.mqtt_broker) an MQTT exchange did not complete
         ├── BrokerUnavailable    unreachable, login refused, connection lost
         ├── BrokerRefused        a failure reason code for SUBSCRIBE or PUBLISH
         ├── MqttDeadline         the deadline passed while waiting

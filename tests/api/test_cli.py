@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from gnomon.api import serve_in_background
-from gnomon.cli import serve, status, tokens
+from gnomon.cli import api_cmd, status, tokens
 from gnomon.cli.state import state
 from gnomon.clock import SystemClock
 from gnomon.errors import ConfigError
@@ -29,7 +29,7 @@ def cli(tmp_path: Path) -> typer.Typer:
     def _options(db: str = typer.Option(str(tmp_path / "cli.db"), "--db")) -> None:
         state.db = db
 
-    for module in (tokens, status, serve):
+    for module in (tokens, status, api_cmd):
         module.register(app)
     return app
 

@@ -51,9 +51,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gnomon.actions.base import RunContext, cap_output
-from gnomon.errors import ConfigError, InvalidAction
-from gnomon.models import Outcome, RunStatus
-from gnomon.mqtt_broker import (
+from gnomon.actions.mqtt_broker import (
     BrokerSession,
     MqttCancelled,
     MqttDeadline,
@@ -61,6 +59,8 @@ from gnomon.mqtt_broker import (
     broker_from_url,
     decode_payload,
 )
+from gnomon.errors import ConfigError, InvalidAction
+from gnomon.models import Outcome, RunStatus
 from gnomon.redaction import redact_text, register_secret
 from gnomon.settings import Settings
 

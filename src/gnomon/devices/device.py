@@ -38,8 +38,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gnomon.actions.mqtt_broker import broker_from_url, decode_payload
 from gnomon.clock import Clock, SystemClock
-from gnomon.mqtt_broker import broker_from_url, decode_payload
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Any], dict[str, Any] | None]

@@ -16,8 +16,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from gnomon.actions.base import RunContext
+from gnomon.actions.mqtt_broker import broker_from_url
 from gnomon.models import Outcome, RunStatus
-from gnomon.mqtt_broker import broker_from_url
 from gnomon.settings import Settings
 
 
