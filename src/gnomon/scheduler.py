@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
 from gnomon.dispatch import DispatchContext, Dispatcher, LocalDispatcher
+from gnomon.dispatch.base import stop_cleanly
 from gnomon.errors import InvalidSpec, StoreUnavailable
 from gnomon.events import Event
 from gnomon.events.relay import EventRelay
@@ -104,10 +105,9 @@ class Scheduler:
         self._owns_store = store is None  # a given store is its owner's to close
         self.store = store if store is not None else SqlStore(url or self.settings.database_url)
         self.clock = clock or SystemClock()
-        self._fixed_worker = worker_id is not None
         wanted = identity or (None if worker_id else self.settings.scheduler_id)
         self.tenure = Tenure(self.store, wanted, state_dir=self.settings.state_dir,
-                             fixed_worker=self._fixed_worker)  # fmt: skip
+                             fixed_worker=worker_id is not None)  # fmt: skip
         self.worker_id = worker_id or process_worker_id(default_identity(), self)
         self.lease = self.settings.lease if lease is None else lease
         self.recovery_interval = (self.settings.recovery_interval if recovery_interval is None
@@ -162,7 +162,7 @@ class Scheduler:
             return self._dispatcher
 
     def _name_worker(self, identity: str) -> str:
-        if not self._fixed_worker:
+        if not self.tenure.fixed_worker:
             self.worker_id = process_worker_id(identity, self)
         return self.worker_id
 
@@ -470,25 +470,9 @@ class Scheduler:
             dispatcher, self._dispatcher = self._dispatcher, None
         if dispatcher is None:
             return
-        self._release(dispatcher.drain(), started=False)
-        finished = dispatcher.wait_idle(self.stop_timeout)
-        if not finished:
-            left = dispatcher.in_flight()
-            log.warning("%d run(s) still running after %.0f s; handing them back",
-                        len(left), self.stop_timeout)  # fmt: skip
-            self._release(left, started=True)
-            dispatcher.shutdown(wait=False)
-        else:
-            dispatcher.shutdown(wait=True)
+        finished = stop_cleanly(dispatcher, self.store, self.worker_id, self.clock,
+                                self.stop_timeout)  # fmt: skip
         self.tenure.close_journal(clean=finished)
-
-    def _release(self, run_ids: builtins.list[int], *, started: bool) -> None:
-        if not run_ids:
-            return
-        try:
-            self.store.release_runs(run_ids, self.worker_id, self.clock.now(), started=started)
-        except StoreUnavailable as exc:  # they are taken back when their leases expire
-            log.warning("could not hand back %d run(s) (%s)", len(run_ids), exc)
 
     def close(self) -> None:
         self.stop()

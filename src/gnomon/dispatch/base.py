@@ -24,14 +24,18 @@ scheduler's process. The contract, for any implementation:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from gnomon.clock import Clock
 from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.errors import StoreUnavailable
 from gnomon.store import ClaimedRun, FinishedRun
 from gnomon.store.protocol import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,4 +101,30 @@ class Dispatcher(Protocol):
         first, for up to ``timeout`` seconds."""
 
 
-__all__ = ["DispatchContext", "Dispatcher"]
+def stop_cleanly(
+    dispatcher: Dispatcher, store: Store, worker_id: str, clock: Clock, timeout: float
+) -> bool:
+    """Stop ``dispatcher`` as a clean stop does: the runs it holds and has not started go
+    back to ``pending`` at once (another scheduler may run them now); runs executing finish
+    and are recorded within ``timeout`` seconds, after which those left are handed back too,
+    marked as started (never dropped as misfires). True if every run finished in time."""
+
+    def release(run_ids: list[int], *, started: bool) -> None:
+        if not run_ids:
+            return
+        try:
+            store.release_runs(run_ids, worker_id, clock.now(), started=started)
+        except StoreUnavailable as exc:  # they are taken back when their leases expire
+            log.warning("could not hand back %d run(s) (%s)", len(run_ids), exc)
+
+    release(dispatcher.drain(), started=False)
+    finished = dispatcher.wait_idle(timeout)
+    if not finished:
+        left = dispatcher.in_flight()
+        log.warning("%d run(s) still running after %.0f s; handing them back", len(left), timeout)
+        release(left, started=True)
+    dispatcher.shutdown(wait=finished)
+    return finished
+
+
+__all__ = ["DispatchContext", "Dispatcher", "stop_cleanly"]
