@@ -52,6 +52,7 @@ class Overlap(StrEnum):
 
 class RunStatus(StrEnum):
     PENDING = "pending"  # recorded, waiting for its due time or a worker
+    QUEUED = "queued"  # sent to a broker (Celery), waiting for a worker to start it
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -63,7 +64,7 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunStatus.PENDING, RunStatus.RUNNING)
+        return self not in (RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 class RunReason(StrEnum):

@@ -353,7 +353,7 @@ class Scheduler:
             ahead = min(self.batch, self.dispatcher.room_ahead())
             result, started, self._wake_at = self.store.step(
                 now, planner_at(now, until), self.batch, self.worker_id, free, self.lease,
-                until, ahead=ahead,
+                until, ahead=ahead, queue=self.dispatcher.queues,
             )  # fmt: skip
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)

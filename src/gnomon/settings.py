@@ -31,6 +31,13 @@ GNOMON_API_HOST             address ``gnomon up`` serves the API on      127.0.0
 GNOMON_API_PORT             its port (0: any free port)                  8787
 GNOMON_NOTIFY_URLS          comma list of apprise URLs ``gnomon schedule  (none)
                             notification`` sends to without ``--url``
+GNOMON_BROKER_URL           Celery broker (``redis://…``, ``amqp://…``):  (none: runs
+                            ``gnomon scheduler`` sends runs to ``gnomon   execute in the
+                            worker`` processes through it                 scheduler)
+GNOMON_CELERY_QUEUE         the broker queue gnomon's runs go through     ``gnomon``
+GNOMON_RESEND_AFTER         seconds a run sent to the broker may wait for 300
+                            a worker before it is sent again (a broker
+                            that lost it); duplicates are dropped
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
 GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
                             :func:`solar_location`)                       refused)
@@ -163,6 +170,9 @@ class Settings:
     devices_dir: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int = 8787
+    broker_url: str | None = field(default=None, repr=False)  # may carry a password
+    celery_queue: str = "gnomon"
+    resend_after: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -188,7 +198,26 @@ class Settings:
             devices_dir=env.get("GNOMON_DEVICES_DIR") or None,
             api_host=env.get("GNOMON_API_HOST") or "127.0.0.1",
             api_port=int(_number(env, "GNOMON_API_PORT", 8787, 0, 65_535, whole=True)),
+            broker_url=env.get("GNOMON_BROKER_URL") or None,
+            celery_queue=env.get("GNOMON_CELERY_QUEUE") or "gnomon",
+            resend_after=_number(env, "GNOMON_RESEND_AFTER", 300.0, 1.0, 7 * 86_400.0),
         )
         for secret in settings.secrets:
             register_secret(secret)
         return settings
+
+
+EXPORTED = {
+    "database_url": "GNOMON_DATABASE_URL",
+    "broker_url": "GNOMON_BROKER_URL",
+    "celery_queue": "GNOMON_CELERY_QUEUE",
+}
+
+
+def export(**values: str | None) -> None:
+    """Put settings (``database_url``, ``broker_url``, ``celery_queue``) in this process's
+    environment, for the processes it starts that read theirs from it (a Celery worker's
+    pool). None leaves a setting as it is."""
+    for key, value in values.items():
+        if value is not None:
+            os.environ[EXPORTED[key]] = value

@@ -48,10 +48,20 @@ def run_cli(db: str, *args: str, timeout: float = 60) -> subprocess.CompletedPro
 
 
 class GnomonProcess:
-    """One ``gnomon up`` subprocess; its stdout and stderr go to files in ``workdir``."""
+    """One ``gnomon up`` subprocess (or another ``command``: ``scheduler``, ``worker``); its
+    stdout and stderr go to files in ``workdir``. ``ready``: the line it prints when it runs."""
 
-    def __init__(self, url: str, workdir: Path, name: str, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        url: str,
+        workdir: Path,
+        name: str,
+        args: tuple[str, ...] = (),
+        command: str = "up",
+        ready: str = READY,
+    ) -> None:
         self.url, self.name, self.args = url, name, args
+        self.command, self.ready = command, ready
         self.stdout = workdir / f"{name}.out"
         self.stderr = workdir / f"{name}.err"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,7 +79,7 @@ class GnomonProcess:
         env.pop("GNOMON_DATABASE_URL", None)
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
-                [gnomon_executable(), "--db", self.url, "up", *self.args],
+                [gnomon_executable(), "--db", self.url, self.command, *self.args],
                 cwd=REPO, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
             )  # fmt: skip
         return self
@@ -86,7 +96,7 @@ class GnomonProcess:
     def wait_ready(self, timeout: float = 20.0) -> None:
         """Wait until the process says it is running (schema migrated, loop about to start)."""
         deadline = time.monotonic() + timeout
-        while READY not in self.output():
+        while self.ready not in self.output() and self.ready not in self.errors():
             if not self.alive():
                 raise AssertionError(f"{self.name} exited at start:\n{self.describe()}")
             if time.monotonic() > deadline:
@@ -130,8 +140,10 @@ class Launcher:
         self.workdir = workdir
         self.processes: list[GnomonProcess] = []
 
-    def start(self, url: str, name: str, *args: str) -> GnomonProcess:
-        process = GnomonProcess(url, self.workdir, name, args)
+    def start(
+        self, url: str, name: str, *args: str, command: str = "up", ready: str = READY
+    ) -> GnomonProcess:
+        process = GnomonProcess(url, self.workdir, name, args, command, ready)
         self.processes.append(process)
         return process.start()
 

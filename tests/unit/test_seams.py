@@ -29,6 +29,8 @@ RECORD = python("tests.unit.blocking:record")
 class InlineDispatcher:
     """Executes each run as it is submitted, in the caller's thread."""
 
+    queues = False
+
     def __init__(self) -> None:
         self.executed: list[int] = []
         self.context: DispatchContext | None = None

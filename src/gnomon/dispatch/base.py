@@ -56,6 +56,11 @@ class DispatchContext:
 class Dispatcher(Protocol):
     """Executes the runs a scheduler claimed (see the module docstring for the contract)."""
 
+    queues: bool
+    """True if the runs are executed by other processes' workers, which start each one by
+    id: the scheduler then claims them ``queued`` (see :mod:`gnomon.store.queued`), and the
+    dispatcher holds them only while it sends them."""
+
     def start(self, context: DispatchContext) -> None:
         """Begin: start threads or connections. Called once, before anything else."""
 

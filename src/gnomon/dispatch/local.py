@@ -53,6 +53,8 @@ a larger burst due at one instant is claimed in part ahead, and the rest as work
 class LocalDispatcher:
     """Runs on a bounded pool of threads in this process (see the module docstring)."""
 
+    queues = False  # runs execute here, under the scheduler's lease
+
     def __init__(self, workers: int = 8) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")

@@ -115,7 +115,8 @@ class SqlBase:
     def _cancel_pending(self, conn: Connection, job_id: str, now: datetime) -> None:
         conn.execute(
             update(runs)
-            .where(runs.c.job_id == job_id, runs.c.status == RunStatus.PENDING.value)
+            .where(runs.c.job_id == job_id,
+                   runs.c.status.in_((RunStatus.PENDING.value, RunStatus.QUEUED.value)))
             .values(status=RunStatus.CANCELLED.value, finished_at=to_micros(now),
                     error="job removed or rescheduled")
         )  # fmt: skip

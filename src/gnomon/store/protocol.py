@@ -70,14 +70,15 @@ class Store(Protocol):
 
     def step(
         self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float, until: datetime | None = None, ahead: int = 0,
+        lease: float, until: datetime | None = None, ahead: int = 0, queue: bool = False,
     ) -> tuple[AdvanceResult, list[ClaimedRun], datetime | None]:  # fmt: skip
         """One atomic step: record the fires of up to ``limit`` due jobs (by ``until``) and
         advance them; claim for ``worker`` up to ``capacity`` runs due by ``now`` and up to
         ``ahead`` due later by ``until`` (they start at their due time, their lease runs from
         then); return what was done, the runs claimed, and when the next step is needed.
         Safe against concurrent steps of other processes: a fire is recorded once, a run
-        claimed once. May be retried."""
+        claimed once. May be retried. With ``queue``, runs are claimed ``queued``, to be sent
+        to a broker's workers (see :mod:`gnomon.store.queued`)."""
         raise NotImplementedError
 
     def next_wakeup(
@@ -104,6 +105,25 @@ class Store(Protocol):
         """Record outcomes atomically (and each one's retry, as a new pending run). An
         outcome counts only from the worker that holds the run: False for the others. May
         be retried (an outcome recorded once is refused the second time)."""
+        raise NotImplementedError
+
+    # -- runs sent to a broker (see gnomon.store.queued) ---------------------------------------
+
+    def mark_sent(self, run_ids: Sequence[int], sender: str, resend_at: datetime) -> int:
+        """The broker confirmed these queued runs' messages: none is sent again before
+        ``resend_at`` unless a worker starts it."""
+        raise NotImplementedError
+
+    def resend_due(
+        self, now: datetime, sender: str, lease: float, limit: int = 500
+    ) -> list[ClaimedRun]:
+        """Queued runs to publish again (their re-send moment passed), claimed by ``sender``."""
+        raise NotImplementedError
+
+    def start_queued(
+        self, run_id: int, worker: str, now: datetime, lease: float
+    ) -> ClaimedRun | None:
+        """Start a queued run by id for ``worker``; None for a duplicate delivery."""
         raise NotImplementedError
 
     def recover_lost_runs(self, now: datetime, limit: int = 500) -> int:

@@ -39,6 +39,12 @@ RELEASED_STARTED = "put back to pending: its scheduler stopped before it finishe
 SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
 
 
+def claimed_event(status: RunStatus) -> str:
+    """The event of a run claimed: ``run.started``, or ``run.queued`` when it is claimed to
+    be sent to a broker (its worker's start is the ``run.started``)."""
+    return "run.queued" if status is RunStatus.QUEUED else "run.started"
+
+
 def within(found: list[Any], now_us: int, capacity: int, ahead: int) -> list[Any]:
     """Of rows sorted by ``due_at``: up to ``capacity`` due by ``now_us``, then up to
     ``ahead`` due later (claimed ahead: they wait in memory, not for a worker)."""
@@ -63,13 +69,14 @@ class RunStore(SqlBase):
 
     def _claim_runs(
         self, conn: Connection, now: datetime, worker: str, limit: int, lease: float,
-        until: datetime | None = None, ahead: int = 0,
+        until: datetime | None = None, ahead: int = 0, status: RunStatus = RunStatus.RUNNING,
     ) -> list[rows.ClaimedRun]:  # fmt: skip
         """Claim up to ``limit`` due runs; with ``until``, also up to ``ahead`` more of those
         due after ``now`` and by ``until`` (see :meth:`step`).
 
         A run claimed ahead is recorded as starting at its due time, and its lease runs
-        from then: the claimer starts it at that moment, not before.
+        from then: the claimer starts it at that moment, not before. A run claimed
+        ``queued`` (for a broker) has no start yet; its lease is the time to send it.
         """
         limit, ahead = max(limit, 0), max(ahead, 0) if until is not None else 0
         if limit + ahead <= 0:
@@ -83,11 +90,13 @@ class RunStore(SqlBase):
             return []
         lease_us = round(lease * 1_000_000)
         starts = [max(now_us, r["due_at"]) for r in found]
-        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_started": start,
+        running = status is RunStatus.RUNNING
+        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_status": status.value,
+                                "b_started": start if running else None,
                                 "b_lease": start + lease_us}
                                for r, start in zip(found, starts, strict=True)])  # fmt: skip
         started = [
-            rows.event_values(Event(kind="run.started", at=rows.instant(start) or now,
+            rows.event_values(Event(kind=claimed_event(status), at=rows.instant(start) or now,
                                     job_id=r["job_id"], run_id=r["id"],
                                     data={"attempt": r["attempt"]}))
             for r, start in zip(found, starts, strict=True)
@@ -95,8 +104,8 @@ class RunStore(SqlBase):
         self._insert_events.run(conn, started)
         claimed = []
         for r, start in zip(found, starts, strict=True):
-            run = rows.run_from_row({**r, "status": RunStatus.RUNNING.value, "worker": worker,
-                                     "started_at": start})  # fmt: skip
+            run = rows.run_from_row({**r, "status": status.value, "worker": worker,
+                                     "started_at": start if running else None})  # fmt: skip
             action = ActionSpec(kind=r["action_kind"], config=json.loads(r["action_config"]))
             claimed.append(rows.ClaimedRun(run=run, action=action,
                                            policy=rows.load_policy(r["policy"])))  # fmt: skip
@@ -145,8 +154,9 @@ class RunStore(SqlBase):
         found = [r for r in found if r["job_id"] not in queued - owned]
         queued = owned
         busy = set(conn.execute(
-            select(runs.c.job_id).where(runs.c.job_id.in_(queued),
-                                        runs.c.status == RunStatus.RUNNING.value)
+            select(runs.c.job_id).where(
+                runs.c.job_id.in_(queued),
+                runs.c.status.in_((RunStatus.RUNNING.value, RunStatus.QUEUED.value)))
         ).scalars())  # fmt: skip
         keep, taken = [], set()
         for r in sorted(found, key=lambda r: (r["scheduled_for"], r["attempt"])):

@@ -30,7 +30,8 @@ from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
 from gnomon.store.engine import error_line
-from gnomon.store.runs import REQUEUED, RunStore, within
+from gnomon.store.queued import QueuedRunStore
+from gnomon.store.runs import REQUEUED, RunStore, claimed_event, within
 from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
@@ -43,7 +44,7 @@ from gnomon.store.statements import (
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
-UNFINISHED = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
+UNFINISHED = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
 
@@ -56,6 +57,7 @@ class Claimer:
     capacity: int  # runs due now
     lease: float
     ahead: int = 0  # runs due later, by the step's ``until`` (claimed ahead)
+    status: RunStatus = RunStatus.RUNNING  # QUEUED: claimed to be sent to a broker
     claimed: list[rows.ClaimedRun] = field(default_factory=list)
     left_pending: bool = False  # pending runs were recorded and not claimed
 
@@ -67,7 +69,7 @@ class AdvanceResult:
     full: bool  # the batch was full: more due jobs may be waiting
 
 
-class SqlStore(RunStore, SinkCursorStore):
+class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
     """Jobs, runs and events in one SQL database. Thread-safe; one per process is enough."""
 
     def add_jobs(self, new: Sequence[Job], *, event_data: bool = True) -> None:
@@ -157,7 +159,7 @@ class SqlStore(RunStore, SinkCursorStore):
 
     def step(
         self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float, until: datetime | None = None, ahead: int = 0,
+        lease: float, until: datetime | None = None, ahead: int = 0, queue: bool = False,
     ) -> tuple[AdvanceResult, list[rows.ClaimedRun], datetime | None]:  # fmt: skip
         """The scheduler's step in ONE transaction: :meth:`advance_jobs`, then
         :meth:`claim_runs` (up to ``capacity``), then the next wake-up as :meth:`next_wakeup`
@@ -171,16 +173,22 @@ class SqlStore(RunStore, SinkCursorStore):
         ``capacity`` bounds the runs due by ``now`` that are claimed (free workers); ``ahead``
         bounds those claimed ahead, due after ``now`` and by ``until`` — they wait in
         memory, not for a worker, so a step may take many at once.
+
+        With ``queue``, the runs are claimed ``queued`` instead of ``running``: the caller
+        sends them to a broker's workers, each of which starts its run by id
+        (:meth:`start_queued`); ``lease`` is then the time the caller has to send them.
         """
         until = max(now, until or now)
+        status = RunStatus.QUEUED if queue else RunStatus.RUNNING
         now_us = to_micros(now)
         with self._write() as conn:
             # Runs recorded earlier (retries, manual runs, a backlog) are older: they go
             # first. The fires recorded now are claimed as they are inserted, with what
             # capacity is left (see _claim_new).
-            claimed = self._claim_runs(conn, now, worker, capacity, lease, until, ahead)
+            claimed = self._claim_runs(conn, now, worker, capacity, lease, until, ahead, status)
             later = sum(1 for c in claimed if _due_us(c) > now_us)
-            claim = Claimer(worker, capacity - (len(claimed) - later), lease, ahead - later)
+            room = capacity - (len(claimed) - later)
+            claim = Claimer(worker, room, lease, ahead - later, status)
             result = self._advance_jobs(conn, now, planner, limit, until, claim)
             claimed += claim.claimed
             if claim.left_pending:  # e.g. overlap=skip fires
@@ -188,7 +196,7 @@ class SqlStore(RunStore, SinkCursorStore):
                 room, room_ahead = capacity - (len(claimed) - later), ahead - later
                 if room > 0 or room_ahead > 0:
                     claimed += self._claim_runs(conn, now, worker, room, lease, until,
-                                                room_ahead)  # fmt: skip
+                                                room_ahead, status)  # fmt: skip
             wake = self._next_wakeup(conn, now, until)
         return result, claimed, wake
 
@@ -262,8 +270,9 @@ class SqlStore(RunStore, SinkCursorStore):
         now_us, lease_us = to_micros(now), round(claim.lease * 1_000_000)
         for values in take:
             start = max(now_us, values["due_at"])
-            values.update(status=RunStatus.RUNNING.value, worker=claim.worker,
-                          started_at=start, lease_until=start + lease_us)  # fmt: skip
+            started = start if claim.status is RunStatus.RUNNING else None
+            values.update(status=claim.status.value, worker=claim.worker,
+                          started_at=started, lease_until=start + lease_us)  # fmt: skip
         [(before,)] = MAX_RUN_ID.rows(conn)
         self._insert_runs.run(conn, new_runs)
         # Rows of this worker's inserted after ``before`` are these: on SQLite nobody else
@@ -271,7 +280,7 @@ class SqlStore(RunStore, SinkCursorStore):
         inserted = {
             (job_id, scheduled_for): run_id
             for run_id, job_id, scheduled_for in CLAIMED_SINCE.rows(
-                conn, {"before": before or 0, "worker": claim.worker}
+                conn, {"before": before or 0, "worker": claim.worker, "status": claim.status.value}
             )
         }
         for values in take:
@@ -283,7 +292,7 @@ class SqlStore(RunStore, SinkCursorStore):
             run = rows.run_from_row({**values, "id": run_id})
             claim.claimed.append(rows.ClaimedRun(run=run, action=job.action, policy=job.policy))
             new_events.append(rows.event_values(Event(
-                kind="run.started", at=start, job_id=job.id, run_id=run_id,
+                kind=claimed_event(claim.status), at=start, job_id=job.id, run_id=run_id,
                 data={"attempt": 1})))  # fmt: skip
 
     def _unfinished_counts(self, conn: Connection, due: list[Job]) -> dict[str, int]:

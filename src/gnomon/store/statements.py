@@ -57,10 +57,11 @@ HELD_ONE = Prepared(
     select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt)
     .where(runs.c.id == bindparam("id"), runs.c.status == RunStatus.RUNNING.value)
 )  # fmt: skip
-# Marks one claimed run as running for its worker; executed many at once.
+# Marks one claimed run as running (or queued, for a broker) for its holder; executed many
+# at once.
 START = (
     update(runs).where(runs.c.id == bindparam("b_id"))
-    .values(status=RunStatus.RUNNING.value, worker=bindparam("b_worker"),
+    .values(status=bindparam("b_status"), worker=bindparam("b_worker"),
             started_at=bindparam("b_started"), lease_until=bindparam("b_lease"))
 )  # fmt: skip
 ADVANCE = (
@@ -86,7 +87,7 @@ MAX_RUN_ID = Prepared(select(func.max(runs.c.id)))
 CLAIMED_SINCE = Prepared(
     select(runs.c.id, runs.c.job_id, runs.c.scheduled_for)
     .where(runs.c.id > bindparam("before"), runs.c.worker == bindparam("worker"),
-           runs.c.status == RunStatus.RUNNING.value)
+           runs.c.status == bindparam("status"))
 )  # fmt: skip
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]

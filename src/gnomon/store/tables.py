@@ -79,6 +79,12 @@ runs = Table(
         postgresql_where=text("status = 'running'"),
         sqlite_where=text("status = 'running'"),
     ),
+    Index(
+        "ix_gnomon_runs_queued",
+        "lease_until",
+        postgresql_where=text("status = 'queued'"),
+        sqlite_where=text("status = 'queued'"),
+    ),
 )
 
 events = Table(

@@ -1,0 +1,152 @@
+"""Runs sent to a broker's workers (Celery): the outbox side of a run's life.
+
+A scheduler with a broker claims due runs ``queued`` instead of ``running``
+(:meth:`SqlStore.step` with ``queue=True``): the run row is recorded before its message is
+published, so the database, not the broker, is the outbox. A queued run's ``worker`` is
+its sender and its ``lease_until`` the moment it is sent again:
+
+- while the sender publishes, the claim's lease (a few seconds);
+- once the broker confirmed the message (:meth:`QueuedRunStore.mark_sent`), the
+  re-send delay: a message the broker lost (a broker restarted without persistence) or
+  that no worker took meanwhile is published again (:meth:`QueuedRunStore.resend_due`).
+
+A worker starts a queued run by id (:meth:`QueuedRunStore.start_queued`): one transition
+``queued → running`` under the worker's own lease, so of several deliveries of one run
+(re-sends, the broker's own redeliveries) exactly one starts it; the others find it
+started, finished or cancelled and are dropped. From ``running`` on, the run lives as in
+local mode (:mod:`gnomon.store.runs`): heartbeats, outcomes accepted only from its
+holder, taken back to ``pending`` (and sent again) when its worker's lease expires.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from gnomon.events import Event
+from gnomon.instants import to_micros
+from gnomon.models import ActionSpec, RunStatus
+from gnomon.store import rows
+from gnomon.store.base import SqlBase
+from gnomon.store.tables import events, jobs, runs
+
+QUEUED = RunStatus.QUEUED.value
+
+
+class QueuedRunStore(SqlBase):
+    """Sending runs to a broker, and starting them in the worker that received one."""
+
+    def mark_sent(self, run_ids: Sequence[int], sender: str, resend_at: datetime) -> int:
+        """The broker confirmed the messages of these runs (queued by ``sender``): send none
+        of them again before ``resend_at`` unless a worker starts it. How many."""
+        if not run_ids:
+            return 0
+        with self._write() as conn:
+            result = conn.execute(
+                update(runs)
+                .where(
+                    runs.c.id.in_(list(run_ids)), runs.c.status == QUEUED, runs.c.worker == sender
+                )
+                .values(lease_until=to_micros(resend_at))
+            )
+            return int(result.rowcount or 0)
+
+    def resend_due(
+        self, now: datetime, sender: str, lease: float, limit: int = 500
+    ) -> list[rows.ClaimedRun]:
+        """Queued runs whose re-send moment has passed — their sender died before the
+        broker confirmed them, or no worker started them in time — claimed by ``sender``
+        to publish again within ``lease`` seconds. The scan is a read first."""
+        now_us = to_micros(now)
+        due = (runs.c.status == QUEUED, runs.c.lease_until < now_us)
+        with self._read() as conn:
+            if conn.execute(select(runs.c.id).where(*due).limit(1)).first() is None:
+                return []
+        query = self._locked(
+            select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy)
+            .join(jobs, jobs.c.id == runs.c.job_id)
+            .where(*due)
+            .order_by(runs.c.lease_until)
+            .limit(limit),
+            runs,
+        )
+        until = to_micros(now + timedelta(seconds=lease))
+        with self._write() as conn:
+            found = conn.execute(query).mappings().all()
+            if not found:
+                return []
+            conn.execute(
+                update(runs)
+                .where(runs.c.id.in_([r["id"] for r in found]))
+                .values(worker=sender, lease_until=until)
+            )
+        return [_claimed({**r, "worker": sender, "lease_until": until}) for r in found]
+
+    def start_queued(
+        self, run_id: int, worker: str, now: datetime, lease: float
+    ) -> rows.ClaimedRun | None:
+        """Start a queued run for ``worker`` (its lease runs ``lease`` seconds from ``now``)
+        and return it; None if it is not queued — started by another delivery of the same
+        run, finished, cancelled or unknown: a duplicate to drop."""
+        now_us = to_micros(now)
+        with self._write() as conn:
+            started = conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == QUEUED)
+                .values(
+                    status=RunStatus.RUNNING.value,
+                    worker=worker,
+                    started_at=now_us,
+                    lease_until=now_us + round(lease * 1_000_000),
+                )
+                .returning(runs.c.id)
+            ).first()
+            if started is None:
+                return None
+            row = (
+                conn.execute(
+                    select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy)
+                    .join(jobs, jobs.c.id == runs.c.job_id)
+                    .where(runs.c.id == run_id)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:  # its job is gone (removing a job cancels its queued runs)
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id == run_id)
+                    .values(
+                        status=RunStatus.CANCELLED.value,
+                        finished_at=now_us,
+                        lease_until=None,
+                        error="its job was removed",
+                    )
+                )
+                return None
+            conn.execute(
+                events.insert(),
+                [
+                    rows.event_values(
+                        Event(
+                            kind="run.started",
+                            at=now,
+                            job_id=row["job_id"],
+                            run_id=run_id,
+                            data={"attempt": row["attempt"], "worker": worker},
+                        )
+                    )
+                ],
+            )
+        return _claimed(row)
+
+
+def _claimed(r: Mapping[Any, Any]) -> rows.ClaimedRun:
+    action = ActionSpec(kind=r["action_kind"], config=json.loads(r["action_config"]))
+    return rows.ClaimedRun(
+        run=rows.run_from_row(r), action=action, policy=rows.load_policy(r["policy"])
+    )
