@@ -69,7 +69,7 @@ def make_app(settings: Settings | None = None, broker_url: str | None = None) ->
         """Execute run ``run_id`` (``job`` and ``attempt`` are for people reading logs)."""
         return executors.get().execute(int(run_id))
 
-    app.task(name=TASK, ignore_result=True)(run)
+    app.task(name=TASK, ignore_result=True, shared=False)(run)
     worker_process_shutdown.connect(executors.close, weak=False)
     app.gnomon_executors = executors
     return app

@@ -139,7 +139,9 @@ class CeleryDispatcher:
         return []
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
-        self.app.pool.force_close_all()
+        # Nothing is held. (The app's connection pool stays open: kombu shares producer
+        # pools between apps on the same broker, and closing it would break the others.)
+        pass
 
 
 __all__ = ["TASK", "CeleryDispatcher", "task_name"]
