@@ -20,3 +20,12 @@ def fail_first(ctx: RunContext, path: str) -> str:
     if ctx.attempt == 1:
         raise RuntimeError("first attempt fails")
     return "second time lucky"
+
+
+def crash(ctx: RunContext, path: str) -> None:
+    """Kill the worker process executing it (a poison run), noting each execution first."""
+    import os
+    import signal
+
+    note(ctx, path)
+    os.kill(os.getpid(), signal.SIGKILL)

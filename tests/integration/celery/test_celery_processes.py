@@ -3,11 +3,16 @@ RabbitMQ: a mixed load runs each fire once, executed by the workers, never by a 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from gnomon.definitions import define_job, python
+from gnomon.models import RunStatus
+from gnomon.planning import MAX_LOSSES
+from gnomon.store import SqlStore
 from tests.integration.celery.conftest import BROKERS
 from tests.reliability.checker import check, interval_fires, recorded_twice
 from tests.reliability.conftest import Launcher
@@ -21,6 +26,7 @@ from tests.reliability.workload import (
     wait_for_ledger,
 )
 
+CRASH = "tests.integration.celery.tasks:crash"
 SCHEDULER_READY = "gnomon scheduler"
 WORKER_READY = " ready."  # Celery: "celery@host ready."
 
@@ -81,3 +87,54 @@ def test_schedulers_and_workers_run_each_fire_once(
     scheduler_pids = {p.pid for p in schedulers}
     assert not scheduler_pids & set(report.by_pid), "a scheduler executed a run itself"
     assert len(report.by_pid) >= 2, f"one worker process did everything: {report.by_pid}"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("broker", [BROKERS[0]])
+def test_a_run_that_kills_its_worker_is_dead_lettered(
+    postgres_url: str,
+    broker_url: str,
+    queue: str,
+    launcher: Launcher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GNOMON_LEASE", "2")  # the processes' lease: lost runs come back soon
+    ledger = tmp_path / "ledger"
+    broker_args = ("--broker", broker_url, "--queue", queue)
+    processes = [
+        launcher.start(
+            postgres_url, "scheduler", *broker_args, command="scheduler", ready=SCHEDULER_READY
+        ),
+        launcher.start(
+            postgres_url,
+            "worker",
+            *broker_args,
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            command="worker",
+            ready=WORKER_READY,
+        ),
+    ]
+    for process in processes:
+        process.wait_ready(timeout=60)
+    action = python(CRASH, path=str(ledger))
+    store_jobs(
+        postgres_url,
+        [define_job(utcnow() + timedelta(seconds=1), action, now=utcnow(), id="poison")],
+    )
+    store = SqlStore(postgres_url)
+    deadline = utcnow() + timedelta(seconds=60)
+    while not (runs := store.list_runs(job_id="poison")) or runs[-1].status is not RunStatus.LOST:
+        assert utcnow() < deadline, f"{runs}\n{launcher.describe()}"
+        time.sleep(0.2)
+    run = runs[-1]
+    store.close()
+    executions = len(ledger.read_text().splitlines())
+    assert executions == MAX_LOSSES + 1, executions
+    assert all(p.alive() for p in processes), launcher.describe()  # the pool replaced its child
+    assert "vanished" in (run.error or "")
