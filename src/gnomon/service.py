@@ -181,6 +181,11 @@ def queue_depth(scheduler: Scheduler, now: datetime | None = None) -> int:
     return admin.queue_depth(scheduler.store, now or scheduler.clock.now())
 
 
+def broker_backlog(scheduler: Scheduler) -> admin.BrokerBacklog:
+    """Runs waiting for Celery workers, and when a worker last started one."""
+    return admin.broker_backlog(scheduler.store)
+
+
 # -- counts and pages -----------------------------------------------------------------------
 
 

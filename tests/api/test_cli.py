@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from gnomon.api import serve_in_background
 from gnomon.cli import api_cmd, status, tokens
 from gnomon.cli.state import state
-from gnomon.clock import SystemClock
+from gnomon.clock import FakeClock, SystemClock
+from gnomon.definitions import shell
 from gnomon.errors import ConfigError
 from gnomon.scheduler import Scheduler
 from gnomon.store.admin import beat, verify_token
@@ -78,8 +79,9 @@ def test_status_reports_each_part(cli: typer.Typer, tmp_path: Path) -> None:
 
 
 def test_status_names_an_unreachable_database(cli: typer.Typer) -> None:
-    result = runner.invoke(cli, ["--db", "postgresql://nobody@127.0.0.1:9/x", "status",
-                                 "--api", "", "--json"])  # fmt: skip
+    result = runner.invoke(
+        cli, ["--db", "postgresql://nobody@127.0.0.1:9/x", "status", "--api", "", "--json"]
+    )
     assert result.exit_code == 1
     [database] = json.loads(result.output)
     assert "cannot reach" in database["message"]
@@ -89,3 +91,55 @@ def test_api_refuses_a_public_address_without_tokens(cli: typer.Typer) -> None:
     result = runner.invoke(cli, ["api", "--host", "0.0.0.0", "--port", "0"])
     assert isinstance(result.exception, ConfigError)
     assert "without authentication" in str(result.exception)
+
+
+class NoBroker:
+    """A broker dispatcher whose broker never takes anything: runs stay queued."""
+
+    queues = True
+
+    def start(self, context: object) -> None: ...
+    def describe(self) -> str:
+        return "a broker that is away"
+
+    def capacity(self) -> int:
+        return 10
+
+    def hungry(self) -> bool:
+        return True
+
+    def room_ahead(self) -> int:
+        return 0
+
+    def submit(self, claimed: object) -> None: ...
+    def recheck(self) -> None: ...
+    def heartbeat(self) -> None: ...
+    def in_flight(self) -> list[int]:
+        return []
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        return True
+
+    def drain(self) -> list[int]:
+        return []
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> None: ...
+
+
+def test_status_tells_runs_waiting_for_celery_workers(cli: typer.Typer, tmp_path: Path) -> None:
+    now = SystemClock().now()
+    clock = FakeClock(now - timedelta(minutes=10))
+    with Scheduler(
+        str(tmp_path / "cli.db"), dispatcher=NoBroker(), clock=clock, worker_id="s"
+    ) as scheduler:
+        scheduler.add(clock.now() + timedelta(seconds=1), shell(["true"]), id="waits")
+        clock.advance(1)
+        scheduler.tick()
+        beat(scheduler.store, "host:1", now)
+    checks = {
+        c["name"]: c
+        for c in json.loads(runner.invoke(cli, ["status", "--api", "", "--json"]).output)
+    }
+    assert checks["workers"]["ok"] is None
+    assert "1 run(s) sent to the broker, the oldest 599 s ago" in checks["workers"]["message"]
+    assert "a worker last started one never" in checks["workers"]["message"]

@@ -33,6 +33,7 @@ STATUS_STYLE = {
     RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red", RunStatus.TIMED_OUT: "red",
     RunStatus.LOST: "red", RunStatus.MISSED: "yellow", RunStatus.SKIPPED: "yellow",
     RunStatus.CANCELLED: "yellow", RunStatus.RUNNING: "cyan", RunStatus.PENDING: "blue",
+    RunStatus.QUEUED: "blue",
 }  # fmt: skip
 
 

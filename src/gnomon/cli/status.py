@@ -77,7 +77,29 @@ def check_scheduler(scheduler: Scheduler, now: datetime) -> list[Check]:
                      "queued — the scheduler is down or overloaded (more workers?)")  # fmt: skip
     else:
         late = Check("lag", True, f"{lag:.1f} s behind; {depth} run(s) waiting for a worker")
-    return [found, late]
+    return [found, late, *check_workers(scheduler, now)]
+
+
+def check_workers(scheduler: Scheduler, now: datetime) -> list[Check]:
+    """Celery workers (only when runs go through a broker): are they consuming?"""
+    from gnomon import service
+
+    backlog = service.broker_backlog(scheduler)
+    if backlog.queued == 0 and backlog.last_start is None:
+        return []  # no broker in use: runs execute in the schedulers
+    last = "never"
+    if backlog.last_start is not None:
+        last = f"{(now - backlog.last_start).total_seconds():.0f} s ago"
+    wait = 0.0 if backlog.oldest_due is None else (now - backlog.oldest_due).total_seconds()
+    if backlog.queued and wait > LAG_WARN:
+        message = (
+            f"{backlog.queued} run(s) sent to the broker, the oldest {wait:.0f} s ago, not "
+            f"started; a worker last started one {last} — are `gnomon worker`s running? one "
+            "connected but idle (e.g. after a broker restart) needs a restart"
+        )
+        return [Check("workers", None, message)]
+    message = f"{backlog.queued} run(s) waiting in the broker; a worker last started one {last}"
+    return [Check("workers", True, message)]
 
 
 def check_api(url: str) -> Check:

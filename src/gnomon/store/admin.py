@@ -239,6 +239,32 @@ def queue_depth(store: SqlStore, now: datetime) -> int:
         return int(conn.execute(query).scalar_one())
 
 
+@dataclass(frozen=True, slots=True)
+class BrokerBacklog:
+    """Runs sent to a broker's workers and not started yet, and the workers' last start."""
+
+    queued: int
+    oldest_due: datetime | None  # the due time of the longest-waiting one
+    last_start: datetime | None  # the latest start of a run by a Celery worker
+
+
+def broker_backlog(store: SqlStore) -> BrokerBacklog:
+    """How the Celery workers keep up: what waits for them, and when one last started a
+    run (a worker connected to the broker but not consuming shows here, not in its
+    process's health)."""
+    queued = runs.c.status == RunStatus.QUEUED.value
+    waiting = select(func.count(), func.min(runs.c.due_at)).where(queued)
+    started = select(func.max(runs.c.started_at)).where(
+        runs.c.worker.startswith("celery@"), runs.c.started_at.is_not(None)
+    )
+    with store._read() as conn:
+        count, oldest = conn.execute(waiting).one()
+        last = conn.execute(started).scalar()
+    return BrokerBacklog(
+        int(count), from_micros(oldest) if oldest else None, from_micros(last) if last else None
+    )
+
+
 def oldest_due(store: SqlStore, now: datetime) -> datetime | None:
     """The earliest ``next_fire_at`` at or before ``now``: how far the scheduler lags."""
     query = select(func.min(jobs.c.next_fire_at)).where(jobs.c.next_fire_at <= to_micros(now))
