@@ -3,7 +3,11 @@ clock and a real Celery worker (in a thread, solo pool) over the local Redis."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +31,7 @@ from tests.servers import require
 NOTE = "tests.integration.celery.tasks:note"
 FAIL_FIRST = "tests.integration.celery.tasks:fail_first"
 WAIT = 30.0  # seconds a test waits for the worker at most
+REPO = Path(__file__).resolve().parents[3]
 
 
 class Results:
@@ -224,3 +229,51 @@ def test_overlap_skip_counts_a_queued_run_as_unfinished(
     scheduler.tick()  # no worker: the first run is still queued
     statuses = [r.status for r in scheduler.runs("tick")]
     assert statuses == [RunStatus.SKIPPED, RunStatus.QUEUED]
+
+
+def test_celery_runs_gnomons_worker_itself(
+    db: str, queue: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    """``celery -A gnomon.celery worker``, set up by GNOMON_* variables alone."""
+    require("redis")
+    ledger = tmp_path / "ledger"
+    broker = "redis://127.0.0.1:6379/0"
+    settings = Settings(database_url=db, broker_url=broker, celery_queue=queue)
+    dispatcher = CeleryDispatcher(make_app(settings), queue=queue)
+    env = dict(
+        os.environ,
+        GNOMON_DATABASE_URL=db,
+        GNOMON_BROKER_URL=broker,
+        GNOMON_CELERY_QUEUE=queue,
+        PYTHONPATH=str(REPO),
+    )
+    celery = Path(sys.executable).parent / "celery"
+    command = [
+        str(celery),
+        "-A",
+        "gnomon.celery",
+        "worker",
+        "--pool",
+        "solo",
+        "-Q",
+        queue,
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        "WARNING",
+    ]
+    with Scheduler(db, dispatcher=dispatcher, clock=clock, worker_id="sched") as scheduler:
+        scheduler.add(soon(clock), python(NOTE, path=str(ledger)), id="once")
+        clock.advance(1)
+        scheduler.tick()
+        worker_process = subprocess.Popen(command, env=env, cwd=REPO)
+        try:
+            deadline = time.monotonic() + WAIT
+            while only_run(scheduler, "once").status is not RunStatus.SUCCEEDED:
+                assert worker_process.poll() is None, "the worker exited"
+                assert time.monotonic() < deadline, only_run(scheduler, "once")
+                time.sleep(0.05)
+        finally:
+            worker_process.terminate()
+            worker_process.wait(timeout=30)
+    assert len(lines(ledger)) == 1
