@@ -18,8 +18,9 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from gnomon.clock import Clock, SystemClock
 from gnomon.errors import StoreError
@@ -28,6 +29,7 @@ from gnomon.store import FinishedRun
 from gnomon.store.protocol import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RECORD_RETRY_FIRST, RECORD_RETRY_MAX = 0.1, 5.0  # seconds between attempts to record
 
 
@@ -49,7 +51,10 @@ class RunExecutor:
     def execute(self, run_id: int) -> dict[str, Any]:
         """Start run ``run_id`` if it is still queued, execute it and record its outcome;
         what happened, as the task's JSON result."""
-        claimed = self.store.start_queued(run_id, self.worker, self.clock.now(), self.lease)
+        claimed = self._retrying(
+            lambda: self.store.start_queued(run_id, self.worker, self.clock.now(), self.lease),
+            f"start run {run_id}",
+        )
         if claimed is None:
             log.info("run %s is not queued any more (a duplicate delivery): dropped", run_id)
             return {"run_id": run_id, "status": "duplicate"}
@@ -68,17 +73,27 @@ class RunExecutor:
     def _record(self, finished: FinishedRun) -> bool:
         """Record the outcome, retrying while the database is away for up to one lease (after
         that the run is taken back and runs again anyway). False if it was not accepted."""
+        try:
+            [accepted] = self._retrying(
+                lambda: self.store.finish_runs([finished]), f"record run {finished.run_id}"
+            )
+        except StoreError as exc:
+            log.error("outcome of run %s not recorded (%s)", finished.run_id, exc)
+            return False
+        return accepted
+
+    def _retrying(self, attempt: Callable[[], T], what: str) -> T:
+        """``attempt()``, tried again while the database is away, for up to one lease; then
+        its error. (Starting: the task fails and its run stays queued, to be sent again.)"""
         delay, waited = RECORD_RETRY_FIRST, 0.0
         while True:
             try:
-                [accepted] = self.store.finish_runs([finished])
-                return accepted
+                return attempt()
             except StoreError as exc:
                 if waited >= self.lease:
-                    log.error("outcome of run %s not recorded (%s)", finished.run_id, exc)
-                    return False
-                log.warning("cannot record run %s yet (%s); retrying", finished.run_id, exc)
-                self._closed.wait(delay)
+                    raise
+                log.warning("cannot %s yet (%s); retrying", what, exc)
+                self.clock.wait(self._closed, delay)
                 waited += delay
                 delay = min(delay * 2, RECORD_RETRY_MAX)
 
