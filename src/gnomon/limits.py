@@ -43,6 +43,11 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 ``[EARLIEST, LATEST)``: far enough from ``datetime``'s year 9999 that adding the largest
 amount or policy duration to any of them can still be computed."""
 RANGE = f"from {EARLIEST.date().isoformat()} up to (not including) {LATEST.date().isoformat()}"
+MAX_ID = 2**62
+"""The largest run or event id a request may name (ids are 64-bit integers; a larger
+number is refused as out of range, never sent to the database)."""
+MAX_NOTE_CHARS = 500
+"""An error kept in a lifecycle event's data (the run keeps up to :data:`MAX_ERROR_CHARS`)."""
 MAX_SPEC_CHARS = 500
 MAX_TZ_CHARS = 64
 

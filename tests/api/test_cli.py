@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -141,5 +142,7 @@ def test_status_tells_runs_waiting_for_celery_workers(cli: typer.Typer, tmp_path
         for c in json.loads(runner.invoke(cli, ["status", "--api", "", "--json"]).output)
     }
     assert checks["workers"]["ok"] is None
-    assert "1 run(s) sent to the broker, the oldest 599 s ago" in checks["workers"]["message"]
+    assert re.search(
+        r"1 run\(s\) sent to the broker, the oldest (599|60\d) s ago", checks["workers"]["message"]
+    )
     assert "a worker last started one never" in checks["workers"]["message"]

@@ -23,6 +23,7 @@ from gnomon.api.schemas import (
     RunOut,
 )
 from gnomon.errors import InvalidSpec
+from gnomon.limits import MAX_ID
 from gnomon.models import ActionSpec, JobState, RunStatus
 from gnomon.service import Scope
 
@@ -190,7 +191,7 @@ def job_runs(
 
 @router.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"],
             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
-def get_run(request: Request, run_id: int = Path(ge=1, le=2**62),
+def get_run(request: Request, run_id: int = Path(ge=1, le=MAX_ID),
             who: Principal = READ) -> RunDetail:  # fmt: skip
     """One run with its result and captured output."""
     return convert.run_detail(service.get_run(context(request).scheduler, run_id))

@@ -20,6 +20,7 @@ from gnomon.api.problems import responses
 from gnomon.api.schemas import AuditPage, HealthOut, PreviewOut
 from gnomon.errors import StoreUnavailable
 from gnomon.events import Event
+from gnomon.limits import MAX_ID
 from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
 from gnomon.views import event_view
@@ -96,10 +97,10 @@ async def event_stream(ctx: ApiContext, request: Request, after: int, job_id: st
             responses={**SSE_DOC, **responses(401, 403, 422, 429, 503)})  # fmt: skip
 def events(
     request: Request, who: Principal = READ,
-    after: int = Query(0, ge=0, le=2**62, description="Send events with a larger id."),
+    after: int = Query(0, ge=0, le=MAX_ID, description="Send events with a larger id."),
     job_id: str | None = Query(None, max_length=200),
     follow: bool = Query(False, description="Keep the stream open for new events."),
-    last_event_id: int | None = Header(None, ge=0, le=2**62),
+    last_event_id: int | None = Header(None, ge=0, le=MAX_ID),
 ) -> StreamingResponse:  # fmt: skip
     """Lifecycle events as Server-Sent Events (``EventSource`` resumes with Last-Event-ID)."""
     start = max(after, last_event_id or 0)
@@ -113,7 +114,7 @@ def events(
 def audit(
     request: Request, who: Principal = READ,
     target: str | None = Query(None, max_length=250, examples=["job:nightly-backup"]),
-    before_id: int | None = Query(None, ge=1, le=2**62),
+    before_id: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(50, ge=1, le=500),
 ) -> AuditPage:  # fmt: skip
     """Who changed what, newest first; page back with ``before_id``."""

@@ -62,6 +62,7 @@ from gnomon.clock import Clock, SystemClock
 from gnomon.errors import GnomonError, StoreUnavailable
 from gnomon.events.model import Event
 from gnomon.events.sinks import EventSink
+from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.models import Policy
 from gnomon.planning import backoff_delay
 from gnomon.redaction import redact_text
@@ -142,7 +143,7 @@ class SinkFeed:
         """Schedule the next attempt at ``event``, or drop it after the last one."""
         assert event.id is not None
         attempts = (cursor.attempts if done == cursor.after_id else 0) + 1
-        error = redact_text(str(exc) or type(exc).__name__)[:500]
+        error = redact_text(str(exc) or type(exc).__name__)[:MAX_NOTE_CHARS]
         name = self.sink.name
         if attempts < MAX_SINK_ATTEMPTS:
             delay = backoff_delay(SINK_RETRY, attempts)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, case, func, select, update
 
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
+from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.models import ActionSpec, RunReason, RunStatus
 from gnomon.planning import (
     FIRE_NOTES,
@@ -222,7 +223,7 @@ class RunStore(SqlBase):
         job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
         data: dict[str, Any] = {"attempt": attempt}
         if item.error:
-            data["error"] = item.error[:500]
+            data["error"] = item.error[:MAX_NOTE_CHARS]
         new_events.append(rows.event_values(Event(
             kind=f"run.{item.status.value}", at=item.finished_at, job_id=job_id,
             run_id=item.run_id, data=data)))  # fmt: skip

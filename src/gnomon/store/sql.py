@@ -26,6 +26,7 @@ from sqlalchemy import Connection, func, select, update
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound, StoreUnavailable
 from gnomon.events import Event
 from gnomon.instants import to_micros
+from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
@@ -44,6 +45,7 @@ from gnomon.store.statements import (
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
+BEFORE_ANY = -(2**62)  # a moment (µs since the epoch) before any stored one
 UNFINISHED = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
@@ -234,8 +236,8 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             # loop goes on (it used to raise out of every tick, for ever).
             log.error("job %s paused: its schedule cannot be planned (%s)", job_id, error)
             advanced.append({"k": job_id, "nf": None, "st": JobState.PAUSED.value})
-            event = Event(kind="job.paused", at=now, job_id=job_id,
-                          data={"error": f"schedule cannot be planned: {error}"[:500]})  # fmt: skip
+            note = f"schedule cannot be planned: {error}"[:MAX_NOTE_CHARS]
+            event = Event(kind="job.paused", at=now, job_id=job_id, data={"error": note})
             new_events.append(rows.event_values(event))
         if claim is not None and (claim.capacity > 0 or claim.ahead > 0):
             self._claim_new(conn, now, bounds["until"], due, new_runs, new_events, claim)
@@ -394,13 +396,13 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
     def _next_wakeup(
         self, conn: Connection, after: datetime | None, until: datetime | None = None
     ) -> datetime | None:
-        since = -(2**62) if after is None else to_micros(after)
+        since = BEFORE_ANY if after is None else to_micros(after)
         horizon = since if until is None else max(since, to_micros(until))
         # How long before a fire the next tick comes: half the look-ahead (µs). A tick at
         # the full look-ahead would come as soon as the next fire crossed the horizon, one
         # tick per fire; at half, each tick records half a look-ahead's worth of fires.
         lead = (horizon - since) // 2
-        [(job_due,)] = NEXT_JOB.rows(conn, {"after": -(2**62)})
+        [(job_due,)] = NEXT_JOB.rows(conn, {"after": BEFORE_ANY})
         [(run_due,)] = NEXT_RUN.rows(conn, {"after": horizon})
         times = [run_due - lead] if run_due is not None else []
         if job_due is not None and job_due > horizon:
