@@ -66,7 +66,7 @@ _FIELDS = frozenset(
         "wait",
     }
 )
-_BACKENDS = ("redis", "rediss", "db+postgresql", "db+sqlite", "rpc", "amqp", "mongodb")
+BACKENDS = ("redis", "rediss", "db+postgresql", "db+sqlite", "rpc", "amqp", "mongodb")
 _apps: dict[tuple[str, str | None], Any] = {}
 _apps_lock = threading.Lock()
 
@@ -158,7 +158,7 @@ class CeleryAction:
             out["destination"] = destination
         else:
             out["broker"] = _url(config, "broker", SCHEMES)
-        backend = _url(config, "backend", _BACKENDS)
+        backend = _url(config, "backend", BACKENDS)
         if backend is not None:
             out["backend"] = backend
         out.update(_names(config))
