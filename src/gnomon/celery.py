@@ -87,10 +87,13 @@ class Executors:
     def get(self) -> RunExecutor:
         with self._lock:
             if self._current is None or self._current[0] != os.getpid():
+                from gnomon.store.destinations import DestinationCatalogue
                 from gnomon.store.sql import SqlStore
 
                 store = SqlStore(self.settings.database_url)
-                self._current = (os.getpid(), RunExecutor(store, lease=self.settings.lease))
+                catalogue = DestinationCatalogue(store)
+                executor = RunExecutor(store, lease=self.settings.lease, destinations=catalogue)
+                self._current = (os.getpid(), executor)
             return self._current[1]
 
     def close(self, **_: Any) -> None:

@@ -13,6 +13,7 @@ import threading
 from gnomon.actions.base import RunContext, cap_output
 from gnomon.actions.registry import get_action
 from gnomon.clock import Clock
+from gnomon.destinations import Resolver
 from gnomon.limits import MAX_ERROR_CHARS, cap_result
 from gnomon.models import Outcome
 from gnomon.planning import retry_due
@@ -23,9 +24,18 @@ log = logging.getLogger(__name__)
 
 
 def execute_run(
-    claimed: ClaimedRun, *, clock: Clock, worker: str, cancelled: threading.Event | None = None
+    claimed: ClaimedRun,
+    *,
+    clock: Clock,
+    worker: str,
+    cancelled: threading.Event | None = None,
+    destinations: Resolver | None = None,
 ) -> FinishedRun:
-    """Run one attempt and describe how it ended (not yet recorded)."""
+    """Run one attempt and describe how it ended (not yet recorded).
+
+    ``destinations`` resolves the named destinations actions refer to (see
+    :class:`gnomon.store.destinations.DestinationCatalogue`); None: the settings' only.
+    """
     run, policy = claimed.run, claimed.policy
     ctx = RunContext(
         job_id=run.job_id,
@@ -35,6 +45,7 @@ def execute_run(
         timeout=policy.timeout,
         cancelled=cancelled or threading.Event(),
         started_at=clock.now(),
+        destinations=destinations,
     )
     try:
         action = get_action(claimed.action.kind)

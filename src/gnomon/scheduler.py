@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from gnomon import definitions
 from gnomon.clock import Clock, SystemClock
+from gnomon.destinations import names_in
 from gnomon.dispatch import DispatchContext, Dispatcher, LocalDispatcher
 from gnomon.dispatch.base import stop_cleanly
 from gnomon.errors import InvalidSpec, StoreUnavailable
@@ -32,6 +33,7 @@ from gnomon.planning import paused_fires, planner_at
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
+from gnomon.store.destinations import require_known
 from gnomon.store.identity import default_identity
 from gnomon.tenure import Tenure, process_worker_id
 from gnomon.triggers import Trigger
@@ -226,6 +228,7 @@ class Scheduler:
             when, action, now=self.clock.now(), id=id, name=name, tz=tz, policy=policy,
             paused=paused, **options,
         )  # fmt: skip
+        require_known(self.store, names_in(job.action))
         if replace_existing and id is not None and self._exists(id):
             return self.update(id, when=job.trigger, action=job.action, name=job.name,
                                policy=job.policy)  # fmt: skip
@@ -235,6 +238,7 @@ class Scheduler:
 
     def add_many(self, jobs: list[Job]) -> None:
         """Store jobs built with :func:`gnomon.definitions.define_job` in one transaction."""
+        require_known(self.store, {n for job in jobs for n in names_in(job.action)})
         self.store.add_jobs(jobs)
         self._wake.set()
 
@@ -281,6 +285,7 @@ class Scheduler:
                 changes["state"] = JobState.ACTIVE
         if action is not None:
             changes["action"] = definitions.to_action(action)
+            require_known(self.store, names_in(changes["action"]))
         if name is not None:
             changes["name"] = definitions.check_name(name)
         if policy is not None or options:
@@ -341,7 +346,8 @@ class Scheduler:
     def tick(self, now: datetime | None = None) -> TickReport:
         """One iteration: record due fires, recover lost runs, start due runs."""
         now = now or self.clock.now()
-        until = now + self.lookahead
+        # Runs sent to a broker are never sent before they are due: nothing to look ahead for.
+        until = now if self.dispatcher.queues else now + self.lookahead
         self._ticked_at, self._ticked_until = now, until
         jobs = fires = claimed = 0
         lost = self._maintain(now)

@@ -10,8 +10,9 @@ re-exported here, so no face imports :mod:`gnomon.store`.
 
 Use cases: tokens (create, revoke, list, verify, count the live ones), the audit log (append,
 read), health (ping, schema revision, heartbeats, lag, queue depth), counts for metrics and
-the dashboard, cursor pages of jobs, one run, backfill, and device-job sync (jobs under an id
-prefix, replace one, record and read discovery events).
+the dashboard, cursor pages of jobs, one run, backfill, device-job sync (jobs under an id
+prefix, replace one, record and read discovery events), and named destinations (list, put,
+remove; see :mod:`gnomon.destinations`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gnomon.destinations import Destination, check_destination
 from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
 from gnomon.events import Event
 from gnomon.models import Job, JobState, Run, RunReason
@@ -30,7 +32,9 @@ from gnomon.open_mode import LAST_TOKEN_REFUSAL
 from gnomon.redaction import redact
 from gnomon.scheduler import Scheduler
 from gnomon.settings import Settings
+from gnomon.settings import destinations as settings_destinations
 from gnomon.store import FinishedRun, SqlStore, admin
+from gnomon.store import destinations as store_destinations
 from gnomon.store.admin import AuditEntry, Heartbeat, Scope, TokenInfo
 from gnomon.store.engine import error_line
 
@@ -316,9 +320,48 @@ def newest_events(scheduler: Scheduler, limit: int) -> list[Event]:
     return scheduler.store.list_events(newest=True, limit=limit)
 
 
+# -- named destinations ---------------------------------------------------------------------
+
+
+def list_destinations(scheduler: Scheduler) -> builtins.list[Destination]:
+    """Every named destination by name: the settings' and the database's (settings win).
+
+    Show them with :meth:`Destination.to_json` (URL passwords masked)."""
+    settings = settings_destinations()
+    stored = {d.name: d for d in store_destinations.stored(scheduler.store)}
+    return sorted({**stored, **settings}.values(), key=lambda d: d.name)
+
+
+def put_destination(
+    scheduler: Scheduler,
+    name: str,
+    url: str,
+    *,
+    exchange: str | None = None,
+    queue: str | None = None,
+    routing_key: str | None = None,
+) -> tuple[Destination, bool]:
+    """Store a destination (created or replaced); ``(destination, created)``. Raises
+    :class:`InvalidSpec` for a bad field or a name defined in the settings (they win)."""
+    destination = check_destination(
+        name, url, exchange=exchange, queue=queue, routing_key=routing_key
+    )
+    created = store_destinations.put(
+        scheduler.store, destination, scheduler.clock.now(), settings_destinations()
+    )
+    return destination, created
+
+
+def remove_destination(scheduler: Scheduler, name: str) -> None:
+    """Remove a stored destination. Jobs that name it fail their runs from then on, clearly.
+    Raises :class:`~gnomon.errors.NotFound`, or :class:`InvalidSpec` for a settings one."""
+    store_destinations.remove(scheduler.store, name, settings_destinations())
+
+
 __all__ = [
     "AuditEntry",
     "Backfill",
+    "Destination",
     "FinishedRun",
     "Heartbeat",
     "NewToken",
@@ -337,15 +380,18 @@ __all__ = [
     "job_counts",
     "jobs_after",
     "jobs_under",
+    "list_destinations",
     "list_tokens",
     "live_token_count",
     "newest_events",
     "oldest_due",
     "ping",
+    "put_destination",
     "queue_depth",
     "recent_runs",
     "record_audit",
     "record_events",
+    "remove_destination",
     "replace_job",
     "revoke_token",
     "run_counts",

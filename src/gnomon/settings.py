@@ -38,13 +38,18 @@ GNOMON_CELERY_QUEUE         the broker queue gnomon's runs go through     ``gnom
 GNOMON_RESEND_AFTER         seconds a run sent to the broker may wait for 300
                             a worker before it is sent again (a broker
                             that lost it); duplicates are dropped
+GNOMON_DESTINATIONS         named broker destinations: a JSON object      (none)
+                            ``{"name": {"url": …, "queue": …}}``; they
+                            win over the database's (see
+                            :func:`destinations`)
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
 GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
                             :func:`solar_location`)                       refused)
 =========================== ============================================ ===================
 
 This module is the only reader of ``GNOMON_*`` variables (a test checks it): the rest of gnomon
-takes them from :class:`Settings`, :func:`mcp_servers` or :func:`solar_location`.
+takes them from :class:`Settings`, :func:`mcp_servers`, :func:`destinations` or
+:func:`solar_location`.
 """
 
 from __future__ import annotations
@@ -54,11 +59,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from gnomon.errors import ConfigError
 from gnomon.limits import MAX_BODY_BYTES
 from gnomon.redaction import register_secret
+
+if TYPE_CHECKING:
+    from gnomon.destinations import Destination
 
 MCP_SERVERS_ENV = "GNOMON_MCP_SERVERS"
 
@@ -107,6 +116,42 @@ def _servers_file(path: Path) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ConfigError(f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid JSON: {exc}") from None
+
+
+DESTINATIONS_ENV = "GNOMON_DESTINATIONS"
+
+
+def destinations(env: Mapping[str, str] | None = None) -> dict[str, Destination]:
+    """The named destinations the operator set in ``GNOMON_DESTINATIONS``, by name.
+
+    A JSON object mapping names to ``{"url": …, "exchange": …, "queue": …, "routing_key":
+    …}`` (only ``url`` required). Read on every call. These win over destinations stored in
+    the database (see :mod:`gnomon.destinations`). Raises :class:`ConfigError` naming what
+    is wrong.
+    """
+    from gnomon.destinations import from_mapping
+    from gnomon.errors import InvalidSpec
+
+    raw = (os.environ if env is None else env).get(DESTINATIONS_ENV, "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{DESTINATIONS_ENV} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f'{DESTINATIONS_ENV} must be a JSON object mapping names to {{"url": ...}} objects'
+        )
+    try:
+        found = {name: from_mapping(name, spec, source="settings") for name, spec in data.items()}
+    except InvalidSpec as exc:
+        raise ConfigError(f"{DESTINATIONS_ENV}: {exc}") from None
+    for destination in found.values():
+        password = urlsplit(destination.url).password
+        if password:  # shown nowhere, even in an error a broker library writes
+            register_secret(password)
+    return found
 
 
 def solar_location(env: Mapping[str, str] | None = None) -> tuple[float, float] | None:

@@ -48,6 +48,7 @@ CASES = [
     Case("notify", "notify", {"urls": ["json://127.0.0.1:9/hook"], "body": "hi"}, local=False),
     Case("amqp", "amqp", {"url": "amqp://127.0.0.1/", "queue": "q", "json": 1}, local=False),
     Case("redis", "redis", {"url": "redis://127.0.0.1/", "list": "l", "json": 1}, local=False),
+    Case("celery", "celery", {"task": "app.add", "broker": "redis://127.0.0.1/"}, local=False),
     Case(
         "mcp-http", "mcp", {"server": {"url": "http://127.0.0.1:9/mcp"}, "tool": "add"}, local=False
     ),
@@ -62,7 +63,7 @@ CASES = [
 ROUTES = ["create", "patch", "sequence-step", "workflow", "dashboard-form"]
 CREATED = {"create": 201, "patch": 200, "sequence-step": 201, "workflow": 201,
            "dashboard-form": 303}  # fmt: skip
-WORKFLOW_KINDS = {"http", "amqp"}
+WORKFLOW_KINDS = {"http", "amqp", "redis", "celery"}
 
 
 def test_every_known_kind_is_in_the_matrix() -> None:
@@ -128,7 +129,7 @@ def expected(route: str, scope: str, case: Case) -> int:
     if scope == "read":
         return 403
     if route == "workflow" and case.kind not in WORKFLOW_KINDS:
-        return 422  # a workflow schedule is http or amqp (neither runs local code), for anyone
+        return 422  # a workflow schedule is http, amqp, redis or celery (none runs local code)
     return 403 if scope == "write" and case.local else CREATED[route]
 
 

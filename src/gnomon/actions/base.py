@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from gnomon.destinations import Destination, Resolver
 from gnomon.limits import MAX_OUTPUT_CHARS
 from gnomon.models import Outcome
 
@@ -55,6 +56,19 @@ class RunContext:
     timeout: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     started_at: datetime | None = None  # when the attempt began, by the scheduler's clock
+    destinations: Resolver | None = None  # named destinations; None: the settings' only
+
+    def destination(self, name: str) -> Destination:
+        """The named destination, as defined now; :class:`UnknownDestination` if none is."""
+        if self.destinations is not None:
+            return self.destinations(name)
+        from gnomon.destinations import UnknownDestination
+        from gnomon.settings import destinations
+
+        found = destinations().get(name)
+        if found is None:
+            raise UnknownDestination(f"destination {name!r} is not defined")
+        return found
 
     def environment(self) -> dict[str, str]:
         """The run's identity as ``GNOMON_*`` environment variables."""

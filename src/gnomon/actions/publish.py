@@ -20,6 +20,11 @@ attempt of one fire, so a consumer can de-duplicate retries.
 A list push records the list's new length; a PUBLISH records how many subscribers got the
 message, and fails if fewer than ``min_receivers`` (default 0) did.
 
+Either kind may name a destination instead of a URL (``"destination": "orders"``, see
+:mod:`gnomon.destinations`), resolved when the run executes: its URL, and unless the action
+says where itself, its exchange + routing key or queue (``amqp``) or its queue as the list
+(``redis``).
+
 Broker URLs are job config chosen by whoever may create jobs; they are not SSRF-guarded
 like ``http``. Their passwords are masked in everything an outcome shows.
 """
@@ -35,12 +40,13 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 from gnomon.actions.base import RunContext
-from gnomon.errors import InvalidAction
+from gnomon.destinations import Destination, require_one_target
+from gnomon.errors import GnomonError, InvalidAction
 from gnomon.models import Outcome, RunStatus
 from gnomon.redaction import MASK, redact_text
 
 DEFAULT_TIMEOUT = 30.0
-_COMMON = frozenset({"url", "json", "body", "timeout"})
+_COMMON = frozenset({"url", "destination", "json", "body", "timeout"})
 
 
 class _Stop(Exception):
@@ -55,16 +61,22 @@ def _bad(kind: str, message: str) -> InvalidAction:
 
 
 def _check_common(kind: str, config: Mapping[str, Any], schemes: tuple[str, ...]) -> dict[str, Any]:
-    """Validate the fields every publish kind has: url, json or body, timeout."""
-    url = config.get("url")
-    if not isinstance(url, str) or not url.strip():
-        raise _bad(kind, f"url is required (e.g. '{schemes[0]}://127.0.0.1/')")
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in schemes:
-        raise _bad(kind, f"url scheme {scheme!r} is not allowed; use {' or '.join(schemes)}")
+    """Validate the fields every publish kind has: url or destination, json or body, timeout."""
+    out: dict[str, Any] = {}
+    if config.get("destination") is not None:
+        out["destination"] = require_one_target(kind, config, "url")
+    else:
+        url = config.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise _bad(
+                kind, f"url is required (e.g. '{schemes[0]}://127.0.0.1/'), or a destination"
+            )
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in schemes:
+            raise _bad(kind, f"url scheme {scheme!r} is not allowed; use {' or '.join(schemes)}")
+        out["url"] = url.strip()
     if "json" in config and "body" in config:
         raise _bad(kind, "give either json or body, not both")
-    out: dict[str, Any] = {"url": url.strip()}
     if "json" in config:
         try:
             json.dumps(config["json"], allow_nan=False)
@@ -88,6 +100,23 @@ def _check_unknown(kind: str, config: Mapping[str, Any], fields: frozenset[str])
     unknown = set(config) - fields
     if unknown:
         raise _bad(kind, f"unknown field(s) {', '.join(sorted(unknown))}")
+
+
+def _resolved(
+    action: AmqpAction | RedisAction, config: Mapping[str, Any], ctx: RunContext
+) -> Mapping[str, Any]:
+    """``config`` with its named destination (if any) looked up now, and checked again."""
+    name = config.get("destination")
+    if name is None:
+        return config
+    destination = ctx.destination(name)
+    merged = {k: v for k, v in config.items() if k != "destination"}
+    merged["url"] = destination.url
+    merged.update(action.defaults_from(destination, config))
+    try:
+        return action.validate(merged)
+    except InvalidAction as exc:
+        raise InvalidAction(f"destination {name!r}: {exc}") from None
 
 
 def _name(kind: str, config: Mapping[str, Any], field: str) -> str | None:
@@ -175,7 +204,8 @@ class AmqpAction:
         out = _check_common("amqp", config, ("amqp", "amqps"))
         exchange = _name("amqp", config, "exchange")
         queue = _name("amqp", config, "queue")
-        if (exchange is None) == (queue is None):
+        later = "destination" in out and exchange is None and queue is None  # the destination's
+        if (exchange is None) == (queue is None) and not later:
             raise _bad("amqp", "give either queue (a queue name) or exchange (+ routing_key)")
         routing_key = config.get("routing_key", "")
         if not isinstance(routing_key, str) or (queue is not None and "routing_key" in config):
@@ -191,14 +221,25 @@ class AmqpAction:
         out.update(headers=dict(headers), persistent=config.get("persistent", True))
         if queue is not None:
             out.update(queue=queue, declare_queue=config.get("declare_queue", False))
-        else:
+        elif exchange is not None:
             out.update(exchange=exchange, routing_key=routing_key)
         return out
+
+    @staticmethod
+    def defaults_from(destination: Destination, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Where to publish when the config does not say: the destination's exchange (+
+        routing key), else its queue."""
+        if "queue" in config or "exchange" in config:
+            return {}
+        if destination.exchange is not None:
+            return {"exchange": destination.exchange, "routing_key": destination.routing_key or ""}
+        return {} if destination.queue is None else {"queue": destination.queue}
 
     def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:
         try:
             kombu = _kombu()
-        except InvalidAction as exc:
+            config = _resolved(self, config, ctx)
+        except GnomonError as exc:
             return Outcome.failure(str(exc))
         attempt = _Attempt(config, ctx)
         try:
@@ -293,7 +334,8 @@ class RedisAction:
         out = _check_common("redis", config, ("redis", "rediss"))
         key = _name("redis", config, "list")
         channel = _name("redis", config, "channel")
-        if (key is None) == (channel is None):
+        later = "destination" in out and key is None and channel is None  # the destination's
+        if (key is None) == (channel is None) and not later:
             raise _bad("redis", "give either list (LPUSH/RPUSH) or channel (PUBLISH)")
         push = config.get("push", "rpush")
         if key is None and "push" in config:
@@ -307,14 +349,22 @@ class RedisAction:
             raise _bad("redis", f"min_receivers {least!r} must be a whole number >= 0")
         if key is not None:
             out.update(list=key, push=push)
-        else:
+        elif channel is not None:
             out.update(channel=channel, min_receivers=least)
         return out
+
+    @staticmethod
+    def defaults_from(destination: Destination, config: Mapping[str, Any]) -> dict[str, Any]:
+        """Where to push when the config does not say: the destination's queue, as the list."""
+        if "list" in config or "channel" in config or destination.queue is None:
+            return {}
+        return {"list": destination.queue}
 
     def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:
         try:
             redis = _redis()
-        except InvalidAction as exc:
+            config = _resolved(self, config, ctx)
+        except GnomonError as exc:
             return Outcome.failure(str(exc))
         attempt = _Attempt(config, ctx)
         try:

@@ -27,6 +27,7 @@ _BUILTIN = {
     "amqp": "gnomon.actions.publish:AmqpAction",
     "redis": "gnomon.actions.publish:RedisAction",
     "sequence": "gnomon.actions.sequence:SequenceAction",
+    "celery": "gnomon.actions.celery_task:CeleryAction",
 }
 _loaded: dict[str, Action] = {}
 

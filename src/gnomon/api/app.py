@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 import gnomon
-from gnomon.api import problems, routes_jobs, routes_ops, routes_workflows
+from gnomon.api import problems, routes_destinations, routes_jobs, routes_ops, routes_workflows
 from gnomon.api.auth import Authenticator
 from gnomon.api.context import ApiContext
 from gnomon.api.limits import BoundedInput
@@ -55,7 +55,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(LocalOnly, open_access=open_access and not tokens)
     for router in (routes_jobs.router, routes_ops.router, routes_ops.root,
-                   routes_workflows.router):  # fmt: skip
+                   routes_workflows.router, routes_destinations.router):  # fmt: skip
         app.include_router(router)
     if dashboard:
         from gnomon.web import install as install_dashboard

@@ -1,10 +1,14 @@
 """``/api/v1/workflows/{id}/schedule``: a workflow service owns its schedule by id.
 
-The schedule is the job ``workflow:<id>``; its action (``http`` or ``amqp``) hands each run
-to the workflow runner. PUT creates or replaces it, GET reads it, DELETE removes it.
+The schedule is the job ``workflow:<id>``; its action (``http``, ``amqp``, ``redis`` or
+``celery``) hands each run to the workflow runner. PUT creates or replaces it, GET reads it,
+DELETE removes it. A body's ``destination`` names a broker destination for the action (see
+:mod:`gnomon.destinations`) instead of a URL in its config; an unknown name is refused (422).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
@@ -19,7 +23,7 @@ from gnomon.models import ActionSpec
 from gnomon.service import Scope
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
-WORKFLOW_KINDS = ("http", "amqp")
+WORKFLOW_KINDS = ("http", "amqp", "redis", "celery")
 READ, WRITE = Depends(need(Scope.READ)), Depends(need(Scope.WRITE))
 WorkflowId = Path(min_length=1, max_length=190, description="The workflow's id.")
 
@@ -37,11 +41,11 @@ def put_schedule(request: Request, response: Response, body: WorkflowScheduleIn,
     """Create (201) or replace (200) the workflow's schedule."""
     if body.action.kind not in WORKFLOW_KINDS:
         raise ApiError(422, "invalid_spec",
-                       f"action: a workflow schedule needs an http or amqp action, not "
-                       f"{body.action.kind!r}", field="action")  # fmt: skip
+                       f"action: a workflow schedule needs an {', '.join(WORKFLOW_KINDS)} "
+                       f"action, not {body.action.kind!r}", field="action")  # fmt: skip
     require_admin_for(who, body.action.kind, body.action.config)
     ctx, job_id = context(request), _job_id(workflow_id)
-    action = ActionSpec(kind=body.action.kind, config=body.action.config)
+    action = ActionSpec(kind=body.action.kind, config=_with_destination(body))
     policy = body.policy.model_dump(exclude_none=True)
     name = body.name or f"workflow {workflow_id}"
     try:
@@ -59,6 +63,19 @@ def put_schedule(request: Request, response: Response, body: WorkflowScheduleIn,
     diff = {"before": convert.job_summary(before), "after": convert.job_summary(job)}
     ctx.audit(request, who, "workflow.schedule.replace", f"job:{job_id}", diff)
     return WorkflowScheduleOut(workflow_id=workflow_id, job=convert.job_out(job))
+
+
+def _with_destination(body: WorkflowScheduleIn) -> dict[str, Any]:
+    """The action's config, with the body's ``destination`` (if any) in it."""
+    if body.destination is None:
+        return body.action.config
+    if body.action.kind == "http":
+        raise ApiError(422, "invalid_spec", "destination: an http action has no destination; "
+                       "use amqp, redis or celery", field="destination")  # fmt: skip
+    if "destination" in body.action.config:
+        raise ApiError(422, "invalid_spec", "destination: given twice (in the body and in the "
+                       "action's config)", field="destination")  # fmt: skip
+    return {**body.action.config, "destination": body.destination}
 
 
 @router.get("/{workflow_id}/schedule", response_model=WorkflowScheduleOut,

@@ -169,7 +169,16 @@ class HealthOut(BaseModel):
 class WorkflowScheduleIn(Strict):
     when: str = SpecText
     tz: str = TzText
-    action: ActionIn = Field(description="An `http` or `amqp` action that starts the workflow.")
+    action: ActionIn = Field(
+        description="An `http`, `amqp`, `redis` or `celery` action that starts the workflow."
+    )
+    destination: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A named destination for the `amqp`, `redis` or `celery` action (instead "
+        "of a URL in its config).",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=500)
     policy: PolicyIn = Field(default_factory=lambda: PolicyIn())
     paused: bool = False

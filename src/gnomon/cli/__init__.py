@@ -44,7 +44,16 @@ jobs.register(app)
 devices.register(app)
 schedule.register(app)
 up.register(app)
-for _optional in ("next_cmd", "tokens", "api_cmd", "status", "mcp_cmd", "worker_cmd"):
+for _optional in (
+    "next_cmd",
+    "tokens",
+    "api_cmd",
+    "status",
+    "mcp_cmd",
+    "worker_cmd",
+    "destinations",
+    "beat",
+):
     try:
         _module = __import__(f"gnomon.cli.{_optional}", fromlist=["register"])
     except ImportError:  # a command whose module is not there yet

@@ -9,6 +9,8 @@ and ``gnomon actions`` — the action kinds this installation knows.
     gnomon schedule plugin_command "0 2 * * *" --plugin-name backup --command-name run_backup \\
         --args '{"target": "/data"}' --name "Nightly Backup"
     gnomon schedule sequence "0 3 * * *" --file steps.yaml
+    gnomon schedule celery "every 5m" --task myapp.tasks.add --args '[2, 3]' \\
+        --broker redis://127.0.0.1:6379/0 [--backend URL] [--queue Q] [--priority N]
 """
 
 from __future__ import annotations
@@ -192,15 +194,27 @@ def _sequence(o: dict[str, Any]) -> ActionSpec:
                                                                     "sequence")))  # fmt: skip
 
 
+def _celery(o: dict[str, Any]) -> ActionSpec:
+    config: dict[str, Any] = {"task": _need(o["task"], "--task", "celery")}
+    if o["broker"] is None and o["destination"] is None:
+        raise InvalidSpec("schedule celery: give --broker URL or --destination NAME")
+    config["args"] = _json(o["args"], "--args") if o["args"] is not None else []
+    config["kwargs"] = _json(o["kwargs"], "--kwargs") if o["kwargs"] is not None else {}
+    for key in ("broker", "destination", "backend", "queue", "priority", "expires"):
+        if o[key] is not None:
+            config[key] = o[key]
+    return ActionSpec(kind="celery", config=config)
+
+
 BUILDERS: dict[str, Builder] = {
     "notify": _notify, "http": _http, "mqtt": _mqtt, "mcp": _mcp, "plugin": _plugin,
-    "shell": _shell, "python": _python, "sequence": _sequence,
+    "shell": _shell, "python": _python, "sequence": _sequence, "celery": _celery,
 }  # fmt: skip
 
 
 def schedule(
     kind: str = typer.Argument(..., help="notification | shell | http | mqtt | mcp_tool | "
-                               "plugin_command | python | sequence"),
+                               "plugin_command | python | sequence | celery"),
     spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
     command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
     message: str | None = typer.Option(None, "--message", help="notification: the text."),
@@ -219,8 +233,20 @@ def schedule(
     tool_name: str | None = typer.Option(None, "--tool-name", help="mcp_tool: tool."),
     plugin_name: str | None = typer.Option(None, "--plugin-name", help="plugin: action kind."),
     command_name: str | None = typer.Option(None, "--command-name", help="plugin: command."),
-    args: str | None = typer.Option(None, "--args", help="JSON arguments (mcp/plugin/python)."),
-    kwargs: str | None = typer.Option(None, "--kwargs", help="python: JSON keyword arguments."),
+    args: str | None = typer.Option(None, "--args",
+                                    help="JSON arguments (mcp/plugin/python/celery)."),
+    kwargs: str | None = typer.Option(None, "--kwargs",
+                                      help="python/celery: JSON keyword arguments."),
+    task: str | None = typer.Option(None, "--task", help="celery: the task's name."),
+    broker: str | None = typer.Option(None, "--broker", help="celery: the broker URL."),
+    destination: str | None = typer.Option(None, "--destination",
+                                           help="celery: a named destination (not --broker)."),
+    backend: str | None = typer.Option(None, "--backend",
+                                       help="celery: result backend URL (records results)."),
+    queue: str | None = typer.Option(None, "--queue", help="celery: the queue."),
+    priority: int | None = typer.Option(None, "--priority", help="celery: 0-255."),
+    expires: float | None = typer.Option(None, "--expires",
+                                         help="celery: seconds after the fire's time."),
     ref: str | None = typer.Option(None, "--ref", help="python: 'package.module:function'."),
     file: str | None = typer.Option(None, "--file", help="sequence: a YAML or TOML file."),
     job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),

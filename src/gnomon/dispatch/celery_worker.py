@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from gnomon.clock import Clock, SystemClock
+from gnomon.destinations import Resolver
 from gnomon.errors import StoreError
 from gnomon.runner import execute_run
 from gnomon.store import FinishedRun
@@ -37,9 +38,15 @@ class RunExecutor:
     """Executes the runs a worker process receives (see the module docstring)."""
 
     def __init__(
-        self, store: Store, *, lease: float, clock: Clock | None = None, worker: str | None = None
+        self,
+        store: Store,
+        *,
+        lease: float,
+        clock: Clock | None = None,
+        worker: str | None = None,
+        destinations: Resolver | None = None,
     ) -> None:
-        self.store, self.lease = store, lease
+        self.store, self.lease, self.destinations = store, lease, destinations
         self.clock = clock or SystemClock()
         self.worker = worker or f"celery@{socket.gethostname()}:{os.getpid()}"
         self._lock = threading.Lock()
@@ -63,7 +70,13 @@ class RunExecutor:
             self._running[run_id] = cancel
             self._start_heartbeats()
         try:
-            finished = execute_run(claimed, clock=self.clock, worker=self.worker, cancelled=cancel)
+            finished = execute_run(
+                claimed,
+                clock=self.clock,
+                worker=self.worker,
+                cancelled=cancel,
+                destinations=self.destinations,
+            )
         finally:
             with self._lock:
                 self._running.pop(run_id, None)

@@ -38,7 +38,8 @@ from gnomon.errors import StoreError
 from gnomon.events.notifications import notify_failure
 from gnomon.models import Overlap, RunStatus
 from gnomon.runner import execute_run
-from gnomon.store import ClaimedRun, FinishedRun
+from gnomon.store import ClaimedRun, FinishedRun, SqlStore
+from gnomon.store.destinations import DestinationCatalogue
 from gnomon.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,10 @@ class LocalDispatcher:
             context.prefetch,
         )
         self._on_free, self._on_recorded = context.on_free, context.on_recorded
+        self._destinations = DestinationCatalogue(
+            context.store if isinstance(context.store, SqlStore) else None,
+            monotonic=context.clock.monotonic,
+        )
         self._recorder = OutcomeRecorder(
             context.store, context.clock, idle=self._idle, workers=self.workers,
             journal=context.journal, more_coming=self._more_coming, after=self._recorded,
@@ -252,8 +257,13 @@ class LocalDispatcher:
             return
         started = self.clock.monotonic()
         try:
-            finished = execute_run(item, clock=self.clock, worker=self.worker_id,
-                                   cancelled=cancel)  # fmt: skip
+            finished = execute_run(
+                item,
+                clock=self.clock,
+                worker=self.worker_id,
+                cancelled=cancel,
+                destinations=self._destinations,
+            )
         except Exception as exc:  # defensive: execute_run turns action errors into outcomes
             log.exception("run %s could not be executed", item.run.id)
             finished = FinishedRun(run_id=item.run.id, worker=self.worker_id,

@@ -148,3 +148,16 @@ schedulers = Table(
     Column("started_at", BigInteger, nullable=False),
     Column("beat_at", BigInteger, nullable=False),
 )
+
+# Named broker destinations (gnomon.destinations); those in the settings are not stored here.
+destinations = Table(
+    "gnomon_destinations",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("exchange", String(255), nullable=True),
+    Column("queue", String(255), nullable=True),
+    Column("routing_key", String(255), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from gnomon.actions.base import RunContext
 from gnomon.actions.publish import AmqpAction, RedisAction
+from gnomon.destinations import Destination
 from gnomon.errors import InvalidAction
 from gnomon.models import Outcome, RunStatus
 from tests.integration.actions.test_http import CANARY, ctx, shown
@@ -323,3 +325,61 @@ def test_registry_finds_both_actions() -> None:
 
     assert isinstance(get_action("amqp"), AmqpAction)
     assert isinstance(get_action("redis"), RedisAction)
+
+
+# --- named destinations -------------------------------------------------------------------
+
+
+def _at(dest: Destination) -> RunContext:
+    base = ctx()
+    return RunContext(
+        job_id=base.job_id,
+        run_id=base.run_id,
+        scheduled_for=base.scheduled_for,
+        attempt=1,
+        destinations=lambda name: dest,
+    )
+
+
+def test_amqp_to_a_named_destination_uses_its_url_and_queue(rabbit: Any, queue_name: str) -> None:
+    from kombu import Queue
+
+    Queue(queue_name, durable=True)(rabbit.channel()).declare()
+    action = AmqpAction()
+    config = action.validate({"destination": "jobs", "json": {"n": 2}})
+    outcome = action.execute(config, _at(Destination(name="jobs", url=AMQP_URL, queue=queue_name)))
+    assert outcome.status is RunStatus.SUCCEEDED, outcome.error
+    assert json.loads(take(rabbit, queue_name).body) == {"n": 2}
+
+
+def test_redis_to_a_named_destination_pushes_to_its_queue() -> None:
+    require("redis")
+    import redis
+
+    key = f"gnomon-test-{uuid.uuid4().hex[:8]}"
+    action = RedisAction()
+    config = action.validate({"destination": "cache", "body": "hello"})
+    outcome = action.execute(config, _at(Destination(name="cache", url=REDIS_URL, queue=key)))
+    assert outcome.status is RunStatus.SUCCEEDED, outcome.error
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert client.lpop(key) == b"hello"
+    finally:
+        client.delete(key)
+        client.close()
+
+
+def test_a_destination_of_the_wrong_kind_fails_the_run_clearly() -> None:
+    action = RedisAction()
+    config = action.validate({"destination": "rabbit", "body": "x", "list": "k"})
+    outcome = action.execute(config, _at(Destination(name="rabbit", url=AMQP_URL)))
+    assert outcome.status is RunStatus.FAILED
+    assert outcome.error == (
+        "destination 'rabbit': redis action: url scheme 'amqp' is not allowed; use redis or rediss"
+    )
+    assert "guest:guest" not in shown(outcome)
+
+
+def test_url_and_destination_together_are_refused() -> None:
+    with pytest.raises(InvalidAction, match="give url or destination, not both"):
+        AmqpAction().validate({"url": AMQP_URL, "destination": "d", "queue": "q", "body": "x"})
