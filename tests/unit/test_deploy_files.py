@@ -106,10 +106,11 @@ class CommandLineError(Exception):
     """``gnomon ARGS`` would be refused: what Click says is wrong."""
 
 
-def parse_command_line(args: list[str]) -> list[str]:
+def parse_command_line(args: list[str]) -> tuple[list[str], list[str]]:
     """Parse ``gnomon ARGS`` down to its (sub)command with Typer's Click, running nothing:
     raises :class:`CommandLineError` for an unknown command or option, a bad value or a
-    missing argument. Returns the command's path (``["token", "create"]``)."""
+    missing argument. Returns the command's path (``["token", "create"]``) and the arguments
+    it passes on (``gnomon worker``'s options for Celery)."""
     command: Any = get_command(app)
     path: list[str] = []
     parent, name = None, "gnomon"
@@ -117,7 +118,7 @@ def parse_command_line(args: list[str]) -> list[str]:
         while True:
             ctx = command.make_context(name, list(args), parent=parent)
             if not isinstance(command, TyperGroup):
-                return path
+                return path, list(ctx.args)
             # A group stops at its subcommand: what it left unparsed follows that name.
             rest = list(ctx.args)
             name = args[len(args) - len(rest) - 1]
@@ -131,10 +132,29 @@ def parse_command_line(args: list[str]) -> list[str]:
         raise CommandLineError(show() if callable(show) else str(exc)) from None
 
 
+def parse_celery_worker(args: list[str]) -> None:
+    """Parse the options ``gnomon worker`` passes to Celery's ``worker`` command, as Celery
+    would (its pool names need an app to be read)."""
+    import click  # Celery's own Click, not Typer's
+    from celery import Celery
+    from celery.bin.base import CLIContext
+    from celery.bin.worker import worker
+
+    obj = CLIContext(app=Celery(set_as_current=False), no_color=True, workdir=None, quiet=True)
+    try:
+        worker.make_context("worker", list(args), obj=obj)
+    except click.ClickException as exc:
+        raise CommandLineError(f"Celery's worker: {exc.format_message()}") from None
+
+
 def check_command_line(args: list[str]) -> None:
     """Fail unless ``gnomon ARGS`` parses and ``gnomon ARGS --help`` succeeds."""
     try:
-        parse_command_line(args)
+        path, passed_on = parse_command_line(args)
+        if path == ["worker"]:
+            parse_celery_worker(passed_on)
+        elif passed_on:
+            raise CommandLineError(f"unexpected arguments {passed_on}")
     except CommandLineError as exc:
         pytest.fail(f"gnomon {shlex.join(args)}: {exc}")
     result = CliRunner().invoke(app, [*args, "--help"])
@@ -170,6 +190,8 @@ def test_every_command_line_is_one_gnomon_accepts(args: list[str]) -> None:
         (["--dbb", "x", "api"], "No such option: --dbb"),
         (["token", "create", "ops", "--scoop", "admin"], "No such option: --scoop"),
         (["apii"], "No such command 'apii'"),
+        (["worker", "--concurency", "4"], "No such option '--concurency'"),
+        (["worker", "--pool", "prefrok"], "'prefrok' is not one of 'prefork'"),
     ],
 )
 def test_the_check_fails_for_a_misspelled_command_line(args: list[str], complaint: str) -> None:
@@ -186,10 +208,8 @@ def test_help_appended_alone_rejects_a_misspelled_option() -> None:
 
 
 def test_the_check_reads_a_nested_command() -> None:
-    assert parse_command_line(["--db", "x.db", "token", "create", "ops", "--scope", "read"]) == [
-        "token",
-        "create",
-    ]
+    args = ["--db", "x.db", "token", "create", "ops", "--scope", "read"]
+    assert parse_command_line(args) == (["token", "create"], [])
 
 
 # -- compose.yaml --------------------------------------------------------------------------
