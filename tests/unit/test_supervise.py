@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from gnomon.cli.supervise import ChildSpec, Ending, Supervisor
+from gnomon.cli.supervise import ChildSpec, Ending, Supervisor, run_until_stopped
 from gnomon.errors import ConfigError
 
 WAIT = 20.0  # seconds a test waits for a child's line before failing (never slept)
@@ -159,3 +159,29 @@ def test_a_command_that_cannot_start_stops_those_started(
 def test_nothing_to_run_is_refused() -> None:
     with pytest.raises(ConfigError, match="nothing to run"):
         Supervisor([])
+
+
+def test_run_until_stopped_ends_on_sigterm_with_every_child_stopped(lines: Lines) -> None:
+    supervisor = Supervisor([child("scheduler", POLITE), child("api", POLITE)], out=lines)
+
+    def stop_when_ready() -> None:
+        lines.wait_for("scheduler | ready")
+        lines.wait_for("api       | ready")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_ready).start()
+    assert run_until_stopped(supervisor) == 0
+    lines.wait_for("up        | stopping every process")
+    lines.wait_for("up        | stopped: scheduler 0, api 0")
+    assert signal.getsignal(signal.SIGTERM) is not None  # the previous handlers are back
+
+
+def test_run_until_stopped_reports_a_child_that_dies_and_stops_the_others(lines: Lines) -> None:
+    supervisor = Supervisor([child("api", POLITE), child("worker", CRASH)], out=lines)
+    assert run_until_stopped(supervisor) == 1
+    lines.wait_for("up     | worker exited with code 3: stopping the others")
+    # api may get its SIGTERM before its handler is set (-15): stopped either way
+    assert lines.wait_for("up     | stopped: ") in (
+        "up     | stopped: api 0, worker 3",
+        "up     | stopped: api -15, worker 3",
+    )

@@ -195,3 +195,27 @@ def _signal(proc: subprocess.Popen[bytes], signum: int, *, group: bool = False) 
             proc.send_signal(signum)
     except ProcessLookupError:  # gone meanwhile
         pass
+
+
+def run_until_stopped(supervisor: Supervisor) -> int:
+    """Start the children and run them until SIGINT/SIGTERM or until one exits, then stop
+    them all. The exit code: 0 when a requested stop ended every child with 0, else 1."""
+    handlers = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handlers[signum] = signal.signal(signum, lambda n, f: supervisor.request_stop())
+    try:
+        supervisor.start()
+        ending = supervisor.wait()
+        if ending.requested:
+            supervisor.say("stopping every process (Ctrl-C again to kill them)", SELF)
+        else:
+            supervisor.say(
+                f"{ending.child} exited with code {ending.code}: stopping the others", SELF
+            )
+        codes = supervisor.stop()
+        supervisor.say("stopped: " + ", ".join(f"{n} {c}" for n, c in codes.items()), SELF)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        supervisor.close()
+    return 0 if ending.requested and not any(codes.values()) else 1
