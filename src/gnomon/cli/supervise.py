@@ -199,7 +199,8 @@ def _signal(proc: subprocess.Popen[bytes], signum: int, *, group: bool = False) 
 
 def run_until_stopped(supervisor: Supervisor) -> int:
     """Start the children and run them until SIGINT/SIGTERM or until one exits, then stop
-    them all. The exit code: 0 when a requested stop ended every child with 0, else 1."""
+    them all. The exit code: 0 when a requested stop ended every child cleanly (0, or the
+    SIGTERM it was sent), else 1."""
     handlers = {}
     for signum in (signal.SIGINT, signal.SIGTERM):
         handlers[signum] = signal.signal(signum, lambda n, f: supervisor.request_stop())
@@ -218,4 +219,6 @@ def run_until_stopped(supervisor: Supervisor) -> int:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
         supervisor.close()
-    return 0 if ending.requested and not any(codes.values()) else 1
+    # -SIGTERM: a child that re-raises the signal after its clean stop, as uvicorn does.
+    clean = all(code in (0, -signal.SIGTERM) for code in codes.values())
+    return 0 if ending.requested and clean else 1
