@@ -1,13 +1,21 @@
-"""``gnomon up``: run the scheduler with its local workers until Ctrl-C."""
+"""``gnomon up``: run the scheduler with its local workers until Ctrl-C.
+
+With a broker (``--broker URL`` or ``GNOMON_BROKER_URL``) it runs the scaled-out processes
+instead, as children with prefixed logs (:mod:`gnomon.cli.supervise`): ``gnomon scheduler``,
+one ``gnomon worker``, ``gnomon api`` and Flower when it is installed.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
@@ -15,10 +23,13 @@ import typer
 
 from gnomon.cli import output
 from gnomon.cli.state import state
+from gnomon.errors import ConfigError
 
 if TYPE_CHECKING:
     from gnomon.api.server import ApiServer
+    from gnomon.cli.supervise import ChildSpec
     from gnomon.scheduler import Scheduler
+    from gnomon.settings import Settings
 
 FIRST_JOB_HINT = (
     "No jobs yet. Add a first one from another terminal, for example:\n"
@@ -62,14 +73,45 @@ def up(
         help="Seconds a clean stop waits for runs in flight before handing them back "
         "(default: GNOMON_STOP_TIMEOUT, else 30).",
     ),
+    broker: str | None = typer.Option(
+        None, "--broker",
+        help="Celery broker URL (redis://…, amqp://…; default: GNOMON_BROKER_URL): run "
+        "gnomon scheduler, gnomon worker, gnomon api and Flower as child processes.",
+    ),
+    scheduler_on: bool | None = typer.Option(
+        None, "--scheduler/--no-scheduler", help="With a broker: run gnomon scheduler."
+    ),
+    worker_on: bool | None = typer.Option(
+        None, "--worker/--no-worker", help="With a broker: run one gnomon worker."
+    ),
+    flower_on: bool | None = typer.Option(
+        None, "--flower/--no-flower", help="With a broker: run Flower if it is installed."
+    ),
 ) -> None:  # fmt: skip
-    """Run the scheduler and its workers until Ctrl-C."""
+    """Run the scheduler and its workers until Ctrl-C (with --broker: the scaled-out
+    processes as children)."""
     from gnomon import service
     from gnomon.scheduler import Scheduler
     from gnomon.service import FinishedRun
     from gnomon.settings import Settings
 
     settings = Settings.from_env()
+    picked = Components(scheduler_on, worker_on, api, flower_on)
+    broker = broker or settings.broker_url
+    if broker:
+        options = ChildOptions(workers, lease, identity, stop_timeout)
+        up_with_broker(
+            broker,
+            picked,
+            options,
+            settings,
+            demo=demo,
+            devices=devices,
+            host=host or settings.api_host,
+            port=settings.api_port if port is None else port,
+        )
+        return
+    picked.refuse_without_broker()
     devices = devices or settings.devices_dir
     host = host or settings.api_host
     port = settings.api_port if port is None else port
@@ -175,6 +217,125 @@ def start_api(scheduler: Scheduler, host: str, port: int) -> ApiServer | None:
 
 def register(app: typer.Typer) -> None:
     app.command()(up)
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What ``gnomon up --broker`` runs; None: not said (on with a broker)."""
+
+    scheduler: bool | None
+    worker: bool | None
+    api: bool
+    flower: bool | None
+
+    def refuse_without_broker(self) -> None:
+        said = [
+            f"--{'' if on else 'no-'}{name}"
+            for name, on in (
+                ("scheduler", self.scheduler),
+                ("worker", self.worker),
+                ("flower", self.flower),
+            )
+            if on is not None
+        ]
+        if said:
+            raise ConfigError(
+                f"{', '.join(said)}: these pick the processes of gnomon up with "
+                "a broker; give --broker URL or GNOMON_BROKER_URL"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOptions:
+    """``gnomon up`` options passed on to the children (None: their own defaults)."""
+
+    workers: int | None
+    lease: float | None
+    identity: str | None
+    stop_timeout: float | None
+
+
+FLOWER_PORT = 5555
+CLEAN_STOP_MARGIN = 10.0
+"""Seconds a child gets beyond GNOMON_STOP_TIMEOUT to record its outcomes and exit."""
+
+
+def up_with_broker(
+    broker: str,
+    picked: Components,
+    options: ChildOptions,
+    settings: Settings,
+    *,
+    demo: bool,
+    devices: str | None,
+    host: str,
+    port: int,
+) -> None:
+    """``gnomon up --broker``: the processes of a scaled-out gnomon as children, until a
+    stop (see :mod:`gnomon.cli.supervise`); exits 1 if one of them ended on its own."""
+    from gnomon.cli.supervise import Supervisor, run_until_stopped
+    from gnomon.settings import EXPORTED
+
+    if devices:
+        raise ConfigError(
+            "--devices: device modules are not run with --broker yet; start "
+            "gnomon up without a broker for them"
+        )
+    if demo:
+        from gnomon.cli.jobs import open_scheduler
+        from gnomon.demo import load_demo
+
+        with open_scheduler() as scheduler:
+            output.console.print(f"demo jobs loaded: {', '.join(load_demo(scheduler))}")
+    flower = importlib.util.find_spec("flower") is not None
+    if not flower and picked.flower is not False:
+        if picked.flower:
+            raise ConfigError("--flower: Flower is not installed (pip install flower)")
+        output.console.print("Flower is not installed (pip install flower): not started")
+    if port == 0:  # the API is a child: choose its port here, to be able to say it
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    children = broker_children(picked, options, host, port, flower=flower)
+    # Settings go in the children's environment: a password in a URL stays out of `ps`.
+    env = {**os.environ, EXPORTED["broker_url"]: broker, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
+    if state.db:
+        env[EXPORTED["database_url"]] = state.db
+    stop_timeout = settings.stop_timeout if options.stop_timeout is None else options.stop_timeout
+    supervisor = Supervisor(children, env=env, grace=stop_timeout + CLEAN_STOP_MARGIN)
+    raise typer.Exit(run_until_stopped(supervisor))
+
+
+def broker_children(
+    picked: Components, options: ChildOptions, host: str, port: int, *, flower: bool
+) -> list[ChildSpec]:
+    """The command lines of ``gnomon up --broker``'s children, in start order (``flower``:
+    whether Flower is installed)."""
+    from gnomon.cli.supervise import ChildSpec
+
+    gnomon = (sys.executable, "-m", "gnomon", *(("-v",) if state.verbose else ()))
+    children = []
+    if picked.scheduler is not False:
+        argv = [*gnomon, "scheduler"]
+        for option, value in (
+            ("--identity", options.identity),
+            ("--lease", options.lease),
+            ("--stop-timeout", options.stop_timeout),
+        ):
+            if value is not None:
+                argv += [option, str(value)]
+        children.append(ChildSpec(name="scheduler", argv=tuple(argv)))
+    if picked.worker is not False:
+        concurrency = () if options.workers is None else ("--concurrency", str(options.workers))
+        children.append(ChildSpec(name="worker", argv=(*gnomon, "worker", *concurrency)))
+    if picked.api:
+        api = (*gnomon, "api", "--host", host, "--port", str(port))
+        children.append(ChildSpec(name="api", argv=api))
+    if picked.flower is not False and flower:
+        celery = (sys.executable, "-m", "celery", "-A", "gnomon.celery")
+        address = (f"--address={host}", f"--port={FLOWER_PORT}")
+        children.append(ChildSpec(name="flower", argv=(*celery, "flower", *address)))
+    return children
 
 
 T = TypeVar("T")
