@@ -25,7 +25,7 @@ from gnomon.definitions import define_job, python
 from gnomon.models import Job, RunReason, RunStatus
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.listen import CHANNEL, Subscription, WakeListener
-from tests.servers import POSTGRES_URL, require
+from tests.servers import fresh_postgres_database, require
 
 POLL = 30.0  # far longer than any wait below: only a notification can explain a quick start
 WAIT = 10.0  # the timeout of every wait (reached only by a failure)
@@ -87,17 +87,9 @@ def pg_url() -> Iterator[str]:
     """A fresh migrated database for this module, dropped afterwards (notifications are per
     database: other tests' changes do not wake these schedulers)."""
     require("postgres")
-    admin_url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"gnomon_notify_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    with fresh_postgres_database("gnomon_notify") as url:
         SqlStore(url).close()  # migrated once
         yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
