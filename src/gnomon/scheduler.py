@@ -344,7 +344,9 @@ class Scheduler:
     def tick(self, now: datetime | None = None) -> TickReport:
         """One iteration: record due fires, recover lost runs, start due runs."""
         now = now or self.clock.now()
-        until = now + self.lookahead
+        # Runs sent to a broker are not claimed ahead (room_ahead() is 0): fires recorded ahead
+        # would wait, pending and unseen by next_wakeup, until something else woke the loop.
+        until = now if self.dispatcher.queues else now + self.lookahead
         self._ticked_at, self._ticked_until = now, until
         jobs = fires = claimed = 0
         lost = self._maintain(now)
