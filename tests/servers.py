@@ -8,7 +8,10 @@ starts every server first).
 from __future__ import annotations
 
 import os
+import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -39,3 +42,19 @@ def require(name: str) -> tuple[str, int]:
             pytest.fail(f"{reason} (CI=true: .ci/run should have started it)")
         pytest.skip(reason)
     return host, port
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str, server: str = POSTGRES_URL) -> Iterator[str]:
+    """A new, empty database on ``server`` (its URL, for psycopg or gnomon), dropped after."""
+    import psycopg
+
+    admin_url = server.replace("postgresql+psycopg://", "postgresql://", 1)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,7 +4,8 @@
 batches, each one transaction), recovers runs whose worker vanished, claims due runs up to
 the free worker slots and hands them to the dispatcher. ``run_forever`` repeats it, sleeping
 until the earliest due moment the store knows of — checked at least every ``poll`` seconds
-so jobs added by other processes are seen — or until woken by a change in this process.
+so jobs added by other processes are seen — or until woken by a change: one made in this
+process, or (on PostgreSQL) one another process committed and notified.
 No list of jobs is kept in memory.
 """
 
@@ -35,6 +36,7 @@ from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
 from gnomon.store.destinations import require_known
 from gnomon.store.identity import default_identity
+from gnomon.store.listen import Subscription
 from gnomon.tenure import Tenure, process_worker_id
 from gnomon.triggers import Trigger
 
@@ -119,6 +121,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listening: Subscription | None = None  # while run_forever runs
         self._next_recovery = self.clock.monotonic()
         self._next_heartbeat = self.clock.monotonic()
         self._ticked_at: datetime | None = None  # ``now`` of the last tick
@@ -396,6 +399,9 @@ class Scheduler:
         """Tick and sleep until :meth:`stop` is called (from another thread or a signal)."""
         log.info("scheduler %s started on %s", self.worker_id, self.store.url)
         self.relay.start()
+        # Changes committed by other processes wake the loop at once (PostgreSQL: LISTEN; see
+        # gnomon.store.listen); the poll stays as the fallback. None on SQLite.
+        self._listening = self.store.listen(self._wake.set)
         failures = 0
         while not self._stop.is_set():
             try:
@@ -408,6 +414,8 @@ class Scheduler:
                 delay = min(0.5 * 2 ** min(failures, 4), 5.0)
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
                 self.clock.wait(self._stop, delay)
+        if self._listening is not None:
+            self._listening.close()
         self.relay.stop()
         log.info("scheduler %s stopped", self.worker_id)
 

@@ -11,7 +11,6 @@ of each process's output is printed, so a failure report shows what the schedule
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import POSTGRES_URL, require
+from tests.servers import fresh_postgres_database, require
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "Press Ctrl-C to stop."
@@ -172,17 +171,8 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
 def postgres_url() -> Iterator[str]:
     """A fresh, empty database on the local PostgreSQL server."""
     require("postgres")
-    import psycopg
-
-    admin_url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"gnomon_rel_{secrets.token_hex(4)}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("gnomon_rel") as url:
+        yield url
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -7,7 +7,7 @@ what differs between databases.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from gnomon.planning import AHEAD
 from gnomon.redaction import redact_text
 from gnomon.store.dialect import WRITE, dialect_of
 from gnomon.store.engine import create_store_engine, driver_errors, upgrade_schema
+from gnomon.store.listen import Subscription
 from gnomon.store.prepared import Prepared
 from gnomon.store.statements import ADVANCE, EVENT_COLUMNS, RUN_COLUMNS, START
 from gnomon.store.tables import events, jobs, runs
@@ -80,6 +81,11 @@ class SqlBase:
         """
         with driver_errors():
             self.dialect.checkpoint(self.engine)
+
+    def listen(self, callback: Callable[[], None]) -> Subscription | None:
+        """Call ``callback`` when another process commits a change that may move the next
+        wake-up earlier (see :mod:`gnomon.store.listen`); None on SQLite."""
+        return self.dialect.listen(self.engine, callback)
 
     def close(self) -> None:
         self.engine.dispose()

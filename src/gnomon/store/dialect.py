@@ -35,6 +35,10 @@ scheduler identity lock       ``flock`` beside the file       session advisory l
 (:meth:`try_hold`)            (:mod:`~gnomon.store.locks`)
 outcome journal folder        beside the database file        ``GNOMON_STATE_DIR``, one
 (:meth:`journal_folder`)                                      folder per database
+wake other processes on a     nothing: they poll              ``NOTIFY`` in the transaction,
+change (:meth:`notify`,                                       a ``LISTEN`` connection per
+:meth:`listen`)                                               scheduler (:mod:`~gnomon.store.
+                                                              listen`)
 ============================  ==============================  ================================
 
 The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
@@ -47,6 +51,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,6 +62,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from gnomon.errors import ConfigError
+from gnomon.store.listen import KEEPALIVE, NOTIFY, Subscription, WakeListener
 from gnomon.store.locks import IdentityHold, try_advisory, try_flock
 
 log = logging.getLogger(__name__)
@@ -133,6 +139,16 @@ class Dialect:
         url = engine.url.render_as_string(hide_password=True)
         digest = hashlib.sha256(url.encode()).hexdigest()[:16]
         return Path(state_dir or "~/.local/state/gnomon").expanduser() / digest
+
+    def notify(self, conn: Connection) -> None:
+        """Tell the processes listening on this database (:meth:`listen`) that what they
+        should do next may have changed; sent when, and only if, this transaction commits."""
+
+    def listen(self, engine: Engine, callback: Callable[[], None]) -> Subscription | None:
+        """Call ``callback`` soon after each :meth:`notify` of another transaction commits
+        (and once after reconnecting), in a thread of its own, until closed; None where the
+        database has no such channel (callers poll)."""
+        return None
 
 
 class SqliteDialect(Dialect):
@@ -214,6 +230,15 @@ class PostgresDialect(Dialect):
 
     def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
         return try_advisory(engine, identity)
+
+    def notify(self, conn: Connection) -> None:
+        conn.exec_driver_sql(NOTIFY)
+
+    def listen(self, engine: Engine, callback: Callable[[], None]) -> Subscription | None:
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        options = {**KEEPALIVE, **cparams, "autocommit": True}
+        dbapi = engine.dialect.loaded_dbapi
+        return WakeListener(lambda: dbapi.connect(*cargs, **options), callback).start()
 
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (SqliteDialect(), PostgresDialect())}

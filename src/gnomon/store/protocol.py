@@ -22,13 +22,14 @@ claim until its outcome is recorded or its lease expires; then the store again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from gnomon.events import Event
 from gnomon.models import Job, JobState, Run, RunReason, RunStatus
 from gnomon.planning import FirePlan
+from gnomon.store.listen import Subscription
 from gnomon.store.rows import ClaimedRun, FinishedRun
 
 if TYPE_CHECKING:
@@ -156,6 +157,17 @@ class Store(Protocol):
     ) -> list[Event]:  # fmt: skip
         """Lifecycle events after ``after_id``, oldest first (``newest``: newest first)."""
         raise NotImplementedError
+
+    # -- waking up ----------------------------------------------------------------------------
+
+    def listen(self, callback: Callable[[], None]) -> Subscription | None:
+        """Call ``callback`` (in a thread of the store's, until the subscription is closed)
+        soon after another process commits a change that may move a scheduler's next wake-up
+        earlier: a job added, changed, paused, resumed or removed, a manual run, runs handed
+        or taken back, a retry due within a second. Once more after a lost connection comes
+        back (changes may have been missed). Never raises for a database that is away: it
+        keeps trying. None if this store cannot tell: callers poll."""
+        return None
 
     # -- housekeeping -------------------------------------------------------------------------
 

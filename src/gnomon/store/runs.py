@@ -38,6 +38,7 @@ REQUEUED = "put back to pending: its worker vanished (lease expired)"
 TAKEN_BACK = "put back to pending: its scheduler died and was restarted"
 RELEASED_STARTED = "put back to pending: its scheduler stopped before it finished"
 SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
+RETRY_SOON = 1_000_000  # µs: other schedulers' poll (1 s) sees a later retry before it is due
 
 
 def claimed_event(status: RunStatus) -> str:
@@ -198,6 +199,8 @@ class RunStore(SqlBase):
                 self._finished_events(conn, item, row, retries, new_events)
             self._insert_runs.run(conn, retries)
             self._insert_events.run(conn, new_events)
+            if any(r["due_at"] - r["created_at"] < RETRY_SOON for r in retries):
+                self.dialect.notify(conn)
         for item, ok in zip(finished, accepted, strict=True):
             if not ok:
                 log.warning(
@@ -320,6 +323,8 @@ class RunStore(SqlBase):
                 )  # fmt: skip
             if dead:
                 self._dead_letter(conn, dead, now)
+            if requeue or dead:
+                self.dialect.notify(conn)
             new_events = [
                 rows.event_values(Event(kind="run.lost", at=now, job_id=r.job_id, run_id=r.id,
                                         data={"losses": earlier.get(r.id, 0) + 1,
@@ -354,6 +359,7 @@ class RunStore(SqlBase):
                 conn.execute(events.insert(), [rows.event_values(Event(
                     kind="run.released", at=now, job_id=r.job_id, run_id=r.id,
                     data={"started": started})) for r in released])  # fmt: skip
+                self.dialect.notify(conn)
         return len(released)
 
     def _losses(self, conn: Connection, lost: Sequence[Any]) -> dict[int, int]:

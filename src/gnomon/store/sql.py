@@ -92,6 +92,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             with self._write() as conn:
                 self._insert_jobs.run(conn, values)
                 self._insert_events.run(conn, created)
+                self.dialect.notify(conn)
         except Conflict:  # a key taken (see driver_errors): say which id
             ids = [job.id for job in new]
             with self._read() as conn:
@@ -144,6 +145,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                 if new_runs:
                     conn.execute(self._insert_ignore(runs), new_runs)
             conn.execute(events.insert(), new_events)
+            self.dialect.notify(conn)
 
     def remove_job(self, job_id: str, now: datetime) -> None:
         """Delete a job; its pending runs are cancelled, its history is kept."""
@@ -153,6 +155,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             self._cancel_pending(conn, job_id, now)
             event = Event(kind="job.removed", at=now, job_id=job_id)
             conn.execute(events.insert(), [rows.event_values(event)])
+            self.dialect.notify(conn)
 
     def advance_jobs(self, now: datetime, planner: Planner, limit: int = 500) -> AdvanceResult:
         """Claim up to ``limit`` due jobs, record their fires and advance them, atomically."""
@@ -361,6 +364,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             event = Event(kind="job.triggered", at=now, job_id=job_id, run_id=run_id,
                           data={"reason": reason.value})  # fmt: skip
             conn.execute(events.insert(), [rows.event_values(event)])
+            self.dialect.notify(conn)
         return self.get_run(run_id)
 
     def _next_attempt_of_unrun_fire(
