@@ -27,7 +27,6 @@ deliveries) are printed, with the seed: ``GNOMON_CHAOS_SEED`` replays a schedule
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
 import secrets
@@ -35,16 +34,14 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psutil
 import pytest
 
 from gnomon.models import Run, RunStatus
 from gnomon.store import SqlStore
+from tests.reliability.celery_cluster import ONE, SCHEDULERS, WORKERS, Cluster, Faults
 from tests.reliability.checker import (
     Fire,
     Kill,
@@ -69,9 +66,6 @@ from tests.reliability.workload import (
     utcnow,
 )
 
-SCHEDULERS, WORKERS = 3, 2
-WORKER_OPTIONS = ("--pool", "prefork", "--concurrency", "2", "--without-mingle", "--without-gossip")
-LEASE, RESEND_AFTER = 5.0, 10.0
 CHAOS = float(os.environ.get("GNOMON_CELERY_CHAOS_SECONDS", "120"))
 OUTAGE = 20.0  # seconds the broker is down, from the middle of the window
 KILL_EVERY = (10.0, 15.0)  # seconds between kills
@@ -80,131 +74,15 @@ QUICK, SLOW, WORK = 4, 2, 0.5  # interval jobs; SLOW of them work WORK seconds
 SHOT_EVERY = 3.0  # seconds between one-shots
 BURST, BURST_WORK = 24, 0.3  # one-shots due 1 s before the broker goes
 SETTLE = 120.0  # generous: lease + re-send + a backlog after the outage, on a busy machine
-SCHEDULER_READY, WORKER_READY = "gnomon scheduler", " ready."
 DROPPED = "'status': 'duplicate'"  # a worker's log of a delivery dropped as a duplicate
-ONE = timedelta(seconds=1)
-
-
-@dataclass
-class Faults:
-    """What the test did: kills (of pool children, for the checker), and the outage."""
-
-    worker_kills: list[Kill] = field(default_factory=list)  # one per killed pool child
-    victims: list[str] = field(default_factory=list)  # process names, in order
-    outage: tuple[float, float] = (0.0, 0.0)  # broker stopped, started (epoch seconds)
-    lost: tuple[int, int] = (0, 0)  # messages the broker held: queued, unacknowledged
-
-
-def kill_tree(process: GnomonProcess) -> list[int]:
-    """``kill -9`` a process and every descendant; the descendants' pids.
-
-    The parent is frozen first, so it cannot react to its children's deaths (a Celery
-    worker would reject their messages back to the broker): the whole tree dies as one.
-    """
-    try:
-        parent = psutil.Process(process.pid)
-        children = parent.children(recursive=True)
-        parent.suspend()
-    except psutil.NoSuchProcess:
-        children = []
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-    process.kill()
-    deadline = time.monotonic() + 10
-    while any(_alive(c) for c in children):  # reparented: another process reaps them
-        assert time.monotonic() < deadline, f"children of {process.name} survived SIGKILL"
-        time.sleep(0.01)
-    return [c.pid for c in children]
-
-
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-class Cluster:
-    """The schedulers and workers of the test, restarted under new names when killed."""
-
-    def __init__(self, launcher: Launcher, url: str, broker: str, workdir: Path) -> None:
-        self.launcher, self.url = launcher, url
-        self.queue = f"gnomon-chaos-{secrets.token_hex(4)}"
-        self.broker_args = ("--broker", broker, "--queue", self.queue)
-        self.env = {
-            "GNOMON_LEASE": str(LEASE),
-            "GNOMON_RESEND_AFTER": str(RESEND_AFTER),
-            "GNOMON_STATE_DIR": str(workdir / "state"),
-        }
-        self.generation = 0
-        self.schedulers = [self.scheduler(i) for i in range(SCHEDULERS)]
-        self.workers = [self.worker(i) for i in range(WORKERS)]
-
-    def scheduler(self, slot: int) -> GnomonProcess:
-        name, identity = f"scheduler-{slot}-{self.generation}", ("--identity", f"s{slot}")
-        return self.launcher.start(
-            self.url,
-            name,
-            *self.broker_args,
-            *identity,
-            command="scheduler",
-            ready=SCHEDULER_READY,
-            env=self.env,
-        )
-
-    def worker(self, slot: int) -> GnomonProcess:
-        name, hostname = f"worker-{slot}-{self.generation}", ("--hostname", f"worker-{slot}@%h")
-        return self.launcher.start(
-            self.url,
-            name,
-            *self.broker_args,
-            *WORKER_OPTIONS,
-            *hostname,
-            command="worker",
-            ready=WORKER_READY,
-            env=self.env,
-        )
-
-    @property
-    def processes(self) -> list[GnomonProcess]:
-        return self.schedulers + self.workers
-
-    def wait_ready(self) -> None:
-        for process in self.processes:
-            process.wait_ready(timeout=60)
-
-    def kill_and_restart(self, kind: str, slot: int, faults: Faults) -> None:
-        """``kill -9`` one process (with its pool children) and start it again 1 s later."""
-        group = self.schedulers if kind == "scheduler" else self.workers
-        victim = group[slot]
-        killed_at = utcnow()
-        children = kill_tree(victim)
-        faults.victims.append(victim.name)
-        if kind == "worker":
-            faults.worker_kills += [Kill(pid, killed_at.timestamp()) for pid in children]
-        sleep_until(killed_at + ONE)
-        self.generation += 1
-        group[slot] = self.scheduler(slot) if kind == "scheduler" else self.worker(slot)
-
-    def stop(self) -> dict[str, tuple[int, float]]:
-        """SIGTERM every process at once (a clean stop each); their exit codes, and how
-        long each took to stop."""
-
-        def stop(process: GnomonProcess) -> tuple[int, float]:
-            began = time.monotonic()
-            return process.stop(timeout=60), time.monotonic() - began
-
-        with ThreadPoolExecutor(len(self.processes)) as pool:
-            stops = pool.map(stop, self.processes)
-            return dict(zip((p.name for p in self.processes), stops, strict=True))
 
 
 def fault_plan(rng: random.Random) -> list[tuple[float, str, int]]:
     """Kills as (seconds into the window, kind, slot): both kinds at least once."""
     kinds = ["scheduler", "worker"]
     rng.shuffle(kinds)
-    plan, at = [], 5.0
+    plan: list[tuple[float, str, int]] = []
+    at = 5.0
     while at < CHAOS - LAST_KILL:
         kind = kinds[len(plan)] if len(plan) < 2 else rng.choice(("scheduler", "worker"))
         plan.append((at, kind, rng.randrange(SCHEDULERS if kind == "scheduler" else WORKERS)))
@@ -295,6 +173,18 @@ def lost_with_killed_children(url: str, begun: list[Entry], kills: list[Kill]) -
     return {e.run_id for e in lost if e.run_id in caught and e.at.timestamp() >= caught[e.run_id]}
 
 
+def judge_reruns(
+    url: str, begun: list[Entry], ends: list[Entry], kills: list[Kill]
+) -> tuple[Reruns, set[int], dict[Fire, int]]:
+    """Re-executions; the runs caught in flight at a worker kill (the checker's account and
+    the store's); the re-executed fires no kill explains."""
+    again = reruns(begun, ends, kills)
+    in_flight = again.executing | again.recent | lost_with_killed_children(url, begun, kills)
+    run_of = {e.fire: e.run_id for e in begun}
+    unexplained = {f: n for f, n in again.duplicates.items() if run_of[f] not in in_flight}
+    return again, in_flight, unexplained
+
+
 def statuses(url: str, last: datetime) -> Counter[str]:
     """How many runs of fires up to ``last`` ended in each status."""
     store = SqlStore(url, migrate=False)
@@ -363,9 +253,8 @@ def test_kill_9_schedulers_and_workers_and_stop_the_broker_for_minutes(
     started = time.monotonic()
     faults = unleash(cluster, broker, base, seed)
 
-    last = base + timedelta(seconds=CHAOS)
+    last, tail = base + timedelta(seconds=CHAOS), base + timedelta(seconds=CHAOS + 2 * SETTLE)
     must = {f for job in ticks for f in interval_fires(job, base, ONE, last)} | shots
-    tail = last + timedelta(seconds=SETTLE + 120)
     may = [f for job in ticks for f in interval_fires(job, base, ONE, tail)]
     window_end = time.monotonic()
     cluster.wait_ready()  # the last processes restarted
@@ -378,18 +267,13 @@ def test_kill_9_schedulers_and_workers_and_stop_the_broker_for_minutes(
 
     ends, begun = read(ledger), read(starts)
     report = check(must, may, ends)  # finished executions: duplicates are judged below
-    again = reruns(begun, ends, faults.worker_kills)
-    caught = lost_with_killed_children(postgres_url, begun, faults.worker_kills)
-    in_flight = again.executing | again.recent | caught
-    run_of = {e.fire: e.run_id for e in begun}
-    unexplained = {f: n for f, n in again.duplicates.items() if run_of[f] not in in_flight}
+    again, in_flight, unexplained = judge_reruns(postgres_url, begun, ends, faults.worker_kills)
     print_figures(faults, report, again, begun, must, launcher)
     print(
-        f"{len(caught)} runs begun in a killed pool child were taken back lost after the kill; "
-        f"runs of fires up to the window's end, by status: {dict(statuses(postgres_url, last))}; "
-        f"start {started - began:.1f} s, window {window_end - started:.1f} s, settled "
-        f"{settled - window_end:.1f} s after it, stop {time.monotonic() - settled:.1f} s "
-        f"(slowest: {slowest}, {stops[slowest][1]:.1f} s)"
+        f"{len(in_flight)} runs in flight at worker kills; runs of fires up to the window's "
+        f"end, by status: {dict(statuses(postgres_url, last))}; start {started - began:.1f} s, "
+        f"window {window_end - started:.1f} s, settled {settled - window_end:.1f} s after it, "
+        f"stop {time.monotonic() - settled:.1f} s (slowest: {slowest}, {stops[slowest][1]:.1f} s)"
     )
 
     kinds = Counter(name.split("-")[0] for name in faults.victims)
