@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,8 @@ def run_cli(db: str, *args: str, timeout: float = 60) -> subprocess.CompletedPro
 
 class GnomonProcess:
     """One ``gnomon up`` subprocess (or another ``command``: ``scheduler``, ``worker``); its
-    stdout and stderr go to files in ``workdir``. ``ready``: the line it prints when it runs."""
+    stdout and stderr go to files in ``workdir``. ``ready``: the line it prints when it runs;
+    ``env``: variables set over this process's environment (e.g. ``GNOMON_LEASE``)."""
 
     def __init__(
         self,
@@ -58,9 +59,11 @@ class GnomonProcess:
         args: tuple[str, ...] = (),
         command: str = "up",
         ready: str = READY,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.url, self.name, self.args = url, name, args
         self.command, self.ready = command, ready
+        self.extra_env = dict(env or {})
         self.stdout = workdir / f"{name}.out"
         self.stderr = workdir / f"{name}.err"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -76,6 +79,7 @@ class GnomonProcess:
         env["PYTHONUNBUFFERED"] = "1"  # stdout is a file: show progress as it happens
         env["COLUMNS"] = "250"  # Rich would wrap long database paths at 80 columns
         env.pop("GNOMON_DATABASE_URL", None)
+        env.update(self.extra_env)
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
                 [gnomon_executable(), "--db", self.url, self.command, *self.args],
@@ -140,9 +144,15 @@ class Launcher:
         self.processes: list[GnomonProcess] = []
 
     def start(
-        self, url: str, name: str, *args: str, command: str = "up", ready: str = READY
+        self,
+        url: str,
+        name: str,
+        *args: str,
+        command: str = "up",
+        ready: str = READY,
+        env: Mapping[str, str] | None = None,
     ) -> GnomonProcess:
-        process = GnomonProcess(url, self.workdir, name, args, command, ready)
+        process = GnomonProcess(url, self.workdir, name, args, command, ready, env)
         self.processes.append(process)
         return process.start()
 
