@@ -4,7 +4,8 @@ The scheduler's step claims due runs ``queued`` (the database is the outbox: eac
 recorded before its message exists); :meth:`CeleryDispatcher.submit` publishes one
 message per run — its id and its job's name, JSON, nothing else — and records, once the
 broker has confirmed them, when each is sent again if no worker has started it
-(:data:`~gnomon.settings.Settings.resend_after`). Each heartbeat of the scheduler's loop
+(:data:`~gnomon.settings.Settings.resend_after`, then as long as it has waited: the wait
+doubles with each re-send). Each heartbeat of the scheduler's loop
 sends again the runs whose moment passed: those a sender died before publishing, and
 those a broker lost. A worker (:mod:`gnomon.dispatch.celery_worker`) starts a run by id,
 exactly once whatever the number of deliveries.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from gnomon.dispatch.base import DispatchContext
@@ -112,8 +112,7 @@ class CeleryDispatcher:
                 sent.append(run.id)
         if sent:
             ctx = self.context
-            resend_at = ctx.clock.now() + timedelta(seconds=self.resend_after)
-            ctx.store.mark_sent(sent, ctx.worker_id, resend_at)
+            ctx.store.mark_sent(sent, ctx.worker_id, ctx.clock.now(), self.resend_after)
             self.sent += len(sent)
 
     def recheck(self) -> None:

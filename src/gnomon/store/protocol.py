@@ -110,9 +110,12 @@ class Store(Protocol):
 
     # -- runs sent to a broker (see gnomon.store.queued) ---------------------------------------
 
-    def mark_sent(self, run_ids: Sequence[int], sender: str, resend_at: datetime) -> int:
+    def mark_sent(
+        self, run_ids: Sequence[int], sender: str, now: datetime, resend_after: float
+    ) -> int:
         """The broker confirmed these queued runs' messages: none is sent again before
-        ``resend_at`` unless a worker starts it."""
+        ``resend_after`` seconds (or as long as it has waited since due, if longer) unless a
+        worker starts it."""
         raise NotImplementedError
 
     def resend_due(

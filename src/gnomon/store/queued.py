@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from gnomon.events import Event
 from gnomon.instants import to_micros
@@ -40,18 +40,28 @@ QUEUED = RunStatus.QUEUED.value
 class QueuedRunStore(SqlBase):
     """Sending runs to a broker, and starting them in the worker that received one."""
 
-    def mark_sent(self, run_ids: Sequence[int], sender: str, resend_at: datetime) -> int:
+    def mark_sent(
+        self, run_ids: Sequence[int], sender: str, now: datetime, resend_after: float
+    ) -> int:
         """The broker confirmed the messages of these runs (queued by ``sender``): send none
-        of them again before ``resend_at`` unless a worker starts it. How many."""
+        of them again before ``resend_after`` seconds, or as long as it has waited since its
+        due time if that is longer, unless a worker starts it. How many.
+
+        The wait doubles with each re-send, so a long queue that no worker has reached yet
+        (a backlog, not a lost message) is not flooded with copies, each of which costs a
+        worker a transaction; a message the broker lost is still sent again after
+        ``resend_after``."""
         if not run_ids:
             return 0
+        now_us, after_us = to_micros(now), round(resend_after * 1_000_000)
+        waited = now_us - runs.c.due_at
         with self._write() as conn:
             result = conn.execute(
                 update(runs)
                 .where(
                     runs.c.id.in_(list(run_ids)), runs.c.status == QUEUED, runs.c.worker == sender
                 )
-                .values(lease_until=to_micros(resend_at))
+                .values(lease_until=now_us + case((waited > after_us, waited), else_=after_us))
             )
             return int(result.rowcount or 0)
 
