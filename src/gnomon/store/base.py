@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 class SqlBase:
     """One database: its engine, how transactions begin, and the statements built once."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.engine = create_store_engine(url)
+    def __init__(self, url: str, *, migrate: bool = True, pre_ping: bool = True) -> None:
+        self.engine = create_store_engine(url, pre_ping=pre_ping)
         self.dialect = dialect_of(self.engine)
         self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
         self._writer = self.dialect.writer_lock()
