@@ -66,13 +66,18 @@ def check_instant(value: datetime, what: str) -> datetime:
     return utc
 
 
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # built once
+
+
 def json_size(value: Any) -> int:
     """Bytes of ``value`` as compact UTF-8 JSON (what the store keeps)."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    return len(_compact(value).encode())
 
 
 def cap_result(value: Any) -> Any:
     """A JSON result as kept in the history: itself, or a note when it is too large."""
+    if value is None or isinstance(value, bool):  # most results: nothing to measure
+        return value
     try:
         size = json_size(value)
     except (TypeError, ValueError, RecursionError):

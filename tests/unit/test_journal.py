@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +63,55 @@ def test_segments_rotate_once_the_old_one_is_recorded(
     journal.close(clean=True)
     assert not journal.path.exists()
     assert not journal.old_path.exists()
+
+
+def test_lines_across_windows_long_lines_and_the_written_line_fallback_replay_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "WINDOW", 8192)  # a window moves every ~40 lines
+    journal = OutcomeJournal(tmp_path, "r1")
+    journal.start()
+    items = [outcome(i, job_id=f"job-{i}") for i in range(300)]
+    items[100] = outcome(100, output="x" * 9000)  # longer than a window: pwrite
+    for item in items[:200]:
+        journal.append(item)
+
+    def no_room(fd: int, offset: int, length: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", no_room)  # the map cannot move: pwrite
+    for item in items[200:]:
+        journal.append(item)
+    again = OutcomeJournal(tmp_path, "r1").replay()
+    assert [(o.run_id, o.job_id, len(o.output)) for o in again] == [
+        (i.run_id, i.job_id, len(i.output)) for i in items]  # fmt: skip
+    journal.close(clean=False)
+    assert journal.path.stat().st_size == sum(len(journal_module._line(i)) for i in items)
+
+
+KILLED_WRITER = """
+import os, signal, sys
+from datetime import UTC, datetime
+from pathlib import Path
+from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.models import RunStatus
+from gnomon.store import FinishedRun
+journal = OutcomeJournal(Path(sys.argv[1]), "r1")
+journal.start()
+for i in range(int(sys.argv[2])):
+    journal.append(FinishedRun(run_id=i, worker="w:1:a", status=RunStatus.SUCCEEDED,
+                               finished_at=datetime(2026, 1, 1, tzinfo=UTC), job_id="j"))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_every_appended_outcome_survives_a_kill_of_the_writer(tmp_path: Path) -> None:
+    count = 5_000  # several windows
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(tmp_path), str(count)],
+                          check=False, capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    again = OutcomeJournal(tmp_path, "r1").replay()
+    assert [o.run_id for o in again] == list(range(count))
 
 
 def test_a_restarted_scheduler_records_what_its_dead_predecessor_journaled(
