@@ -80,7 +80,9 @@ def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time
           f"max {max(late):.3f} s; executed twice: {len(twice)}")  # fmt: skip
     assert "could not hand back" not in first.errors()
     assert not twice
-    assert max(late) <= 2.0, sorted(late)[-5:]
+    # The promise (docs/scheduling.md): a fire whose scheduler came back is late by at most
+    # the downtime (here 1 s) plus 2 s; start-up alone takes ~1 s of it on this machine.
+    assert max(late) <= 1.0 + 2.0, sorted(late)[-5:]
 
 
 @pytest.mark.slow

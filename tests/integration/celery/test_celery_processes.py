@@ -54,7 +54,7 @@ def test_schedulers_and_workers_run_each_fire_once(
             "--concurrency",
             "2",
             "--hostname",
-            f"worker-{i}@%h",
+            f"{queue}-worker-{i}@%h",  # node names are global on a shared broker
             command="worker",
             ready=WORKER_READY,
         )
