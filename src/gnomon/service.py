@@ -27,13 +27,13 @@ from typing import Any
 from gnomon.destinations import Destination, check_destination
 from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
 from gnomon.events import Event
-from gnomon.models import Job, JobState, Run, RunReason
+from gnomon.models import Job, JobState, Run, RunReason, RunStatus
 from gnomon.open_mode import LAST_TOKEN_REFUSAL
 from gnomon.redaction import redact
 from gnomon.scheduler import Scheduler
 from gnomon.settings import Settings
 from gnomon.settings import destinations as settings_destinations
-from gnomon.store import FinishedRun, SqlStore, admin
+from gnomon.store import FinishedRun, SqlStore, activity, admin
 from gnomon.store import destinations as store_destinations
 from gnomon.store.admin import AuditEntry, Heartbeat, Scope, TokenInfo
 from gnomon.store.engine import error_line
@@ -358,21 +358,96 @@ def remove_destination(scheduler: Scheduler, name: str) -> None:
     store_destinations.remove(scheduler.store, name, settings_destinations())
 
 
+# -- runs across jobs (the dashboard) -------------------------------------------------------
+
+
+def find_runs(scheduler: Scheduler, **filters: Any) -> activity.RunPage:
+    """Runs of every job, filtered and paged (see :func:`gnomon.store.activity.find_runs`)."""
+    return activity.find_runs(scheduler.store, **filters)
+
+
+def runs_in_flight(scheduler: Scheduler) -> builtins.list[Run]:
+    """Runs executing or waiting in a broker's queue, oldest first."""
+    return activity.runs_in_flight(scheduler.store)
+
+
+def retry_run(scheduler: Scheduler, run_id: int) -> Run:
+    """A new attempt, due now, of the fire of a finished unsuccessful run (reason
+    ``manual``); raises :class:`Conflict` for a run that cannot be retried."""
+    return activity.retry_run(scheduler.store, run_id, scheduler.clock.now())
+
+
+def cancel_run(scheduler: Scheduler, run_id: int) -> RunStatus:
+    """Cancel a run that has not finished (a running one stops at its worker's next
+    heartbeat); returns its status after the call. Raises :class:`Conflict` if it ended."""
+    return activity.cancel_run(scheduler.store, run_id, scheduler.clock.now())
+
+
+@dataclass(frozen=True, slots=True)
+class Minute:
+    """Runs that finished in one minute, by outcome, and their lateness percentiles (s)."""
+
+    start: datetime
+    outcomes: dict[RunStatus, int]
+    lateness_p50: float | None
+    lateness_p99: float | None
+
+
+def run_activity(scheduler: Scheduler, hours: int = 3) -> tuple[builtins.list[Minute], bool]:
+    """Each minute of the last ``hours``, oldest first, and whether the row cap cut the
+    history read (see :func:`gnomon.store.activity.finished_since`)."""
+    now = scheduler.clock.now()
+    first = now.replace(second=0, microsecond=0) - timedelta(hours=hours) + timedelta(minutes=1)
+    # A run recorded an hour before the window may still finish in it (long runs, retries).
+    samples, cut = activity.finished_since(
+        scheduler.store, first, recorded_since=first - timedelta(hours=1)
+    )
+    minutes = [first + timedelta(minutes=i) for i in range(hours * 60)]
+    counts: dict[datetime, dict[RunStatus, int]] = {m: {} for m in minutes}
+    late: dict[datetime, builtins.list[float]] = {m: [] for m in minutes}
+    for sample in samples:
+        minute = sample.finished_at.replace(second=0, microsecond=0)
+        if minute in counts:
+            counts[minute][sample.status] = counts[minute].get(sample.status, 0) + 1
+            if sample.lateness is not None:
+                late[minute].append(sample.lateness)
+    return [
+        Minute(
+            start=m,
+            outcomes=counts[m],
+            lateness_p50=_percentile(late[m], 50),
+            lateness_p99=_percentile(late[m], 99),
+        )
+        for m in minutes
+    ], cut
+
+
+def _percentile(values: builtins.list[float], pct: int) -> float | None:
+    """The nearest-rank percentile (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]
+
+
 __all__ = [
     "AuditEntry",
     "Backfill",
     "Destination",
     "FinishedRun",
     "Heartbeat",
+    "Minute",
     "NewToken",
     "Revoked",
     "Scope",
     "TokenInfo",
     "audit_entries",
     "backfill",
+    "cancel_run",
     "count_jobs",
     "create_token",
     "database_url",
+    "find_runs",
     "fire_counts",
     "get_run",
     "heartbeats",
@@ -393,8 +468,11 @@ __all__ = [
     "record_events",
     "remove_destination",
     "replace_job",
+    "retry_run",
     "revoke_token",
+    "run_activity",
     "run_counts",
+    "runs_in_flight",
     "schema_revision",
     "upcoming_jobs",
     "verify_token",
