@@ -430,6 +430,16 @@ def _percentile(values: builtins.list[float], pct: int) -> float | None:
     return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]
 
 
+def this_process(scheduler: Scheduler) -> tuple[str, str] | None:
+    """``(worker id, dispatcher)`` of ``scheduler`` when its loop runs in this process
+    (``gnomon up``, an embedded scheduler), e.g. ``("host:12:ab", "8 worker(s)")``; None
+    for a face that only reads the database."""
+    dispatcher = scheduler._dispatcher
+    if scheduler._thread is None or dispatcher is None:
+        return None
+    return scheduler.worker_id, dispatcher.describe()
+
+
 __all__ = [
     "AuditEntry",
     "Backfill",
@@ -474,6 +484,7 @@ __all__ = [
     "run_counts",
     "runs_in_flight",
     "schema_revision",
+    "this_process",
     "upcoming_jobs",
     "verify_token",
 ]

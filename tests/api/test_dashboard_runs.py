@@ -72,9 +72,12 @@ def test_retry_a_failed_run_is_a_new_attempt_of_its_fire(
     client = signed_in(scheduler, tokens, "write")
     page = client.get("/runs?status=failed").text
     assert page.count('data-test="retry"') == 2
-    done = client.post(f"/runs/{ids['bad']}/retry", data={"csrf": csrf_of(page)},
-                       headers={"referer": "http://testserver/runs?status=failed"},
-                       follow_redirects=False)  # fmt: skip
+    done = client.post(
+        f"/runs/{ids['bad']}/retry",
+        data={"csrf": csrf_of(page)},
+        headers={"referer": "http://testserver/runs?status=failed"},
+        follow_redirects=False,
+    )
     assert (done.status_code, done.headers["location"]) == (303, "/runs?status=failed")
     old = scheduler.store.get_run(ids["bad"])
     new = scheduler.runs("bad", limit=1)[0]

@@ -15,7 +15,7 @@ from gnomon.errors import JobNotFound
 from gnomon.models import JobState, RunStatus
 from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
-from gnomon.web import forms, runs
+from gnomon.web import forms, runs, workers
 from gnomon.web.render import HERE, SECURITY_HEADERS, render
 from gnomon.web.session import LoginRequired, principal
 from gnomon.web.timeline import build_timeline
@@ -132,6 +132,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(forms.router)
     app.include_router(runs.router)
+    app.include_router(workers.router)
     app.include_router(router)
 
 
