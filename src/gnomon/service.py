@@ -383,53 +383,6 @@ def cancel_run(scheduler: Scheduler, run_id: int) -> RunStatus:
     return activity.cancel_run(scheduler.store, run_id, scheduler.clock.now())
 
 
-@dataclass(frozen=True, slots=True)
-class Minute:
-    """Runs that finished in one minute, by outcome, and their lateness percentiles (s)."""
-
-    start: datetime
-    outcomes: dict[RunStatus, int]
-    lateness_p50: float | None
-    lateness_p99: float | None
-
-
-def run_activity(scheduler: Scheduler, hours: int = 3) -> tuple[builtins.list[Minute], bool]:
-    """Each minute of the last ``hours``, oldest first, and whether the row cap cut the
-    history read (see :func:`gnomon.store.activity.finished_since`)."""
-    now = scheduler.clock.now()
-    first = now.replace(second=0, microsecond=0) - timedelta(hours=hours) + timedelta(minutes=1)
-    # A run recorded an hour before the window may still finish in it (long runs, retries).
-    samples, cut = activity.finished_since(
-        scheduler.store, first, recorded_since=first - timedelta(hours=1)
-    )
-    minutes = [first + timedelta(minutes=i) for i in range(hours * 60)]
-    counts: dict[datetime, dict[RunStatus, int]] = {m: {} for m in minutes}
-    late: dict[datetime, builtins.list[float]] = {m: [] for m in minutes}
-    for sample in samples:
-        minute = sample.finished_at.replace(second=0, microsecond=0)
-        if minute in counts:
-            counts[minute][sample.status] = counts[minute].get(sample.status, 0) + 1
-            if sample.lateness is not None:
-                late[minute].append(sample.lateness)
-    return [
-        Minute(
-            start=m,
-            outcomes=counts[m],
-            lateness_p50=_percentile(late[m], 50),
-            lateness_p99=_percentile(late[m], 99),
-        )
-        for m in minutes
-    ], cut
-
-
-def _percentile(values: builtins.list[float], pct: int) -> float | None:
-    """The nearest-rank percentile (None for no values)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, -(-len(ordered) * pct // 100) - 1)]
-
-
 def this_process(scheduler: Scheduler) -> tuple[str, str] | None:
     """``(worker id, dispatcher)`` of ``scheduler`` when its loop runs in this process
     (``gnomon up``, an embedded scheduler), e.g. ``("host:12:ab", "8 worker(s)")``; None
@@ -446,7 +399,6 @@ __all__ = [
     "Destination",
     "FinishedRun",
     "Heartbeat",
-    "Minute",
     "NewToken",
     "Revoked",
     "Scope",
@@ -480,7 +432,6 @@ __all__ = [
     "replace_job",
     "retry_run",
     "revoke_token",
-    "run_activity",
     "run_counts",
     "runs_in_flight",
     "schema_revision",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from gnomon.clock import FakeClock
 from gnomon.definitions import shell
 from gnomon.models import RunStatus
 from gnomon.scheduler import Scheduler
@@ -57,3 +58,25 @@ def test_who_is_alive_what_runs_and_what_waits(tmp_path: Path, migrated_db: Path
         assert f'action="/runs/{queued.id}/cancel"' in page  # in the broker's queue
         client.post(f"/runs/{run.id}/cancel", data={"csrf": csrf_of(page)})
         wait_until(lambda: scheduler.store.get_run(run.id).status.finished)
+
+
+def test_activity_page_counts_and_draws_each_minute(
+    scheduler: Scheduler, tokens: Tokens, clock: FakeClock
+) -> None:
+    scheduler.add("every 7d", shell(["true"]), id="good")
+    scheduler.add("every 7d", shell(["sh", "-c", "exit 3"]), id="bad")
+    for job_id, late in (("good", 2), ("good", 3), ("bad", 30)):
+        scheduler.trigger(job_id)
+        clock.advance(late)
+        scheduler.tick()
+        assert scheduler.wait_idle(10)
+    clock.advance(120)
+    page = signed_in(scheduler, tokens, "read").get("/activity?hours=1").text
+    assert (number(page, "total"), number(page, "succeeded"), number(page, "failed")) == (3, 2, 1)
+    assert 'data-test="p50">3.0 s<' in page
+    assert 'data-test="p99">30.0 s<' in page
+    assert page.count('class="ch-bar g-succeeded"') == 1  # one minute, two runs: one bar part
+    assert page.count('class="ch-bar g-failed"') == 1
+    assert "08:00 UTC · 2 succeeded" in page
+    assert page.count("<polyline") == 2
+    assert "cdn" not in page.lower()

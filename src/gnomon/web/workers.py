@@ -1,16 +1,19 @@
-"""The schedulers and workers page: who is alive, what each runs now, what waits."""
+"""The schedulers and workers page (who is alive, what each runs now, what waits) and the
+activity page (runs per minute by outcome, lateness percentiles)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from gnomon import service
 from gnomon.api.context import context
 from gnomon.models import Run, RunStatus
+from gnomon.run_stats import run_activity
+from gnomon.web.chart import GROUPS, lateness_chart, outcome_chart
 from gnomon.web.render import render
 from gnomon.web.session import principal
 
@@ -44,4 +47,24 @@ def workers_page(request: Request) -> HTMLResponse:
         depth=service.queue_depth(scheduler, now),
         backlog=service.broker_backlog(scheduler),
         running_count=sum(len(r) for r in running.values()),
+    )
+
+
+@router.get("/activity", response_class=HTMLResponse)
+def activity_page(request: Request, hours: int = Query(3, ge=1, le=24)) -> HTMLResponse:
+    """Counters and charts of the last ``hours``: runs per minute by outcome, lateness."""
+    principal(request)
+    found = run_activity(context(request).scheduler, hours)
+    groups = {
+        name: sum(found.outcomes.get(s, 0) for s in statuses) for name, statuses in GROUPS.items()
+    }
+    return render(
+        request,
+        "activity.html",
+        activity=found,
+        hours=hours,
+        groups=groups,
+        total=sum(found.outcomes.values()),
+        outcomes=outcome_chart(found.minutes),
+        lateness=lateness_chart(found.minutes),
     )
