@@ -48,7 +48,7 @@ def test_job_page_draws_its_seven_days(scheduler: Scheduler, tokens: Tokens) -> 
     scheduler.add("every 1m", shell(["true"]), id="minutely")
     page = signed_in(scheduler, tokens, "read").get("/jobs/minutely").text
     assert page.count('class="tl-density"') == BINS
-    assert ">≈10.1k</text>" in page  # 7 × 1440 fires, sampled beyond the first 1,500
+    assert ">≈10.1k</text>" in page  # 7 days of 1440 fires, sampled beyond the first 1,500
 
 
 def test_a_dense_cron_job_costs_a_bounded_time(scheduler: Scheduler) -> None:
