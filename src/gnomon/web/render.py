@@ -89,7 +89,9 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(when=when, duration=duration, redact=redact_text, stamp=stamp, seconds=seconds)
+env.filters.update(
+    when=when, duration=duration, redact=redact_text, stamp=stamp, iso=iso, seconds=seconds
+)
 env.globals.update(first_token_command=FIRST_TOKEN_COMMAND, open_mode_advice=OPEN_MODE_ADVICE)
 
 
