@@ -132,3 +132,19 @@ def test_a_write_token_cannot_give_a_job_local_code(scheduler: Scheduler, tokens
     )
     assert command.status_code == 403  # type: ignore[attr-defined]
     assert scheduler.get("backup").action.config["argv"][0] == "backup.sh"
+
+
+def test_api_docs_are_served_from_the_spec_without_a_cdn(scheduler: Scheduler) -> None:
+    from tests.api.conftest import make_client
+
+    client = make_client(scheduler, dashboard=True)
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    for path in client.get("/api/v1/openapi.json").json()["paths"]:
+        assert f"<code>{path}</code>" in page.text
+    assert 'data-method="POST" data-path="/api/v1/jobs"' in page.text
+    assert "&#34;when&#34;: &#34;" in page.text  # a body skeleton for Try it
+    assert "http://" not in page.text.replace("http://testserver", "")
+    assert "<script>" not in page.text  # no inline script
+    assert 'href="/docs"' in page.text  # in the navigation

@@ -20,7 +20,7 @@ from gnomon.scheduler import Scheduler
 from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
 from gnomon.views import action_config, describe_policy
-from gnomon.web import edit, forms, runs, workers
+from gnomon.web import apidocs, edit, forms, runs, workers
 from gnomon.web.render import HERE, SECURITY_HEADERS, render
 from gnomon.web.session import LoginRequired, principal
 from gnomon.web.timeline import build_timeline
@@ -206,6 +206,7 @@ def install(app: FastAPI) -> None:
     app.include_router(edit.router)  # before forms: POST /jobs/{id}/{verb} would take it
     app.include_router(forms.router)
     app.include_router(runs.router)
+    app.include_router(apidocs.router)
     app.include_router(workers.router)
     app.include_router(router)
 

@@ -186,4 +186,38 @@
     tz.addEventListener("input", later);
     if (when.value) show();
   }
+
+  // API docs: "Try it" sends the operation with fetch and shows the answer as text.
+  document.querySelectorAll("form.try").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const op = form.closest("details.op");
+      let path = op.getAttribute("data-path");
+      const query = new URLSearchParams();
+      form.querySelectorAll("input[data-in]").forEach(function (input) {
+        if (input.getAttribute("data-in") === "path") {
+          path = path.replace("{" + input.name + "}", encodeURIComponent(input.value));
+        } else if (input.value !== "") {
+          query.append(input.name, input.value);
+        }
+      });
+      const headers = { "Accept": "application/json" };
+      const token = document.getElementById("try-token").value.trim();
+      if (token) headers["Authorization"] = "Bearer " + token;
+      const init = { method: op.getAttribute("data-method"), headers: headers, credentials: "omit" };
+      const body = form.querySelector("textarea[name=__body]");
+      if (body) { init.body = body.value; headers["Content-Type"] = "application/json"; }
+      const answer = form.querySelector(".answer");
+      answer.hidden = false;
+      answer.textContent = "…";
+      const url = path + (query.toString() ? "?" + query.toString() : "");
+      fetch(url, init).then(function (r) {
+        return r.text().then(function (text) {
+          let shown = text;
+          try { shown = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { /* not JSON */ }
+          answer.textContent = r.status + " " + r.statusText + "\n" + shown;
+        });
+      }).catch(function (e) { answer.textContent = "request failed: " + e; });
+    });
+  });
 })();
