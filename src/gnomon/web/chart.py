@@ -6,6 +6,7 @@ the template draws them as inline SVG (no script, no CDN).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from gnomon.models import RunStatus
@@ -48,14 +49,11 @@ class Chart:
 
 
 def _scale(peak: float) -> float:
-    """A round top for the y axis: 1, 2 or 5 times a power of 10 at or above ``peak``."""
-    top = 1.0
-    while top < peak:
-        for factor in (2, 2.5, 2):
-            top *= factor
-            if top >= peak:
-                break
-    return top
+    """A round top for the y axis: 1, 2 or 5 times a power of 10, at or above ``peak``."""
+    if peak <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(peak))
+    return next(f * power for f in (1, 2, 5, 10) if f * power >= peak * (1 - 1e-9))
 
 
 def _frame(minutes: list[Minute], top: float, unit: str) -> tuple[list[Axis], list[Axis]]:
