@@ -27,13 +27,13 @@ from typing import Any
 from gnomon.destinations import Destination, check_destination
 from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
 from gnomon.events import Event
-from gnomon.models import Job, JobState, Run, RunReason
+from gnomon.models import Job, JobState, Run, RunReason, RunStatus
 from gnomon.open_mode import LAST_TOKEN_REFUSAL
 from gnomon.redaction import redact
 from gnomon.scheduler import Scheduler
 from gnomon.settings import Settings
 from gnomon.settings import destinations as settings_destinations
-from gnomon.store import FinishedRun, SqlStore, admin
+from gnomon.store import FinishedRun, SqlStore, activity, admin
 from gnomon.store import destinations as store_destinations
 from gnomon.store.admin import AuditEntry, Heartbeat, Scope, TokenInfo
 from gnomon.store.engine import error_line
@@ -358,6 +358,41 @@ def remove_destination(scheduler: Scheduler, name: str) -> None:
     store_destinations.remove(scheduler.store, name, settings_destinations())
 
 
+# -- runs across jobs (the dashboard) -------------------------------------------------------
+
+
+def find_runs(scheduler: Scheduler, **filters: Any) -> activity.RunPage:
+    """Runs of every job, filtered and paged (see :func:`gnomon.store.activity.find_runs`)."""
+    return activity.find_runs(scheduler.store, **filters)
+
+
+def runs_in_flight(scheduler: Scheduler) -> builtins.list[Run]:
+    """Runs executing or waiting in a broker's queue, oldest first."""
+    return activity.runs_in_flight(scheduler.store)
+
+
+def retry_run(scheduler: Scheduler, run_id: int) -> Run:
+    """A new attempt, due now, of the fire of a finished unsuccessful run (reason
+    ``manual``); raises :class:`Conflict` for a run that cannot be retried."""
+    return activity.retry_run(scheduler.store, run_id, scheduler.clock.now())
+
+
+def cancel_run(scheduler: Scheduler, run_id: int) -> RunStatus:
+    """Cancel a run that has not finished (a running one stops at its worker's next
+    heartbeat); returns its status after the call. Raises :class:`Conflict` if it ended."""
+    return activity.cancel_run(scheduler.store, run_id, scheduler.clock.now())
+
+
+def this_process(scheduler: Scheduler) -> tuple[str, str] | None:
+    """``(worker id, dispatcher)`` of ``scheduler`` when its loop runs in this process
+    (``gnomon up``, an embedded scheduler), e.g. ``("host:12:ab", "8 worker(s)")``; None
+    for a face that only reads the database."""
+    dispatcher = scheduler._dispatcher
+    if scheduler._thread is None or dispatcher is None:
+        return None
+    return scheduler.worker_id, dispatcher.describe()
+
+
 __all__ = [
     "AuditEntry",
     "Backfill",
@@ -370,9 +405,11 @@ __all__ = [
     "TokenInfo",
     "audit_entries",
     "backfill",
+    "cancel_run",
     "count_jobs",
     "create_token",
     "database_url",
+    "find_runs",
     "fire_counts",
     "get_run",
     "heartbeats",
@@ -393,9 +430,12 @@ __all__ = [
     "record_events",
     "remove_destination",
     "replace_job",
+    "retry_run",
     "revoke_token",
     "run_counts",
+    "runs_in_flight",
     "schema_revision",
+    "this_process",
     "upcoming_jobs",
     "verify_token",
 ]

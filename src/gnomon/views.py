@@ -21,7 +21,7 @@ from typing import Any
 from gnomon.errors import InvalidAction
 from gnomon.events import Event
 from gnomon.instants import iso
-from gnomon.models import ActionSpec, Job, Policy, Run
+from gnomon.models import ActionSpec, Job, Misfire, Overlap, Policy, Run
 from gnomon.redaction import redact, redact_text
 
 
@@ -105,4 +105,43 @@ def event_view(event: Event) -> dict[str, Any]:
     }
 
 
-__all__ = ["action_config", "event_view", "job_view", "policy_view", "run_view"]
+_MISFIRE_WORDS = {
+    Misfire.SKIP: "none of them runs",
+    Misfire.LATEST: "only the latest of them runs",
+    Misfire.ALL: "they all run (the latest {cap} at most)",
+}
+_OVERLAP_WORDS = {
+    Overlap.ALLOW: "runs side by side with an unfinished earlier run",
+    Overlap.SKIP: "is skipped while an earlier run is unfinished",
+    Overlap.QUEUE: "waits for an unfinished earlier run to end",
+    Overlap.REPLACE: "cancels an unfinished earlier run",
+}
+
+
+def describe_policy(policy: Policy) -> list[str]:
+    """The policy in words, one short sentence a rule (notification URLs by scheme only)."""
+    from gnomon.triggers.interval import describe_seconds
+
+    def secs(value: float) -> str:
+        return describe_seconds(value).removeprefix("every ")
+
+    if policy.max_attempts == 1:
+        lines = ["One attempt; a failure is not retried."]
+    else:
+        lines = [
+            f"Up to {policy.max_attempts} attempts, the next after {secs(policy.backoff)}, "
+            f"doubling up to {secs(policy.max_backoff)}."
+        ]
+    lines.append(f"Timeout {secs(policy.timeout)}." if policy.timeout else "No timeout.")
+    if policy.jitter:
+        lines.append(f"Each fire starts up to {secs(policy.jitter)} late, at random (jitter).")
+    misfire = _MISFIRE_WORDS[policy.misfire].format(cap=policy.catchup_cap)
+    lines.append(f"Fires missed by more than {secs(policy.grace)}: {misfire}.")
+    lines.append(f"A fire {_OVERLAP_WORDS[policy.overlap]}.")
+    if policy.notify_urls:
+        schemes = ", ".join(sorted({u.split("://", 1)[0] for u in policy.notify_urls}))
+        lines.append(f"Notifies ({schemes}) when a run is {', '.join(policy.notify_on)}.")
+    return lines
+
+
+__all__ = ["action_config", "describe_policy", "event_view", "job_view", "policy_view", "run_view"]

@@ -71,7 +71,8 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
-    with Scheduler(str(tmp_path / "e2e.db"), workers=4, poll=0.2) as s:
+    # A short lease: heartbeats every second, so a cancelled run stops within a second.
+    with Scheduler(str(tmp_path / "e2e.db"), workers=4, poll=0.2, lease=3) as s:
         s.start()
         yield s
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gnomon.cli import output
+from gnomon.cli import audit, output
 from gnomon.cli.state import state
 from gnomon.errors import InvalidSpec
 
@@ -75,6 +75,7 @@ def add(
             max_attempts=max_attempts, backoff=backoff, timeout=timeout, misfire=misfire,
             grace=grace, overlap=overlap, jitter=jitter,
         )  # fmt: skip
+        audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
     if as_json:
         output.print_json(output.job_json(job))
     else:
@@ -138,6 +139,7 @@ def pause(job_id: str = typer.Argument(...)) -> None:
     """Pause a job: no fires until resumed."""
     with open_scheduler() as scheduler:
         scheduler.pause(job_id)
+        audit.record(scheduler, "job.pause", job_id)
     output.console.print(f"paused {job_id}")
 
 
@@ -145,13 +147,16 @@ def resume(job_id: str = typer.Argument(...)) -> None:
     """Resume a paused job from now (fires during the pause are not caught up)."""
     with open_scheduler() as scheduler:
         job = scheduler.resume(job_id)
+        audit.record(scheduler, "job.resume", job_id)
     output.console.print(f"resumed {job_id}; next fire {output.when(job.next_fire_at)}")
 
 
 def cancel(job_id: str = typer.Argument(...)) -> None:
     """Remove a job: no more fires; pending runs cancelled; history kept."""
     with open_scheduler() as scheduler:
+        before = audit.summary(scheduler.get(job_id))
         scheduler.remove(job_id)
+        audit.record(scheduler, "job.remove", job_id, {"before": before})
     output.console.print(f"cancelled {job_id}")
 
 
@@ -162,6 +167,7 @@ def trigger(
     """Run a job now, outside its schedule (a running `gnomon up` executes it)."""
     with open_scheduler() as scheduler:
         run = scheduler.trigger(job_id)
+        audit.record(scheduler, "job.trigger", job_id, {"run_id": run.id})
     if as_json:
         output.print_json(output.run_json(run))
     else:

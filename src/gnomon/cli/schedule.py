@@ -23,7 +23,7 @@ from typing import Any
 
 import typer
 
-from gnomon.cli import output
+from gnomon.cli import audit, output
 from gnomon.cli.jobs import open_scheduler
 from gnomon.errors import InvalidSpec
 from gnomon.models import ActionSpec
@@ -270,6 +270,7 @@ def schedule(
         job = scheduler.add(spec, action, id=job_id, name=name, tz=tz, timeout=timeout,
                             max_attempts=max_attempts, misfire=misfire,
                             overlap=overlap)  # fmt: skip
+        audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
     if as_json:
         output.print_json(output.job_json(job))
     else:

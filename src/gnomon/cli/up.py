@@ -206,8 +206,7 @@ def start_api(scheduler: Scheduler, host: str, port: int) -> ApiServer | None:
             raise  # no auth on a public address: never start half-secured
         console.print(f"[yellow]API and dashboard not started[/]: {exc} (try --port 0)")
         return None
-    openapi = f"{server.url}api/v1/openapi.json"
-    console.print(f"dashboard and API: [bold]{server.url}[/]  (OpenAPI: {openapi})")
+    console.print(f"dashboard and API: [bold]{server.url}[/]  (API docs: {server.url}docs)")
     if server.open_mode:
         from gnomon.open_mode import OPEN_MODE_ADVICE
 

@@ -73,27 +73,45 @@ def new_job_page(request: Request) -> HTMLResponse:
     return render(request, "new.html", kinds=kinds(), form={}, error=None)
 
 
+POLICY_FIELDS = ("max_attempts", "timeout", "overlap", "misfire")
+
+
+def action_of(form: dict[str, str]) -> dict[str, Any] | None:
+    """The action the form gives (a shell command, or a kind with its JSON config), or None
+    when it gives neither a command nor a config."""
+    kind = form.get("kind", "shell")
+    if kind == "shell" and form.get("command", "").strip():
+        return {"kind": kind, "config": {"argv": shlex.split(form["command"])}}
+    text = form.get("config", "").strip()
+    if not text:
+        return None
+    try:
+        return {"kind": kind, "config": json.loads(text)}
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            422, "invalid_spec", f"config: not valid JSON ({exc.msg})", field="config"
+        ) from None
+
+
+def policy_of(form: dict[str, str]) -> dict[str, str]:
+    """The policy fields the form fills in."""
+    return {k: form[k] for k in POLICY_FIELDS if form.get(k, "").strip()}
+
+
 def _job_body(form: dict[str, str]) -> JobIn:
     """A :class:`JobIn` from the form's fields (raises ValidationError or GnomonError)."""
-    kind = form.get("kind", "shell")
-    config: Any
-    if kind == "shell" and form.get("command", "").strip():
-        config = {"argv": shlex.split(form["command"])}
-    else:
-        text = form.get("config", "").strip() or "{}"
-        try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ApiError(422, "invalid_spec", f"config: not valid JSON ({exc.msg})",
-                           field="config") from None  # fmt: skip
-    policy = {k: form[k] for k in ("max_attempts", "timeout", "overlap", "misfire")
-              if form.get(k, "").strip()}  # fmt: skip
-    return JobIn.model_validate({
-        "when": form.get("when", ""), "tz": form.get("tz", "").strip() or "UTC",
-        "id": form.get("id", "").strip() or None, "name": form.get("name", "").strip() or None,
-        "action": {"kind": kind, "config": config}, "policy": policy,
-        "paused": form.get("paused") == "on",
-    })  # fmt: skip
+    action = action_of(form) or {"kind": form.get("kind", "shell"), "config": {}}
+    return JobIn.model_validate(
+        {
+            "when": form.get("when", ""),
+            "tz": form.get("tz", "").strip() or "UTC",
+            "id": form.get("id", "").strip() or None,
+            "name": form.get("name", "").strip() or None,
+            "action": action,
+            "policy": policy_of(form),
+            "paused": form.get("paused") == "on",
+        }
+    )
 
 
 @router.post("/jobs/new", response_class=HTMLResponse)
@@ -103,20 +121,24 @@ async def create_job(request: Request) -> Response:
     check_csrf(request, form.get("csrf"))
     who = principal(request, Scope.WRITE)
     try:
-        body = _job_body(form)
-        job = add_job(request, who, body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        return _form_error(request, form, f"{field}: {first['msg']}")
-    except ApiError as exc:
-        return _form_error(request, form, exc.message, exc.status)
-    except GnomonError as exc:
-        from gnomon.api.problems import gnomon_error_response
-
-        message = json.loads(bytes(gnomon_error_response(exc).body))["message"]
-        return _form_error(request, form, message)
+        job = add_job(request, who, _job_body(form))
+    except (ValidationError, ApiError, GnomonError) as exc:
+        message, status = error_message(exc)
+        return _form_error(request, form, message, status)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+def error_message(exc: ValidationError | ApiError | GnomonError) -> tuple[str, int]:
+    """A form's error line and HTTP status: the field at fault first, as the API says it."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}", 422
+    if isinstance(exc, ApiError):
+        return exc.message, exc.status
+    from gnomon.api.problems import gnomon_error_response
+
+    response = gnomon_error_response(exc)
+    return json.loads(bytes(response.body))["message"], 422
 
 
 def _form_error(request: Request, form: dict[str, str], message: str,

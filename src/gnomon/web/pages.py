@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -12,10 +15,12 @@ from gnomon.api.context import context
 from gnomon.api.problems import ApiError
 from gnomon.api.routes_ops import event_stream
 from gnomon.errors import JobNotFound
-from gnomon.models import JobState, RunStatus
+from gnomon.models import Job, JobState, RunStatus
+from gnomon.scheduler import Scheduler
 from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
-from gnomon.web import forms
+from gnomon.views import action_config, describe_policy
+from gnomon.web import apidocs, edit, forms, runs, workers
 from gnomon.web.render import HERE, SECURITY_HEADERS, render
 from gnomon.web.session import LoginRequired, principal
 from gnomon.web.timeline import build_timeline
@@ -24,50 +29,118 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 
 
+JobQuery = Query(None, max_length=200)
+StateQuery = Query(None, max_length=20)
+Offset = Query(0, ge=0, le=10**9)
+
+
+def _job_rows(
+    scheduler: Scheduler, q: str | None, state: str | None, offset: int
+) -> dict[str, Any]:
+    """One page of the jobs table (searched, filtered) with each job's recent runs."""
+    wanted = JobState(state) if state in {s.value for s in JobState} else None
+    found = scheduler.list(state=wanted, search=q or None, limit=PAGE + 1, offset=offset)
+    more, found = len(found) > PAGE, found[:PAGE]
+    return {
+        "jobs": found,
+        "more": more,
+        "q": q or "",
+        "offset": offset,
+        "state": wanted.value if wanted else "",
+        "history": service.recent_runs(scheduler, [j.id for j in found], per_job=16),
+        "finished": {s.value for s in RunStatus if s.finished},
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
 def jobs_page(
-    request: Request, q: str | None = Query(None, max_length=200),
-    state: str | None = Query(None, max_length=20), offset: int = Query(0, ge=0),
+    request: Request,
+    q: str | None = JobQuery,
+    state: str | None = StateQuery,
+    offset: int = Offset,
     window: str = Query("24h", pattern="^(24h|7d)$"),
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """The jobs table (searchable, paged), the timeline of upcoming fires and the live feed."""
     principal(request)
-    ctx = context(request)
-    scheduler, now = ctx.scheduler, ctx.scheduler.clock.now()
-    wanted = JobState(state) if state in {s.value for s in JobState} else None
-    found = ctx.scheduler.list(state=wanted, search=q or None, limit=PAGE + 1, offset=offset)
-    more, found = len(found) > PAGE, found[:PAGE]
-    history = service.recent_runs(scheduler, [j.id for j in found], per_job=16)
-    soon = service.upcoming_jobs(scheduler, now + (build_timeline([], now, window).end - now), 24)
-    return render(request, "jobs.html", jobs=found, history=history, q=q or "",
-                  state=wanted.value if wanted else "", offset=offset, more=more, page=PAGE,
-                  timeline=build_timeline(soon, now, window), counts=service.job_counts(scheduler),
-                  finished={s.value for s in RunStatus if s.finished})  # fmt: skip
+    scheduler = context(request).scheduler
+    now = scheduler.clock.now()
+    timeline = build_timeline([], now, window)
+    soon = service.upcoming_jobs(scheduler, timeline.end, 24)
+    return render(
+        request,
+        "jobs.html",
+        **_job_rows(scheduler, q, state, offset),
+        page=PAGE,
+        timeline=build_timeline(soon, now, window),
+        counts=service.job_counts(scheduler),
+    )
+
+
+@router.get("/ui/job-rows", response_class=HTMLResponse)
+def job_rows(
+    request: Request, q: str | None = JobQuery, state: str | None = StateQuery, offset: int = Offset
+) -> HTMLResponse:
+    """The jobs table's rows (the jobs page refreshes them as fires pass and jobs change)."""
+    principal(request)
+    return render(
+        request, "_job_rows.html", **_job_rows(context(request).scheduler, q, state, offset)
+    )
 
 
 @router.get("/jobs/{job_id:path}/runs-fragment", response_class=HTMLResponse)
 def runs_fragment(request: Request, job_id: str) -> HTMLResponse:
     """The runs table of one job (the job page refreshes it when events arrive)."""
     principal(request)
-    runs = context(request).scheduler.runs(job_id, limit=30)
-    return render(request, "_runs.html", runs=runs)
+    scheduler = context(request).scheduler
+    runs = scheduler.runs(job_id, limit=30)
+    try:
+        zone = _zone(scheduler.get(job_id))
+    except JobNotFound:  # a removed job's runs: in the browser's zone
+        zone = ""
+    return render(request, "_runs.html", runs=runs, zone=zone)
+
+
+def _zone(job: Job) -> str:
+    return str(getattr(job.trigger, "tz", "UTC"))
+
+
+def _job_values(scheduler: Scheduler, job: Job) -> dict[str, Any]:
+    """What the job page and its live fragments show of ``job``."""
+    now = scheduler.clock.now()
+    upcoming = next_fires(job.trigger, now, 8) if job.state is JobState.ACTIVE else []
+    argv = job.action.config.get("argv") if job.action.kind == "shell" else None
+    return {
+        "job": job,
+        "upcoming": upcoming,
+        "zone": _zone(job),
+        "command": shlex.join(argv) if isinstance(argv, list) else None,
+    }
+
+
+@router.get("/jobs/{job_id:path}/upcoming-fragment", response_class=HTMLResponse)
+def upcoming_fragment(request: Request, job_id: str) -> HTMLResponse:
+    """The job's next fires (the job page refreshes them as fires pass and the job changes)."""
+    principal(request)
+    scheduler = context(request).scheduler
+    return render(request, "_upcoming.html", **_job_values(scheduler, scheduler.get(job_id)))
 
 
 @router.get("/jobs/{job_id:path}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str) -> HTMLResponse:
-    """One job: its spec, upcoming fires, runs with output, audit entries."""
+    """One job: its spec in words, upcoming fires, runs with output, audit entries."""
     principal(request)
-    ctx = context(request)
-    job = ctx.scheduler.get(job_id)
-    now = ctx.scheduler.clock.now()
-    upcoming = next_fires(job.trigger, now, 8) if job.state is JobState.ACTIVE else []
-    from gnomon.views import action_config, policy_view
-
-    return render(request, "job.html", job=job, upcoming=upcoming,
-                  runs=ctx.scheduler.runs(job_id, limit=30), config=action_config(job.action),
-                  policy=policy_view(job.policy),
-                  audit=service.audit_entries(ctx.scheduler, target=f"job:{job_id}", limit=20),
-                  timeline=build_timeline([job], now, "7d"))  # fmt: skip
+    scheduler = context(request).scheduler
+    job = scheduler.get(job_id)
+    return render(
+        request,
+        "job.html",
+        **_job_values(scheduler, job),
+        runs=scheduler.runs(job_id, limit=30),
+        config=action_config(job.action),
+        policy_words=describe_policy(job.policy),
+        audit=service.audit_entries(scheduler, target=f"job:{job_id}", limit=20),
+        timeline=build_timeline([job], scheduler.clock.now(), "7d"),
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -130,7 +203,11 @@ def install(app: FastAPI) -> None:
 
     _security_headers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(edit.router)  # before forms: POST /jobs/{id}/{verb} would take it
     app.include_router(forms.router)
+    app.include_router(runs.router)
+    app.include_router(apidocs.router)
+    app.include_router(workers.router)
     app.include_router(router)
 
 

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from gnomon.api.context import context
+from gnomon.instants import iso
 from gnomon.open_mode import FIRST_TOKEN_COMMAND, OPEN_MODE_ADVICE
 from gnomon.redaction import redact_text
 from gnomon.service import Scope
@@ -34,6 +36,30 @@ def when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def stamp(value: datetime | None, zone: str = "") -> Markup:
+    """A ``<time>`` element: UTC on the server; the script shows it in ``zone`` (a job's time
+    zone) or the browser's, and keeps UTC on hover."""
+    if value is None:
+        return Markup("—")
+    zone_attr = Markup(' data-tz="{}"').format(zone) if zone else ""
+    return Markup('<time datetime="{}" title="{}"{}>{}</time>').format(
+        iso(value), when(value), zone_attr, when(value)
+    )
+
+
+def seconds(value: float | None) -> str:
+    """A short duration: '120 ms', '4.2 s', '3 min 5 s', '2 h 10 min'."""
+    if value is None:
+        return "—"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 60:
+        return f"{value:.1f} s"
+    if value < 3600:
+        return f"{int(value // 60)} min {int(value % 60)} s"
+    return f"{int(value // 3600)} h {int(value % 3600 // 60)} min"
+
+
 def relative(value: datetime | None, now: datetime) -> str:
     """'in 5 min', '3 h ago': for people scanning a table."""
     if value is None:
@@ -54,8 +80,7 @@ def relative(value: datetime | None, now: datetime) -> str:
 def duration(started: datetime | None, finished: datetime | None) -> str:
     if started is None or finished is None:
         return "—"
-    seconds = (finished - started).total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    return seconds((finished - started).total_seconds())
 
 
 env = Environment(
@@ -64,7 +89,9 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(when=when, duration=duration, redact=redact_text)
+env.filters.update(
+    when=when, duration=duration, redact=redact_text, stamp=stamp, iso=iso, seconds=seconds
+)
 env.globals.update(first_token_command=FIRST_TOKEN_COMMAND, open_mode_advice=OPEN_MODE_ADVICE)
 
 

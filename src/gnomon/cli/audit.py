@@ -1,0 +1,45 @@
+"""The audit entries of CLI changes: the same log as the API's and the dashboard's, with the
+actor ``cli:<login name>`` and this machine's name as the client."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from typing import TYPE_CHECKING, Any
+
+from gnomon import service
+from gnomon.views import job_view
+
+if TYPE_CHECKING:
+    from gnomon.models import Job
+    from gnomon.scheduler import Scheduler
+
+SUMMARY = ("name", "when", "action", "policy", "state")  # what the API's audit keeps of a job
+
+
+def actor() -> str:
+    """``cli:<login name>`` (``cli:unknown`` when the system cannot name the user)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER
+        return "cli:unknown"
+
+
+def summary(job: Job) -> dict[str, Any]:
+    """What the audit log keeps of a job (secrets masked, as in the API's entries)."""
+    view = job_view(job)
+    return {key: view[key] for key in SUMMARY}
+
+
+def record(
+    scheduler: Scheduler, action: str, job_id: str, diff: dict[str, Any] | None = None
+) -> None:
+    """Append ``action`` on ``job:<job_id>`` by this CLI user to the audit log."""
+    service.record_audit(
+        scheduler,
+        actor=actor(),
+        action=action,
+        target=f"job:{job_id}",
+        client=socket.gethostname(),
+        diff=diff,
+    )

@@ -1,0 +1,226 @@
+"""What the dashboard shows of runs across jobs: a filtered list, runs in flight, activity
+over time; and what a person may do to one run: retry it, cancel it.
+
+Every read is bounded by the primary key, so its cost does not grow with the history:
+the runs list scans at most :data:`SCAN` ids per page (and says where it stopped, so the
+next page goes on from there), and the activity of the last hours reads the id range
+recorded since then (found by a binary search on the key, ``created_at`` growing with the
+id) and at most :data:`MAX_ACTIVITY_ROWS` rows of it. Times are passed in, never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from gnomon.errors import Conflict, JobNotFound, RunNotFound
+from gnomon.events import Event
+from gnomon.instants import from_micros, to_micros
+from gnomon.models import Run, RunReason, RunStatus
+from gnomon.store import rows
+from gnomon.store.sql import SqlStore
+from gnomon.store.tables import events, jobs, runs
+
+SCAN = 20_000  # ids one page of the runs list looks at, at most
+MAX_ACTIVITY_ROWS = 200_000  # runs the activity chart reads, at most
+IN_FLIGHT = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """Runs newest first; ``older`` is the ``before_id`` of the next page (None: no more)."""
+
+    runs: list[Run]
+    older: int | None
+
+
+def find_runs(
+    store: SqlStore,
+    *,
+    statuses: Sequence[RunStatus] = (),
+    job_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> RunPage:
+    """Runs of every job (or of ``job_id``) with one of ``statuses``, scheduled for a time in
+    ``[since, until)``, newest first, with ids below ``before_id``.
+
+    Without a job (whose index finds its runs directly) a page looks at no more than
+    :data:`SCAN` ids: it may hold fewer than ``limit`` runs and still have an older page.
+    """
+    query = select(runs).order_by(runs.c.id.desc()).limit(limit + 1)
+    with store._read() as conn:
+        top = before_id if before_id is not None else _max_id(conn) + 1
+        query = query.where(runs.c.id < top)
+        floor = None if job_id is not None else top - SCAN
+        if job_id is not None:
+            query = query.where(runs.c.job_id == job_id)
+        if floor is not None:
+            query = query.where(runs.c.id >= floor)
+        if statuses:
+            query = query.where(runs.c.status.in_([s.value for s in statuses]))
+        if since is not None:
+            query = query.where(runs.c.scheduled_for >= to_micros(since))
+        if until is not None:
+            query = query.where(runs.c.scheduled_for < to_micros(until))
+        found = [rows.run_from_row(r) for r in conn.execute(query).mappings()]
+    if len(found) > limit:
+        return RunPage(found[:limit], found[limit - 1].id)
+    older = floor if floor is not None and floor > 1 else None
+    return RunPage(found, older)
+
+
+def _max_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(runs.c.id))).scalar() or 0)
+
+
+def runs_in_flight(store: SqlStore, limit: int = 500) -> list[Run]:
+    """Runs executing (``running``) or handed to a broker (``queued``), oldest first (their
+    partial indexes find them)."""
+    found: list[Run] = []
+    with store._read() as conn:
+        for status in (RunStatus.RUNNING, RunStatus.QUEUED):
+            query = (
+                select(runs).where(runs.c.status == status.value).order_by(runs.c.id).limit(limit)
+            )
+            found += [rows.run_from_row(r) for r in conn.execute(query).mappings()]
+    return found
+
+
+def first_id_since(conn: Connection, since: datetime) -> int:
+    """The smallest run id recorded at or after ``since`` (one past the last id if none):
+    a binary search on the primary key, since ids and ``created_at`` grow together."""
+    since_us = to_micros(since)
+    low = int(conn.execute(select(func.min(runs.c.id))).scalar() or 1)
+    high = _max_id(conn) + 1
+    probe = select(runs.c.created_at).where(runs.c.id >= 0).order_by(runs.c.id).limit(1)
+    while low < high:
+        middle = (low + high) // 2
+        row = conn.execute(probe.where(runs.c.id >= middle)).first()
+        if row is None or row[0] >= since_us:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedSample:
+    """One finished run, as the activity chart needs it."""
+
+    finished_at: datetime
+    status: RunStatus
+    lateness: float | None  # seconds from due to start; None if it never started
+
+
+def finished_since(
+    store: SqlStore, since: datetime, *, recorded_since: datetime
+) -> tuple[list[FinishedSample], bool]:
+    """Runs finished at or after ``since`` among those recorded at or after
+    ``recorded_since``, oldest first; and whether :data:`MAX_ACTIVITY_ROWS` cut the list
+    (then it holds the newest ones)."""
+    with store._read() as conn:
+        first = first_id_since(conn, recorded_since)
+        query = (
+            select(runs.c.finished_at, runs.c.status, runs.c.started_at, runs.c.due_at)
+            .where(runs.c.id >= first, runs.c.finished_at >= to_micros(since))
+            .order_by(runs.c.id.desc())
+            .limit(MAX_ACTIVITY_ROWS + 1)
+        )
+        found = conn.execute(query).all()
+    cut = len(found) > MAX_ACTIVITY_ROWS
+    samples = [
+        FinishedSample(
+            finished_at=from_micros(finished),
+            status=RunStatus(status),
+            lateness=None if started is None else max(0, started - due) / 1e6,
+        )
+        for finished, status, started, due in found[:MAX_ACTIVITY_ROWS]
+    ]
+    samples.sort(key=lambda s: s.finished_at)
+    return samples, cut
+
+
+def retry_run(store: SqlStore, run_id: int, now: datetime) -> Run:
+    """Record a new attempt of the fire of a finished, unsuccessful run, due now (reason
+    ``manual``). Raises :class:`Conflict` for a run that succeeded, is not finished, or
+    whose fire already has a newer attempt; :class:`JobNotFound` if its job was removed."""
+    with store._write() as conn:
+        old = _run_row(conn, run_id)
+        status = RunStatus(old["status"])
+        if not status.finished or status is RunStatus.SUCCEEDED:
+            raise Conflict(
+                f"run {run_id} is {status.value}: only a finished, unsuccessful run can be retried"
+            )
+        if conn.execute(select(jobs.c.id).where(jobs.c.id == old["job_id"])).first() is None:
+            raise JobNotFound(old["job_id"])
+        fire = (runs.c.job_id == old["job_id"]) & (runs.c.scheduled_for == old["scheduled_for"])
+        latest = conn.execute(select(func.max(runs.c.attempt)).where(fire)).scalar_one()
+        if latest != old["attempt"]:
+            raise Conflict(f"run {run_id}'s fire already has a newer attempt ({latest})")
+        values = store._retry_values(old["job_id"], old["scheduled_for"], latest + 1, now, now)
+        values["reason"] = RunReason.MANUAL.value
+        new_id = conn.execute(runs.insert().values(values).returning(runs.c.id)).scalar_one()
+        event = Event(
+            kind="job.triggered",
+            at=now,
+            job_id=old["job_id"],
+            run_id=new_id,
+            data={"reason": RunReason.MANUAL.value, "retry_of": run_id},
+        )
+        conn.execute(events.insert(), [rows.event_values(event)])
+    return store.get_run(new_id)
+
+
+def cancel_run(store: SqlStore, run_id: int, now: datetime) -> RunStatus:
+    """Cancel a run that has not finished. A ``pending`` or ``queued`` run is ``cancelled``
+    at once (a Celery worker then refuses to start it); a ``running`` one is asked to stop:
+    its worker learns it at its next heartbeat and stops the action (a shell command's
+    process group is killed). Returns the run's status after the call. Raises
+    :class:`Conflict` for a finished run."""
+    with store._write() as conn:
+        old = _run_row(conn, run_id)
+        status = RunStatus(old["status"])
+        if status.finished:
+            raise Conflict(f"run {run_id} already ended ({status.value})")
+        where = (runs.c.id == run_id) & (runs.c.status == status.value)
+        if status is RunStatus.RUNNING:
+            conn.execute(update(runs).where(where).values(cancel_requested=True))
+            return status
+        conn.execute(
+            update(runs)
+            .where(where)
+            .values(
+                status=RunStatus.CANCELLED.value,
+                finished_at=to_micros(now),
+                error="cancelled by a person",
+            )
+        )
+        event = Event(kind="run.cancelled", at=now, job_id=old["job_id"], run_id=run_id)
+        conn.execute(events.insert(), [rows.event_values(event)])
+    return RunStatus.CANCELLED
+
+
+def _run_row(conn: Connection, run_id: int) -> Any:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise RunNotFound(run_id)
+    return row
+
+
+__all__ = [
+    "FinishedSample",
+    "RunPage",
+    "cancel_run",
+    "find_runs",
+    "finished_since",
+    "first_id_since",
+    "retry_run",
+    "runs_in_flight",
+]
