@@ -113,7 +113,8 @@ def test_kill_9_random_replicas_for_minutes(
           f"{len(begun)} executions of {len(first)} fires; {again.summary()}; "
           f"max lateness {max(lateness):.2f} s")  # fmt: skip
 
-    assert len(kills) >= CHAOS / 4, "the kills never happened"
+    # A kill every 2-4 s plus a restart's ~1-1.5 s start-up: at least one kill per 6 s.
+    assert len(kills) >= CHAOS / 6, "the kills never happened"
     assert not report.missing, report.summary()
     assert not report.unexpected, report.summary()
     assert recorded_twice(url) == []
