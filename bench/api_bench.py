@@ -42,10 +42,16 @@ def populate(db: str, count: int) -> str:
     with Scheduler(db) as scheduler:
         for start in range(0, count, 5000):
             batch = [
-                define_job(specs[n % len(specs)], action, now=now, id=f"job-{n:06d}",
-                           name=f"Job number {n}", paused=n % 100 == 0)
+                define_job(
+                    specs[n % len(specs)],
+                    action,
+                    now=now,
+                    id=f"job-{n:06d}",
+                    name=f"Job number {n}",
+                    paused=n % 100 == 0,
+                )
                 for n in range(start, min(count, start + 5000))
-            ]  # fmt: skip
+            ]
             scheduler.add_many(batch)
         return create_token(scheduler.store, "bench", "write", now)[0]
 
@@ -73,15 +79,19 @@ def measure(call: Callable[[], httpx.Response], n: int) -> dict[str, float]:
         assert response.status_code < 300, response.text
     times.sort()
     return {
-        "p50": statistics.median(times), "p95": times[int(0.95 * n) - 1],
-        "p99": times[int(0.99 * n) - 1], "max": times[-1],
-    }  # fmt: skip
+        "p50": statistics.median(times),
+        "p95": times[int(0.95 * n) - 1],
+        "p99": times[int(0.99 * n) - 1],
+        "max": times[-1],
+    }
 
 
 def endpoints(client: httpx.Client, jobs: int) -> dict[str, Callable[[], httpx.Response]]:
     counter = iter(range(10**9))
-    body = {"when": "every 1h", "action": {"kind": "http",
-                                           "config": {"url": "https://example.com/x"}}}  # fmt: skip
+    body = {
+        "when": "every 1h",
+        "action": {"kind": "http", "config": {"url": "https://example.com/x"}},
+    }
 
     def create() -> httpx.Response:
         return client.post("/api/v1/jobs", json={**body, "id": f"new-{next(counter)}"})
@@ -98,11 +108,12 @@ def endpoints(client: httpx.Client, jobs: int) -> dict[str, Callable[[], httpx.R
         "list, cursor at a random job": cursor,
         "list, random offset (up to N)": page,
         "list state=paused": lambda: client.get("/api/v1/jobs", params={"state": "paused"}),
-        "list search (substring)": lambda: client.get("/api/v1/jobs",
-                                                      params={"search": "number 4242"}),
+        "list search (substring)": lambda: client.get(
+            "/api/v1/jobs", params={"search": "number 4242"}
+        ),
         "get one job": lambda: client.get(f"/api/v1/jobs/job-{random.randrange(jobs):06d}"),
         "create (http action)": create,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -119,8 +130,12 @@ def main() -> None:
     started = time.perf_counter()
     token = populate(db, args.jobs)
     print(f"stored {args.jobs} jobs in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    child = subprocess.Popen([sys.executable, __file__, "--serve", db], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", db],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout is not None
     assert child.stdin is not None
     url = child.stdout.readline().strip()
@@ -141,8 +156,11 @@ def main() -> None:
         )
         print("|---|---:|---:|---:|---:|")
         for name, r in results.items():
-            print(f"| {name} | " + " | ".join(f"{r[k]:.1f} ms" for k in
-                                             ("p50", "p95", "p99", "max")) + " |")  # fmt: skip
+            print(
+                f"| {name} | "
+                + " | ".join(f"{r[k]:.1f} ms" for k in ("p50", "p95", "p99", "max"))
+                + " |"
+            )
     else:
         print(json.dumps(results, indent=2))
 

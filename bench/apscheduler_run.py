@@ -66,9 +66,11 @@ def scheduler(store: str, workdir: Path, name: str) -> BackgroundScheduler:
         db.unlink(missing_ok=True)
         jobstore = SQLAlchemyJobStore(url=f"sqlite:///{db}")
     return BackgroundScheduler(
-        jobstores={"default": jobstore}, executors={"default": ThreadPoolExecutor(8)},
-        job_defaults={"misfire_grace_time": None, "coalesce": False}, timezone=UTC,
-    )  # fmt: skip
+        jobstores={"default": jobstore},
+        executors={"default": ThreadPoolExecutor(8)},
+        job_defaults={"misfire_grace_time": None, "coalesce": False},
+        timezone=UTC,
+    )
 
 
 def burst(store: str, workdir: Path, count: int = 10_000) -> dict[str, float]:
@@ -107,20 +109,32 @@ def burst(store: str, workdir: Path, count: int = 10_000) -> dict[str, float]:
     drain = time.time() - due
     used = cpu() - c0
     sched.shutdown(wait=False)
-    return {"create_jobs_per_s": rate, "drain_s": drain, "p50_ms": pct(STARTS, 50) * 1e3,
-            "p99_ms": pct(STARTS, 99) * 1e3, "seen": len(STARTS), "cpu_s": used}  # fmt: skip
+    return {
+        "create_jobs_per_s": rate,
+        "drain_s": drain,
+        "p50_ms": pct(STARTS, 50) * 1e3,
+        "p99_ms": pct(STARTS, 99) * 1e3,
+        "seen": len(STARTS),
+        "cpu_s": used,
+    }
 
 
-def periodic(store: str, workdir: Path, count: int = 5_000, period: float = 10.0,
-             duration: float = 60.0) -> dict[str, float]:  # fmt: skip
+def periodic(
+    store: str, workdir: Path, count: int = 5_000, period: float = 10.0, duration: float = 60.0
+) -> dict[str, float]:
     STARTS.clear()
     sched = scheduler(store, workdir, "periodic")
     first = float(int(time.time()) + 5)
     for i in range(count):
         start = first + i * period / count
-        sched.add_job(every, "interval", seconds=period,
-                      start_date=datetime.fromtimestamp(start, UTC), args=[start, period],
-                      id=f"p{i}")  # fmt: skip
+        sched.add_job(
+            every,
+            "interval",
+            seconds=period,
+            start_date=datetime.fromtimestamp(start, UTC),
+            args=[start, period],
+            id=f"p{i}",
+        )
     sched.start()
     time.sleep(max(0.0, first - time.time()))
     c0 = cpu()
@@ -129,9 +143,15 @@ def periodic(store: str, workdir: Path, count: int = 5_000, period: float = 10.0
     rss = rss_mb()
     sched.shutdown(wait=False)
     late = list(STARTS)
-    return {"expected": count * round(duration / period), "seen": len(late),
-            "p50_ms": pct(late, 50) * 1e3, "p99_ms": pct(late, 99) * 1e3,
-            "max_ms": max(late) * 1e3, "cpu_s": used, "rss_mb": rss}  # fmt: skip
+    return {
+        "expected": count * round(duration / period),
+        "seen": len(late),
+        "p50_ms": pct(late, 50) * 1e3,
+        "p99_ms": pct(late, 99) * 1e3,
+        "max_ms": max(late) * 1e3,
+        "cpu_s": used,
+        "rss_mb": rss,
+    }
 
 
 def idle(store: str, workdir: Path, size: int, duration: float = 60.0) -> dict[str, float]:
@@ -139,14 +159,18 @@ def idle(store: str, workdir: Path, size: int, duration: float = 60.0) -> dict[s
     sched = scheduler(store, workdir, "idle")
     year = datetime.now(UTC) + timedelta(days=365)
     for i in range(size):
-        sched.add_job(once, "date", run_date=year + timedelta(seconds=i), args=[0.0],
-                      id=f"y{i}")  # fmt: skip
+        sched.add_job(once, "date", run_date=year + timedelta(seconds=i), args=[0.0], id=f"y{i}")
     first = float(int(time.time()) + 5)
     for i in range(10):
         start = first + i / 10
-        sched.add_job(every, "interval", seconds=1.0,
-                      start_date=datetime.fromtimestamp(start, UTC), args=[start, 1.0],
-                      id=f"f{i}")  # fmt: skip
+        sched.add_job(
+            every,
+            "interval",
+            seconds=1.0,
+            start_date=datetime.fromtimestamp(start, UTC),
+            args=[start, 1.0],
+            id=f"f{i}",
+        )
     sched.start()
     time.sleep(max(0.0, first - time.time()))
     c0 = cpu()
@@ -154,32 +178,43 @@ def idle(store: str, workdir: Path, size: int, duration: float = 60.0) -> dict[s
     used = cpu() - c0
     rss = rss_mb()
     sched.shutdown(wait=False)
-    return {"cpu_s_per_min": used * 60 / duration, "rss_mb": rss,
-            "p99_ms": pct(STARTS, 99) * 1e3, "seen": len(STARTS)}  # fmt: skip
+    return {
+        "cpu_s_per_min": used * 60 / duration,
+        "rss_mb": rss,
+        "p99_ms": pct(STARTS, 99) * 1e3,
+        "seen": len(STARTS),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", nargs="?", default="all",
-                        choices=["burst", "periodic", "idle", "all"])  # fmt: skip
+    parser.add_argument(
+        "workload", nargs="?", default="all", choices=["burst", "periodic", "idle", "all"]
+    )
     parser.add_argument("--store", default="memory,sqlite")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    print(f"APScheduler 3.11: {os.cpu_count()} cores, load "
-          + "/".join(f"{x:.2f}" for x in os.getloadavg()))  # fmt: skip
+    print(
+        f"APScheduler 3.11: {os.cpu_count()} cores, load "
+        + "/".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     with tempfile.TemporaryDirectory(prefix="aps-bench-") as tmp:
         workdir = Path(tmp)
         for store in args.store.split(","):
-            work = {"burst": lambda s=store: burst(s, workdir),
-                    "periodic": lambda s=store: periodic(s, workdir),
-                    "idle": lambda s=store: idle(s, workdir, 100_000)}  # fmt: skip
+            work = {
+                "burst": lambda s=store: burst(s, workdir),
+                "periodic": lambda s=store: periodic(s, workdir),
+                "idle": lambda s=store: idle(s, workdir, 100_000),
+            }
             for name, run in work.items():
                 if args.workload not in (name, "all"):
                     continue
                 results = [run() for _ in range(args.repeat)]
                 median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-                print(f"{name} [{store}]: " + ", ".join(f"{k}={v:.4g}" for k, v in median.items()),
-                      flush=True)  # fmt: skip
+                print(
+                    f"{name} [{store}]: " + ", ".join(f"{k}={v:.4g}" for k, v in median.items()),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,12 @@ def once(src: Path, workload: str, quick: bool) -> dict[str, float]:
         out = Path(tmp) / "result.json"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), str(RUN.parent.parent)])}
         command = [sys.executable, str(RUN), workload, "--repeat", "1", "--json", str(out)]
-        subprocess.run([*command, *(["--quick"] if quick else [])], env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [*command, *(["--quick"] if quick else [])],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         data = json.loads(out.read_text())
     figures: dict[str, float] = data[workload] if workload in data else next(iter(data.values()))
     return figures

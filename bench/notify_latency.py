@@ -93,9 +93,13 @@ def measure(url: str, changes: int, poll: float, gap: float) -> tuple[list[float
     store = SqlStore(url)  # migrates before the child opens it
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench.notify_latency", "serve", url, str(poll)], cwd=ROOT,
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "bench.notify_latency", "serve", url, str(poll)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     stdin, stdout = child.stdin, child.stdout
     assert stdin is not None
     assert stdout is not None
@@ -112,8 +116,9 @@ def measure(url: str, changes: int, poll: float, gap: float) -> tuple[list[float
         for n in range(changes):
             time.sleep(random.uniform(0, gap))  # meet a polling scheduler at any phase
             now = SystemClock().now()
-            job = define_job(now + timedelta(milliseconds=1), python(ACTION), now=now,
-                             id=f"change-{n}")  # fmt: skip
+            job = define_job(
+                now + timedelta(milliseconds=1), python(ACTION), now=now, id=f"change-{n}"
+            )
             store.add_jobs([job])
             committed = time.time()
             job_id, at = lines.get(timeout=WAIT).split()

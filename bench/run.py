@@ -105,12 +105,19 @@ class Server:
     ) -> None:
         self.ledger = db.with_suffix(".ledger")
         self.ledger.unlink(missing_ok=True)
-        cfg = {"db": str(db), "ledger": str(self.ledger), "until": until, "expect": expect,
-               "since": since}  # fmt: skip
+        cfg = {
+            "db": str(db),
+            "ledger": str(self.ledger),
+            "until": until,
+            "expect": expect,
+            "since": since,
+        }
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "serve.py"), json.dumps(cfg)],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -170,8 +177,9 @@ def burst(workdir: Path, count: int = 10_000, lead: float = 8.0) -> dict[str, fl
     }
 
 
-def periodic(workdir: Path, count: int = 5_000, every: float = 10.0,
-             duration: float = 60.0) -> dict[str, float]:  # fmt: skip
+def periodic(
+    workdir: Path, count: int = 5_000, every: float = 10.0, duration: float = 60.0
+) -> dict[str, float]:
     db = fresh_db(workdir, "periodic")
     first = float(int(time.time()) + 4)
     server = Server(db, until=first + duration + 1.0, since=first)
@@ -244,16 +252,20 @@ def repeat(name: str, times: int, work: Callable[[], dict[str, float]]) -> dict[
     for i in range(times):
         before = load()
         result = work()
-        print(f"  {name} run {i + 1}/{times}: load {before} -> {load()}: "
-              + ", ".join(f"{k}={v:.4g}" for k, v in result.items()), flush=True)  # fmt: skip
+        print(
+            f"  {name} run {i + 1}/{times}: load {before} -> {load()}: "
+            + ", ".join(f"{k}={v:.4g}" for k, v in result.items()),
+            flush=True,
+        )
         results.append(result)
     return summarise(name, results)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workload", nargs="?", default="all",
-                        choices=["burst", "periodic", "idle", "all"])  # fmt: skip
+    parser.add_argument(
+        "workload", nargs="?", default="all", choices=["burst", "periodic", "idle", "all"]
+    )
     parser.add_argument("--quick", action="store_true", help="one run, short windows")
     parser.add_argument("--repeat", type=int, default=None, help="runs per workload (3)")
     parser.add_argument("--sizes", default=None, help="idle sizes, e.g. 100000,1000000")
@@ -267,10 +279,13 @@ def main() -> None:
     args = parser.parse_args()
     times = args.repeat or (1 if args.quick else 3)
     window = 20.0 if args.quick else 60.0
-    sizes = [int(s) for s in (args.sizes or ("100000" if args.quick else
-                                             "100000,1000000")).split(",")]  # fmt: skip
-    print(f"gnomon bench: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
-          f"load {load()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    sizes = [
+        int(s) for s in (args.sizes or ("100000" if args.quick else "100000,1000000")).split(",")
+    ]
+    print(
+        f"gnomon bench: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+        f"load {load()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    )
     medians: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
@@ -285,8 +300,9 @@ def main() -> None:
             for size in sizes:
                 template, rate = idle_template(workdir, size)
                 print(f"  idle-{size}: created {size} year-away jobs at {rate:,.0f} jobs/s")
-                median = repeat(f"idle-{size}", times,
-                                lambda t=template: idle(workdir, t, duration=window))  # fmt: skip
+                median = repeat(
+                    f"idle-{size}", times, lambda t=template: idle(workdir, t, duration=window)
+                )
                 medians[f"idle-{size}"] = {**median, "create_jobs_per_s": rate}
                 template.unlink()
     if args.json:

@@ -53,10 +53,27 @@ _WHERE = {
     "TickReport": "gnomon.scheduler",
 }
 __all__ = [
-    "ActionSpec", "Clock", "FakeClock", "GnomonError", "Job", "JobState", "Misfire", "Outcome",
-    "Overlap", "Policy", "Run", "RunContext", "RunReason", "RunStatus", "Scheduler",
-    "SystemClock", "TickReport", "python", "scheduled_tool", "shell",
-]  # fmt: skip
+    "ActionSpec",
+    "Clock",
+    "FakeClock",
+    "GnomonError",
+    "Job",
+    "JobState",
+    "Misfire",
+    "Outcome",
+    "Overlap",
+    "Policy",
+    "Run",
+    "RunContext",
+    "RunReason",
+    "RunStatus",
+    "Scheduler",
+    "SystemClock",
+    "TickReport",
+    "python",
+    "scheduled_tool",
+    "shell",
+]
 
 
 def __getattr__(name: str) -> Any:

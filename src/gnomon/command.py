@@ -37,8 +37,16 @@ def _fast_next(args: list[str]) -> int | None:
     from gnomon.preview import next_fires
 
     try:
-        next_fires(options.spec, options.tz, options.after, options.count, options.lat,
-                   options.lon, options.dst, options.as_json)  # fmt: skip
+        next_fires(
+            options.spec,
+            options.tz,
+            options.after,
+            options.count,
+            options.lat,
+            options.lon,
+            options.dst,
+            options.as_json,
+        )
     except SystemExit as exit_:
         return int(exit_.code or 0)
     return 0

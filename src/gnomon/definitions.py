@@ -36,9 +36,12 @@ def python(ref: str | Callable[..., Any], *args: Any, **kwargs: Any) -> ActionSp
 
 
 def shell(
-    argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None,
+    argv: Sequence[str],
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
     timeout: float | None = None,
-) -> ActionSpec:  # fmt: skip
+) -> ActionSpec:
     """A ``shell`` action running ``argv`` (a list, never a shell string)."""
     config: dict[str, Any] = {"argv": argv if isinstance(argv, str) else list(argv)}
     if cwd is not None:
@@ -223,10 +226,18 @@ def _next_fire(trigger: Trigger, after: datetime) -> datetime | None:
 
 
 def define_job(
-    when: When, action: ActionLike, *, now: datetime, id: str | None = None,
-    name: str | None = None, tz: str = "UTC", policy: Policy | Mapping[str, Any] | None = None,
-    paused: bool = False, location: Location | None = None, **options: Any,
-) -> Job:  # fmt: skip
+    when: When,
+    action: ActionLike,
+    *,
+    now: datetime,
+    id: str | None = None,
+    name: str | None = None,
+    tz: str = "UTC",
+    policy: Policy | Mapping[str, Any] | None = None,
+    paused: bool = False,
+    location: Location | None = None,
+    **options: Any,
+) -> Job:
     """A new, fully validated job (not yet stored)."""
     job_id = check_job_id(id) if id is not None else new_job_id()
     trigger = to_trigger(when, tz=tz, now=now, location=location)

@@ -211,9 +211,15 @@ def planner_at(now: datetime, until: datetime | None = None) -> Callable[[Job, i
     def plan(job: Job, unfinished: int) -> FirePlan:
         assert job.next_fire_at is not None  # the store only hands out due jobs
         ahead = until if job.policy.overlap in AHEAD else None
-        return plan_fires(job_id=job.id, trigger=job.trigger, policy=job.policy,
-                          next_fire_at=job.next_fire_at, now=now,
-                          unfinished_runs=unfinished, until=ahead)  # fmt: skip
+        return plan_fires(
+            job_id=job.id,
+            trigger=job.trigger,
+            policy=job.policy,
+            next_fire_at=job.next_fire_at,
+            now=now,
+            unfinished_runs=unfinished,
+            until=ahead,
+        )
 
     return plan
 

@@ -16,10 +16,15 @@ from gnomon.instants import iso
 
 
 def next_fires(
-    spec: str, tz: str = "UTC", after: str | None = None, count: int = 5,
-    lat: float | None = None, lon: float | None = None, dst: str = "cron",
+    spec: str,
+    tz: str = "UTC",
+    after: str | None = None,
+    count: int = 5,
+    lat: float | None = None,
+    lon: float | None = None,
+    dst: str = "cron",
     as_json: bool = False,
-) -> None:  # fmt: skip
+) -> None:
     """Describe SPEC and print its next fires; a refused SPEC exits 2 with one line."""
     try:
         description, fires = _plan(spec, tz, after, count, lat, lon, dst)

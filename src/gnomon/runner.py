@@ -58,13 +58,15 @@ def execute_run(
     if not outcome.status.finished:  # 'pending' would run again at every tick, 'running' forever
         outcome = Outcome.failure(
             f"the action reported status {outcome.status.value!r}, which does not end an attempt",
-            result=outcome.result, output=outcome.output,
-        )  # fmt: skip
+            result=outcome.result,
+            output=outcome.output,
+        )
     secrets = secret_values(dict(claimed.action.config), secret_keys)
     error = None if outcome.error is None else cap_output(outcome.error, MAX_ERROR_CHARS)
     finished = clock.now()
-    log.info("run %s of job %s attempt %s: %s", run.id, run.job_id, run.attempt,
-             outcome.status.value)  # fmt: skip
+    log.info(
+        "run %s of job %s attempt %s: %s", run.id, run.job_id, run.attempt, outcome.status.value
+    )
     return FinishedRun(
         run_id=run.id,
         worker=worker,

@@ -70,14 +70,23 @@ class Scheduler:
     """
 
     def __init__(
-        self, url: str | None = None, *, store: SqlStore | None = None,
-        dispatcher: Dispatcher | None = None, clock: Clock | None = None,
+        self,
+        url: str | None = None,
+        *,
+        store: SqlStore | None = None,
+        dispatcher: Dispatcher | None = None,
+        clock: Clock | None = None,
         workers: int | None = None,
-        worker_id: str | None = None, lease: float | None = None, batch: int = BATCH,
-        poll: float = 1.0, settings: Settings | None = None, lookahead: float | None = None,
-        identity: str | None = None, recovery_interval: float | None = None,
+        worker_id: str | None = None,
+        lease: float | None = None,
+        batch: int = BATCH,
+        poll: float = 1.0,
+        settings: Settings | None = None,
+        lookahead: float | None = None,
+        identity: str | None = None,
+        recovery_interval: float | None = None,
         stop_timeout: float | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """``store`` (instead of ``url``): the store to use, e.g. one shared with other code.
         ``dispatcher``: what executes the runs (see :mod:`gnomon.dispatch.base`); by default a
         :class:`~gnomon.dispatch.local.LocalDispatcher` of ``workers`` threads, started on
@@ -110,12 +119,17 @@ class Scheduler:
         self.store = store if store is not None else SqlStore(url or self.settings.database_url)
         self.clock = clock or SystemClock()
         wanted = identity or (None if worker_id else self.settings.scheduler_id)
-        self.tenure = Tenure(self.store, wanted, state_dir=self.settings.state_dir,
-                             fixed_worker=worker_id is not None)  # fmt: skip
+        self.tenure = Tenure(
+            self.store,
+            wanted,
+            state_dir=self.settings.state_dir,
+            fixed_worker=worker_id is not None,
+        )
         self.worker_id = worker_id or process_worker_id(default_identity(), self)
         self.lease = self.settings.lease if lease is None else lease
-        self.recovery_interval = (self.settings.recovery_interval if recovery_interval is None
-                                  else recovery_interval)  # fmt: skip
+        self.recovery_interval = (
+            self.settings.recovery_interval if recovery_interval is None else recovery_interval
+        )
         self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout
         self.batch, self.poll = batch, poll
         self._wake = threading.Event()
@@ -158,11 +172,18 @@ class Scheduler:
                 self.tenure.begin(self.clock.now, self._name_worker)
                 dispatcher = self._given or LocalDispatcher(self._workers)
                 self._given = None  # started once; a new one after a stop
-                dispatcher.start(DispatchContext(
-                    store=self.store, clock=self.clock, worker_id=self.worker_id,
-                    lease=self.lease, prefetch=self.batch, journal=self.tenure.journal,
-                    on_free=self._worker_freed, on_recorded=self._recorded,
-                ))  # fmt: skip
+                dispatcher.start(
+                    DispatchContext(
+                        store=self.store,
+                        clock=self.clock,
+                        worker_id=self.worker_id,
+                        lease=self.lease,
+                        prefetch=self.batch,
+                        journal=self.tenure.journal,
+                        on_free=self._worker_freed,
+                        on_recorded=self._recorded,
+                    )
+                )
                 self._dispatcher = dispatcher
             return self._dispatcher
 
@@ -182,8 +203,9 @@ class Scheduler:
         recorded (in a thread of its own, in the order they were recorded)."""
         self._listeners.append(listener)
         if self._notifier is None:
-            self._notifier = threading.Thread(target=self._notify_listeners,
-                                              name="gnomon-listeners", daemon=True)  # fmt: skip
+            self._notifier = threading.Thread(
+                target=self._notify_listeners, name="gnomon-listeners", daemon=True
+            )
             self._notifier.start()
 
     def _recorded(self, batch: Sequence[FinishedRun], wake: bool) -> None:
@@ -222,19 +244,35 @@ class Scheduler:
     # -- defining jobs --------------------------------------------------------------------
 
     def add(
-        self, when: definitions.When, action: definitions.ActionLike, *, id: str | None = None,
-        name: str | None = None, tz: str = "UTC", policy: Policy | dict[str, Any] | None = None,
-        paused: bool = False, replace_existing: bool = False, **options: Any,
-    ) -> Job:  # fmt: skip
+        self,
+        when: definitions.When,
+        action: definitions.ActionLike,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        tz: str = "UTC",
+        policy: Policy | dict[str, Any] | None = None,
+        paused: bool = False,
+        replace_existing: bool = False,
+        **options: Any,
+    ) -> Job:
         """Validate and store a job; ``options`` are :class:`Policy` fields."""
         job = definitions.define_job(
-            when, action, now=self.clock.now(), id=id, name=name, tz=tz, policy=policy,
-            paused=paused, **options,
-        )  # fmt: skip
+            when,
+            action,
+            now=self.clock.now(),
+            id=id,
+            name=name,
+            tz=tz,
+            policy=policy,
+            paused=paused,
+            **options,
+        )
         require_known(self.store, names_in(job.action))
         if replace_existing and id is not None and self._exists(id):
-            return self.update(id, when=job.trigger, action=job.action, name=job.name,
-                               policy=job.policy)  # fmt: skip
+            return self.update(
+                id, when=job.trigger, action=job.action, name=job.name, policy=job.policy
+            )
         self.store.add_jobs([job])
         self._wake.set()
         return job
@@ -266,15 +304,27 @@ class Scheduler:
     def get(self, job_id: str) -> Job:
         return self.store.get_job(job_id)
 
-    def list(self, *, state: JobState | None = None, search: str | None = None,
-             limit: int = 100, offset: int = 0) -> list[Job]:  # fmt: skip
+    def list(
+        self,
+        *,
+        state: JobState | None = None,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
         return self.store.list_jobs(state=state, search=search, limit=limit, offset=offset)
 
     def update(
-        self, job_id: str, *, when: definitions.When | None = None,
-        action: definitions.ActionLike | None = None, name: str | None = None,
-        tz: str | None = None, policy: Policy | dict[str, Any] | None = None, **options: Any,
-    ) -> Job:  # fmt: skip
+        self,
+        job_id: str,
+        *,
+        when: definitions.When | None = None,
+        action: definitions.ActionLike | None = None,
+        name: str | None = None,
+        tz: str | None = None,
+        policy: Policy | dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Job:
         """Change a job; a new schedule takes effect from now (pending runs are kept)."""
         job = self.get(job_id)
         now = self.clock.now()
@@ -294,8 +344,10 @@ class Scheduler:
         if policy is not None or options:
             changes["policy"] = definitions.to_policy(policy or job.policy, options)
         updated = replace(job, **changes)
-        self.store.save_job(updated, Event(kind="job.updated", at=now, job_id=job_id,
-                                           data={"fields": sorted(changes)}))  # fmt: skip
+        self.store.save_job(
+            updated,
+            Event(kind="job.updated", at=now, job_id=job_id, data={"fields": sorted(changes)}),
+        )
         self._wake.set()
         return updated
 
@@ -332,16 +384,18 @@ class Scheduler:
         self._wake.set()
         return run
 
-    def runs(self, job_id: str | None = None, *, limit: int = 50,
-             status: RunStatus | None = None) -> builtins.list[Run]:  # fmt: skip
+    def runs(
+        self, job_id: str | None = None, *, limit: int = 50, status: RunStatus | None = None
+    ) -> builtins.list[Run]:
         """Runs newest first; a removed job's history is still there."""
         found = self.store.list_runs(job_id, limit=limit, status=status)
         if not found and job_id is not None:
             self.get(job_id)  # no history and no job: a clear error for an unknown id
         return found
 
-    def events(self, *, after_id: int = 0, job_id: str | None = None,
-               limit: int = 100) -> builtins.list[Event]:  # fmt: skip
+    def events(
+        self, *, after_id: int = 0, job_id: str | None = None, limit: int = 100
+    ) -> builtins.list[Event]:
         return self.store.list_events(after_id=after_id, job_id=job_id, limit=limit)
 
     # -- running ----------------------------------------------------------------------------
@@ -361,9 +415,16 @@ class Scheduler:
             free = self.dispatcher.capacity()
             ahead = min(self.batch, self.dispatcher.room_ahead())
             result, started, self._wake_at = self.store.step(
-                now, planner_at(now, until), self.batch, self.worker_id, free, self.lease,
-                until, ahead=ahead, queue=self.dispatcher.queues,
-            )  # fmt: skip
+                now,
+                planner_at(now, until),
+                self.batch,
+                self.worker_id,
+                free,
+                self.lease,
+                until,
+                ahead=ahead,
+                queue=self.dispatcher.queues,
+            )
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)
             claimed += len(started)
@@ -429,8 +490,7 @@ class Scheduler:
         """Sleep until the next due moment, a local change, or ``poll`` seconds."""
         known, self._wake_at = self._wake_at, None  # fresh from the tick: no need to ask
         while not self._stop.is_set():
-            wake = known or self.store.next_wakeup(after=self._ticked_at,
-                                                   until=self._ticked_until)  # fmt: skip
+            wake = known or self.store.next_wakeup(after=self._ticked_at, until=self._ticked_until)
             known = None
             now = self.clock.now()
             if wake is not None and wake <= now and self._starved:
@@ -460,8 +520,9 @@ class Scheduler:
         if self._thread is not None:
             raise InvalidSpec("scheduler already started")
         self._stop.clear()
-        self._thread = threading.Thread(target=self.run_forever, name="gnomon-scheduler",
-                                        daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self.run_forever, name="gnomon-scheduler", daemon=True
+        )
         self._thread.start()
 
     def stop(self, wait: bool = True) -> None:
@@ -484,8 +545,9 @@ class Scheduler:
             dispatcher, self._dispatcher = self._dispatcher, None
         if dispatcher is None:
             return
-        finished = stop_cleanly(dispatcher, self.store, self.worker_id, self.clock,
-                                self.stop_timeout)  # fmt: skip
+        finished = stop_cleanly(
+            dispatcher, self.store, self.worker_id, self.clock, self.stop_timeout
+        )
         self.tenure.close_journal(clean=finished)
 
     def close(self) -> None:

@@ -110,8 +110,9 @@ def _servers_file(path: Path) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid YAML: "
-                              f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+            raise ConfigError(
+                f"{MCP_SERVERS_ENV}: {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}"
+            ) from None
     try:
         return json.loads(text)
     except ValueError as exc:
@@ -179,9 +180,14 @@ TIMINGS = (  # variable, default, lowest, highest (seconds)
 
 
 def _number(
-    env: Mapping[str, str], name: str, default: float, low: float, high: float,
-    *, whole: bool = False,
-) -> float:  # fmt: skip
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    whole: bool = False,
+) -> float:
     """``env[name]`` as a number in ``[low, high]`` (``default`` when unset)."""
     text = env.get(name)
     if text is None or not text.strip():

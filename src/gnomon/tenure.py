@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 class Tenure:
     """The identity lock and journal of one scheduler (or none, for a fixed worker id)."""
 
-    def __init__(self, store: SqlStore, identity: str | None, *, state_dir: str | None,
-                 fixed_worker: bool) -> None:  # fmt: skip
+    def __init__(
+        self, store: SqlStore, identity: str | None, *, state_dir: str | None, fixed_worker: bool
+    ) -> None:
         self.store, self.state_dir = store, state_dir
         self.wanted = identity  # None: the first free default name
         self.fixed_worker = fixed_worker  # a test's fixed worker id: no identity unless asked
@@ -53,9 +54,13 @@ class Tenure:
         replayed = record_journaled(self.store, journal.replay())
         taken = self.store.take_back(now(), worker_prefix(identity), me)
         if replayed or taken:
-            log.warning("identity %s: recorded %d journaled outcome(s) of its previous "
-                        "process; took back %d run(s) it left in flight", identity, replayed,
-                        taken)  # fmt: skip
+            log.warning(
+                "identity %s: recorded %d journaled outcome(s) of its previous "
+                "process; took back %d run(s) it left in flight",
+                identity,
+                replayed,
+                taken,
+            )
         journal.start()
         self.journal = journal
         return identity
@@ -70,8 +75,11 @@ class Tenure:
             if held:
                 log.warning("scheduler %s holds its identity again", worker_id)
             else:
-                log.error("scheduler %s lost its identity lock: a scheduler started now with "
-                          "the same identity would take its runs back", worker_id)  # fmt: skip
+                log.error(
+                    "scheduler %s lost its identity lock: a scheduler started now with "
+                    "the same identity would take its runs back",
+                    worker_id,
+                )
 
     def close_journal(self, *, clean: bool) -> None:
         """Stop journaling; ``clean`` (every outcome recorded) removes the journal."""

@@ -56,8 +56,14 @@ def test_tokens_are_stored_hashed_and_revocable(store: SqlStore) -> None:
 
 
 def test_audit_is_append_only(store: SqlStore) -> None:
-    admin.append_audit(store, at=START, actor="token:ci", action="job.create", target="job:a",
-                       diff={"after": {"name": "a"}})  # fmt: skip
+    admin.append_audit(
+        store,
+        at=START,
+        actor="token:ci",
+        action="job.create",
+        target="job:a",
+        diff={"after": {"name": "a"}},
+    )
     for statement in ("UPDATE gnomon_audit SET actor = 'someone else'", "DELETE FROM gnomon_audit"):
         with pytest.raises(DatabaseError, match="append-only"), store.engine.begin() as conn:
             conn.execute(text(statement))

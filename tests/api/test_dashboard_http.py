@@ -114,9 +114,11 @@ def test_timeline_places_fires_in_the_window(scheduler: Scheduler) -> None:
     timeline = build_timeline([job], START, "24h")
     [row] = timeline.rows
     assert [m.at for m in row.marks] == [
-        "2026-03-02T12:00:00Z", "2026-03-02T18:00:00Z", "2026-03-03T00:00:00Z",
+        "2026-03-02T12:00:00Z",
+        "2026-03-02T18:00:00Z",
+        "2026-03-03T00:00:00Z",
         "2026-03-03T06:00:00Z",
-    ]  # fmt: skip
+    ]
     xs = [m.x for m in row.marks]
     assert xs == sorted(xs)
     assert timeline.chart_x < xs[0] < xs[-1] <= timeline.chart_end

@@ -25,11 +25,26 @@ from gnomon.scheduler import Scheduler
 from tests.api.conftest import START, Tokens, make_client
 from tests.unit.test_input_properties import phrases, rrules
 
-SETTINGS = settings(max_examples=150, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))  # fmt: skip
-EDGE_NUMBERS = [0, -1, 1, 0.5, 1e300, -1e300, 1e-300, 2**53, 2**63, 10**12,
-                limits.MAX_POLICY_SECONDS, limits.MAX_POLICY_SECONDS + 1, limits.MAX_ATTEMPTS,
-                limits.MAX_ATTEMPTS + 1, limits.MAX_CATCHUP_CAP + 1]  # fmt: skip
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+EDGE_NUMBERS = [
+    0,
+    -1,
+    1,
+    0.5,
+    1e300,
+    -1e300,
+    1e-300,
+    2**53,
+    2**63,
+    10**12,
+    limits.MAX_POLICY_SECONDS,
+    limits.MAX_POLICY_SECONDS + 1,
+    limits.MAX_ATTEMPTS,
+    limits.MAX_ATTEMPTS + 1,
+    limits.MAX_CATCHUP_CAP + 1,
+]
 numbers = (
     st.sampled_from(EDGE_NUMBERS)
     | st.floats(allow_nan=False, allow_infinity=False)
@@ -37,27 +52,54 @@ numbers = (
 )
 json_values = st.recursive(
     st.none() | st.booleans() | numbers | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
-)  # fmt: skip
+)
 texts = st.text(max_size=30) | st.sampled_from(["a/b", "x" * 201, "ok-id", "\x00", "é", ""])
 policies = st.dictionaries(
-    st.sampled_from(["max_attempts", "backoff", "max_backoff", "timeout", "jitter", "grace",
-                     "catchup_cap", "misfire", "overlap", "notify_on", "retries"]),
-    numbers | st.sampled_from(["skip", "all", "queue", None, ["failed"], [1]]), max_size=4,
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "max_attempts",
+            "backoff",
+            "max_backoff",
+            "timeout",
+            "jitter",
+            "grace",
+            "catchup_cap",
+            "misfire",
+            "overlap",
+            "notify_on",
+            "retries",
+        ]
+    ),
+    numbers | st.sampled_from(["skip", "all", "queue", None, ["failed"], [1]]),
+    max_size=4,
+)
 actions = st.fixed_dictionaries(
-    {"kind": st.sampled_from(["http", "notify", "mqtt", "teleport", ""]),
-     "config": st.dictionaries(st.sampled_from(["url", "method", "headers", "timeout", "urls",
-                                                "body", "topic", "qos", "args"]),
-                               json_values | st.just("https://example.com/hook"), max_size=4)},
-)  # fmt: skip
+    {
+        "kind": st.sampled_from(["http", "notify", "mqtt", "teleport", ""]),
+        "config": st.dictionaries(
+            st.sampled_from(
+                ["url", "method", "headers", "timeout", "urls", "body", "topic", "qos", "args"]
+            ),
+            json_values | st.just("https://example.com/hook"),
+            max_size=4,
+        ),
+    },
+)
 bodies = st.fixed_dictionaries(
     {"when": phrases | rrules | texts, "action": actions},
-    optional={"id": texts, "name": texts, "tz": st.sampled_from(["UTC", "Europe/Berlin", "X"]),
-              "policy": policies, "paused": st.booleans(), "extra": json_values},
-)  # fmt: skip
+    optional={
+        "id": texts,
+        "name": texts,
+        "tz": st.sampled_from(["UTC", "Europe/Berlin", "X"]),
+        "policy": policies,
+        "paused": st.booleans(),
+        "extra": json_values,
+    },
+)
 
 
 def finite(value: Any) -> bool:
@@ -90,9 +132,11 @@ def test_generated_job_bodies_are_never_a_server_error(
     assert response.status_code in (201, 409, 422), response.text
     if response.status_code == 422:
         assert response.json()["code"] in ("invalid_spec", "invalid_request")
-    patched = client.patch("/api/v1/jobs/fuzz-target", json={k: v for k, v in body.items()
-                                                              if k in ("when", "policy")},
-                           headers=headers)  # fmt: skip
+    patched = client.patch(
+        "/api/v1/jobs/fuzz-target",
+        json={k: v for k, v in body.items() if k in ("when", "policy")},
+        headers=headers,
+    )
     assert patched.status_code in (200, 404, 422), patched.text
 
 

@@ -79,8 +79,9 @@ def test_the_body_limit_is_a_setting(tmp_path: Path, clock: FakeClock) -> None:
         with make_client(s) as client:
             small = client.post("/api/v1/jobs", json=http_job(), headers=tokens.header("write"))
             assert small.status_code == 201
-            big = client.post("/api/v1/jobs", json=http_job("b", name="x" * 2000),
-                              headers=tokens.header("write"))  # fmt: skip
+            big = client.post(
+                "/api/v1/jobs", json=http_job("b", name="x" * 2000), headers=tokens.header("write")
+            )
             too_large(big)
             assert big.json()["message"] == "the request body is larger than 2000 bytes"
 
@@ -116,9 +117,14 @@ def test_arguments_too_large_are_refused(
 
 @pytest.mark.parametrize(
     "when",
-    ["every 99999999999 days", "every 2000000 weeks", "in 99999999999 days",
-     "9999-12-31T23:59:00Z", "x" * 501],
-)  # fmt: skip
+    [
+        "every 99999999999 days",
+        "every 2000000 weeks",
+        "in 99999999999 days",
+        "9999-12-31T23:59:00Z",
+        "x" * 501,
+    ],
+)
 def test_huge_schedules_are_422(
     client: TestClient, scheduler: Scheduler, w: dict[str, str], when: str
 ) -> None:
@@ -130,8 +136,9 @@ def test_huge_schedules_are_422(
 
 
 def test_a_preview_stops_at_the_last_computable_date(client: TestClient, w: dict[str, str]) -> None:
-    response = client.get("/api/v1/preview", params={"when": "every 36525 days", "count": 100},
-                          headers=w)  # fmt: skip
+    response = client.get(
+        "/api/v1/preview", params={"when": "every 36525 days", "count": 100}, headers=w
+    )
     assert response.status_code == 200, response.text
     assert 60 < len(response.json()["fires"]) < 70
     assert all(f < "9000-01-01" for f in response.json()["fires"])
@@ -140,16 +147,22 @@ def test_a_preview_stops_at_the_last_computable_date(client: TestClient, w: dict
 POLICY_BOUNDS = [
     ("max_attempts", limits.MAX_ATTEMPTS, 1),
     ("catchup_cap", limits.MAX_CATCHUP_CAP, 1),
-    *((name, limits.MAX_POLICY_SECONDS, 0.5)
-      for name in ("backoff", "max_backoff", "timeout", "jitter", "grace")),
-]  # fmt: skip
+    *(
+        (name, limits.MAX_POLICY_SECONDS, 0.5)
+        for name in ("backoff", "max_backoff", "timeout", "jitter", "grace")
+    ),
+]
 
 
 @pytest.mark.parametrize(("name", "most", "step"), POLICY_BOUNDS)
 def test_policy_bounds_are_the_same_in_the_api_and_python(
-    client: TestClient, scheduler: Scheduler, w: dict[str, str], name: str, most: float,
+    client: TestClient,
+    scheduler: Scheduler,
+    w: dict[str, str],
+    name: str,
+    most: float,
     step: float,
-) -> None:  # fmt: skip
+) -> None:
     over = client.post("/api/v1/jobs", json=http_job(policy={name: most + step}), headers=w)
     assert over.status_code == 422, over.text
     assert over.json()["field"] == f"policy.{name}"
@@ -179,8 +192,9 @@ def test_a_backfill_out_of_range_is_422(
     client: TestClient, scheduler: Scheduler, w: dict[str, str], start: str, end: str
 ) -> None:
     client.post("/api/v1/jobs", json=http_job(when="0 9 * * *"), headers=w)
-    response = client.post("/api/v1/jobs/hook/backfill", json={"start": start, "end": end},
-                           headers=w)  # fmt: skip
+    response = client.post(
+        "/api/v1/jobs/hook/backfill", json={"start": start, "end": end}, headers=w
+    )
     assert response.status_code == 422, response.text
     assert "out of range" in response.json()["message"]
     assert scheduler.runs("hook") == []
@@ -209,8 +223,9 @@ def test_ids_with_a_slash_are_refused(
     assert "no /" in response.json()["message"]
     assert job_count(scheduler) == 0
     workflow = {"when": "every 5m", "action": http_job()["action"]}
-    assert client.put("/api/v1/workflows/a%2Fb/schedule", json=workflow,
-                      headers=w).status_code == 404  # fmt: skip
+    assert (
+        client.put("/api/v1/workflows/a%2Fb/schedule", json=workflow, headers=w).status_code == 404
+    )
     assert client.get("/api/v1/jobs/team%2Fnightly", headers=w).json()["code"] == "not_found"
 
 

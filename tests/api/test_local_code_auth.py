@@ -61,8 +61,13 @@ CASES = [
     ),
 ]
 ROUTES = ["create", "patch", "sequence-step", "workflow", "dashboard-form"]
-CREATED = {"create": 201, "patch": 200, "sequence-step": 201, "workflow": 201,
-           "dashboard-form": 303}  # fmt: skip
+CREATED = {
+    "create": 201,
+    "patch": 200,
+    "sequence-step": 201,
+    "workflow": 201,
+    "dashboard-form": 303,
+}
 WORKFLOW_KINDS = {"http", "amqp", "redis", "celery"}
 
 
@@ -90,8 +95,9 @@ def form_client(scheduler: Scheduler, tokens: Tokens, scope: str) -> tuple[TestC
     """A dashboard session signed in with the ``scope`` token, and its CSRF token."""
     client = make_client(scheduler, dashboard=True)
     csrf = _csrf(client.get("/login").text)
-    signed = client.post("/login", data={"token": tokens.secrets[scope], "csrf": csrf},
-                         follow_redirects=False)  # fmt: skip
+    signed = client.post(
+        "/login", data={"token": tokens.secrets[scope], "csrf": csrf}, follow_redirects=False
+    )
     assert signed.status_code == 303
     return client, _csrf(client.get("/").text)
 
@@ -102,8 +108,9 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def attempt(client: TestClient, scheduler: Scheduler, tokens: Tokens, route: str, scope: str,
-            case: Case) -> Response:  # fmt: skip
+def attempt(
+    client: TestClient, scheduler: Scheduler, tokens: Tokens, route: str, scope: str, case: Case
+) -> Response:
     action = {"kind": case.kind, "config": case.config}
     job = {"id": f"{case.id}-{scope}", "when": "every 10m", "action": action}
     auth = tokens.header(scope)
@@ -117,11 +124,15 @@ def attempt(client: TestClient, scheduler: Scheduler, tokens: Tokens, route: str
         return client.post("/api/v1/jobs", json=wrapped, headers=auth)
     if route == "workflow":
         body = {"when": "every 10m", "action": action}
-        return client.put(f"/api/v1/workflows/{case.id}-{scope}/schedule", json=body,
-                          headers=auth)  # fmt: skip
+        return client.put(f"/api/v1/workflows/{case.id}-{scope}/schedule", json=body, headers=auth)
     session, csrf = form_client(scheduler, tokens, scope)
-    form = {"csrf": csrf, "when": "every 10m", "id": job["id"], "kind": case.kind,
-            "config": json.dumps(case.config)}  # fmt: skip
+    form = {
+        "csrf": csrf,
+        "when": "every 10m",
+        "id": job["id"],
+        "kind": case.kind,
+        "config": json.dumps(case.config),
+    }
     return session.post("/jobs/new", data=form, follow_redirects=False)
 
 
@@ -137,8 +148,9 @@ def stored_actions(scheduler: Scheduler) -> dict[str, Any]:
     return {job.id: job.action.to_json() for job in scheduler.list(limit=1000)}
 
 
-MATRIX = [(c, r) for c in CASES for r in ROUTES if not (r == "sequence-step" and
-                                                         c.kind == "sequence")]  # fmt: skip
+MATRIX = [
+    (c, r) for c in CASES for r in ROUTES if not (r == "sequence-step" and c.kind == "sequence")
+]
 
 
 @pytest.mark.parametrize(("case", "route"), MATRIX, ids=[f"{c.id}-{r}" for c, r in MATRIX])
@@ -184,7 +196,7 @@ def test_the_kinds_declare_what_they_run() -> None:
             },
         ]
     }
-    assert runs_local_code("sequence", deep)  # fmt: skip
+    assert runs_local_code("sequence", deep)
     assert runs_local_code("sequence", {"steps": "not a list"})  # malformed: assume the worst
     assert runs_local_code("mcp", {"tool": "add"})  # no server at all: assume the worst
     assert runs_local_code("mcp", {"server": {"url": "http://x.org", "command": ["id"]}})
@@ -248,9 +260,13 @@ def new_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_a_new_plugin_kind_is_local_code_unless_it_declares_otherwise(
-    new_plugin: None, client: TestClient, scheduler: Scheduler, tokens: Tokens, kind: str,
+    new_plugin: None,
+    client: TestClient,
+    scheduler: Scheduler,
+    tokens: Tokens,
+    kind: str,
     local: bool,
-) -> None:  # fmt: skip
+) -> None:
     assert kind in known_kinds()
     job = {"id": "p", "when": "every 10m", "action": {"kind": kind, "config": {"x": 1}}}
     write = client.post("/api/v1/jobs", json=job, headers=tokens.header("write"))
@@ -272,9 +288,12 @@ def test_an_unknown_kind_is_refused_as_invalid_not_guessed(
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
 def test_vetted_servers_may_come_from_a_file(
-    client: TestClient, tokens: Tokens, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    client: TestClient,
+    tokens: Tokens,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     suffix: str,
-) -> None:  # fmt: skip
+) -> None:
     path = tmp_path / f"servers{suffix}"
     if suffix == ".yaml":
         path.write_text("vetted_from_file:\n  command: [uvx, mcp-server-time]\n")

@@ -104,7 +104,11 @@ def test_the_local_user_still_gets_through(open_client: TestClient, scheduler: S
     created = open_client.post("/api/v1/jobs", json=http_job("new"))  # httpx: JSON, no Origin
     assert created.status_code == 201
     assert [e.action for e in list_audit(scheduler.store)] == [
-        "job.create", "job.trigger", "job.resume", "job.pause"]  # fmt: skip
+        "job.create",
+        "job.trigger",
+        "job.resume",
+        "job.pause",
+    ]
 
 
 def test_the_dashboard_forms_work_in_open_mode_and_refuse_other_origins(
@@ -117,8 +121,9 @@ def test_the_dashboard_forms_work_in_open_mode_and_refuse_other_origins(
     foreign = open_client.post("/jobs/job/pause", data=data, headers={"Origin": EVIL})
     assert foreign.status_code == 403
     unchanged(scheduler)
-    ok = open_client.post("/jobs/job/pause", data=data, headers={"Origin": LOCAL_URL},
-                          follow_redirects=False)  # fmt: skip
+    ok = open_client.post(
+        "/jobs/job/pause", data=data, headers={"Origin": LOCAL_URL}, follow_redirects=False
+    )
     assert ok.status_code == 303
     assert scheduler.get("job").state.value == "paused"
     without_csrf = open_client.post("/jobs/job/resume", headers={"Origin": LOCAL_URL})
@@ -141,8 +146,12 @@ def test_tokens_mode_refuses_foreign_origins_but_not_other_hosts(
         assert proxied.status_code == 200  # no Origin: not a browser; a bodiless POST is fine
         same = {**write, "Host": "gnomon.example", "Origin": "https://gnomon.example"}
         assert client.post("/api/v1/jobs/job/resume", headers=same).status_code == 200
-        behind_proxy = {**write, "Host": "127.0.0.1:8787", "Origin": "https://gnomon.example",
-                        "X-Forwarded-Host": "gnomon.example"}  # fmt: skip
+        behind_proxy = {
+            **write,
+            "Host": "127.0.0.1:8787",
+            "Origin": "https://gnomon.example",
+            "X-Forwarded-Host": "gnomon.example",
+        }
         assert client.post("/api/v1/jobs/job/pause", headers=behind_proxy).status_code == 200
         forged = {**behind_proxy, "Origin": EVIL}
         assert_refused(client.post("/api/v1/jobs/job/resume", headers=forged), "Origin")
@@ -169,7 +178,15 @@ def test_a_real_open_mode_server_refuses_rebinding(scheduler: Scheduler) -> None
 
 def test_local_hosts() -> None:
     local = ["localhost", "LOCALHOST:1", "127.0.0.1:8787", "127.1.2.3", "[::1]", "[::1]:8787"]
-    foreign = ["evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "[::2]", "",
-               "0.0.0.0:8787", "10.0.0.1", "[::1"]  # fmt: skip
+    foreign = [
+        "evil.example",
+        "127.0.0.1.nip.io",
+        "localhost.evil.example",
+        "[::2]",
+        "",
+        "0.0.0.0:8787",
+        "10.0.0.1",
+        "[::1",
+    ]
     assert all(is_local_host(h) for h in local)
     assert not any(is_local_host(h) for h in foreign)

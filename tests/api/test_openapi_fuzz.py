@@ -50,8 +50,9 @@ def test_no_server_errors_and_responses_match_the_schema(api: tuple[Any, str]) -
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)  # fmt: skip
+        @settings(
+            max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def run(case: Any) -> None:
             case.call_and_validate(headers=headers, excluded_checks=SEMANTIC)
 

@@ -210,10 +210,17 @@ def test_every_mutating_call_is_audited(
     client.delete("/api/v1/workflows/a/schedule", headers=w)
     entries = list(reversed(list_audit(scheduler.store)))
     assert [e.action for e in entries] == [
-        "job.create", "job.update", "job.pause", "job.resume", "job.trigger", "job.backfill",
-        "job.remove", "workflow.schedule.create", "workflow.schedule.replace",
+        "job.create",
+        "job.update",
+        "job.pause",
+        "job.resume",
+        "job.trigger",
+        "job.backfill",
+        "job.remove",
+        "workflow.schedule.create",
+        "workflow.schedule.replace",
         "workflow.schedule.remove",
-    ]  # fmt: skip
+    ]
     assert {e.actor for e in entries} == {"token:write-token"}
     assert entries[1].diff == {"before": {"name": "http hook"}, "after": {"name": "renamed"}}
     page = client.get("/api/v1/audit", params={"target": "job:hook", "limit": 2}, headers=w)

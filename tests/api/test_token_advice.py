@@ -128,9 +128,13 @@ def test_no_face_recommends_another_command() -> None:
     """The README, the docs and every module recommend FIRST_TOKEN_COMMAND (examples with a
     real name, like ``gnomon token create ci --scope write``, are not advice)."""
     command = re.compile(r"gnomon token create NAME --scope \w+")
-    files = [ROOT / "README.md", ROOT / "docs" / "api.md", ROOT / "docs" / "dashboard.md",
-             *(ROOT / "src" / "gnomon").rglob("*.py"),
-             *(ROOT / "src" / "gnomon" / "web" / "templates").glob("*.html")]  # fmt: skip
+    files = [
+        ROOT / "README.md",
+        ROOT / "docs" / "api.md",
+        ROOT / "docs" / "dashboard.md",
+        *(ROOT / "src" / "gnomon").rglob("*.py"),
+        *(ROOT / "src" / "gnomon" / "web" / "templates").glob("*.html"),
+    ]
     others = {
         f"{path.relative_to(ROOT)}: {found}"
         for path in files

@@ -40,10 +40,17 @@ time.sleep(120)
 
 
 def job(job_id: str) -> Job:
-    return Job(id=job_id, name=job_id, trigger=AtTrigger(T0 + timedelta(days=1)),
-               action=ActionSpec(kind="python", config={"ref": "x:y"}), policy=Policy(),
-               state=JobState.ACTIVE, next_fire_at=T0 + timedelta(days=1), created_at=T0,
-               updated_at=T0)  # fmt: skip
+    return Job(
+        id=job_id,
+        name=job_id,
+        trigger=AtTrigger(T0 + timedelta(days=1)),
+        action=ActionSpec(kind="python", config={"ref": "x:y"}),
+        policy=Policy(),
+        state=JobState.ACTIVE,
+        next_fire_at=T0 + timedelta(days=1),
+        created_at=T0,
+        updated_at=T0,
+    )
 
 
 def claimed_by(store: SqlStore, workers: list[str]) -> dict[str, int]:
@@ -96,8 +103,9 @@ def test_a_bad_identity_is_refused_with_the_rule(bad: str) -> None:
 
 
 def test_the_identity_of_a_killed_process_is_free_at_once(store_url: str) -> None:
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, store_url],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, store_url], stdout=subprocess.PIPE, text=True
+    )
     store = SqlStore(store_url)
     try:
         assert holder.stdout is not None
@@ -163,8 +171,11 @@ def test_release_hands_runs_back_to_pending_in_one_step(store_url: str) -> None:
     store = SqlStore(store_url)
     try:
         ids = claimed_by(store, ["me:1:a", "me:1:a", "me:1:a", "else:2:b"])
-        mine = [r.id for r in store.list_runs(status=RunStatus.RUNNING, limit=10)
-                if r.worker == "me:1:a"]  # fmt: skip
+        mine = [
+            r.id
+            for r in store.list_runs(status=RunStatus.RUNNING, limit=10)
+            if r.worker == "me:1:a"
+        ]
         not_started, started = mine[:2], mine[2:]
         now = T0 + timedelta(seconds=1)
         assert store.release_runs(not_started, "me:1:a", now) == 2
@@ -173,7 +184,11 @@ def test_release_hands_runs_back_to_pending_in_one_step(store_url: str) -> None:
         for run_id in not_started:
             run = store.get_run(run_id)
             assert (run.status, run.worker, run.started_at, run.error) == (
-                RunStatus.PENDING, None, None, None)  # fmt: skip
+                RunStatus.PENDING,
+                None,
+                None,
+                None,
+            )
         [run] = [store.get_run(i) for i in started]
         assert run.status is RunStatus.PENDING
         assert run.error is not None
@@ -195,8 +210,9 @@ def test_outcomes_of_a_run_taken_back_are_refused(store_url: str) -> None:
     try:
         run_id = claimed_by(store, ["host:1:old"])["host:1:old"]
         store.take_back(T0, "host:", "host:2:new")
-        late = FinishedRun(run_id=run_id, worker="host:1:old", status=RunStatus.SUCCEEDED,
-                           finished_at=T0)  # fmt: skip
+        late = FinishedRun(
+            run_id=run_id, worker="host:1:old", status=RunStatus.SUCCEEDED, finished_at=T0
+        )
         assert store.finish_runs([late]) == [False]
         assert store.get_run(run_id).status is RunStatus.PENDING
     finally:

@@ -105,9 +105,14 @@ def test_failures_are_recorded_with_the_cursor(store: SqlStore) -> None:
     cursor = store.take_sink_cursor("webhook", "a", T0, LEASE)
     assert cursor is not None
     failed = store.save_sink_progress(
-        cursor, after_id=cursor.after_id, now=T0, lease=LEASE, attempts=2,
-        retry_at=later(4), error="unexpected status 500",
-    )  # fmt: skip
+        cursor,
+        after_id=cursor.after_id,
+        now=T0,
+        lease=LEASE,
+        attempts=2,
+        retry_at=later(4),
+        error="unexpected status 500",
+    )
     assert failed is not None
     assert store.sink_cursor("webhook") == failed
     assert (failed.attempts, failed.retry_at) == (2, later(4))
@@ -126,8 +131,10 @@ def test_a_drop_moves_the_cursor_and_records_the_event_together(store: SqlStore)
     [recorded] = store.list_events(after_id=bad)
     assert (recorded.kind, recorded.data) == ("sink.dropped", {"event_id": bad})
     # A holder that lost the cursor records no drop either.
-    assert store.save_sink_progress(cursor, after_id=bad, now=later(2), lease=LEASE,
-                                    dropped=dropped) is None  # fmt: skip
+    assert (
+        store.save_sink_progress(cursor, after_id=bad, now=later(2), lease=LEASE, dropped=dropped)
+        is None
+    )
     assert len(store.list_events(after_id=bad)) == 1
 
 

@@ -733,7 +733,11 @@ def test_recover_requeues_a_lost_run_with_the_same_id(store: SqlStore) -> None:
     assert store.recover_lost_runs(seconds(40.5)) == 1
     run = store.get_run(claimed.run.id)
     assert (run.status, run.attempt, run.due_at, run.worker) == (
-        RunStatus.PENDING, 1, seconds(40.5), None)  # fmt: skip
+        RunStatus.PENDING,
+        1,
+        seconds(40.5),
+        None,
+    )
     [again] = store.claim_runs(seconds(41), "w2", 10, 30)
     assert (again.run.id, again.run.attempt) == (claimed.run.id, 1)  # same idempotency key
     [event] = [e for e in store.list_events() if e.kind == "run.lost"]
@@ -860,16 +864,17 @@ def test_step_claims_ahead_beyond_the_free_workers(store: SqlStore) -> None:
     them, ``capacity`` only those due now (a burst's window is claimed in a few steps)."""
     store.add_jobs([make_job(f"now{i}") for i in range(3)])
     store.add_jobs([make_job(f"later{i}", first=seconds(10.5)) for i in range(6)])
-    _, claimed, _ = store.step(seconds(10), planner(seconds(10), seconds(11)), 500, "w", 2, 30,
-                               until=seconds(11), ahead=4)  # fmt: skip
+    _, claimed, _ = store.step(
+        seconds(10), planner(seconds(10), seconds(11)), 500, "w", 2, 30, until=seconds(11), ahead=4
+    )
     due = sorted(c.run.job_id for c in claimed if c.run.started_at == seconds(10))
     later = [c for c in claimed if c.run.started_at == seconds(10.5)]
     assert (len(due), len(later)) == (2, 4)
     # the rest: one due now, two due later, claimed by the next step
-    _, claimed, _ = store.step(seconds(10), planner(seconds(10), seconds(11)), 500, "w", 5, 30,
-                               until=seconds(11), ahead=5)  # fmt: skip
-    assert sorted(c.run.started_at for c in claimed) == [seconds(10), seconds(10.5),
-                                                         seconds(10.5)]  # fmt: skip
+    _, claimed, _ = store.step(
+        seconds(10), planner(seconds(10), seconds(11)), 500, "w", 5, 30, until=seconds(11), ahead=5
+    )
+    assert sorted(c.run.started_at for c in claimed) == [seconds(10), seconds(10.5), seconds(10.5)]
 
 
 def test_list_runs_is_newest_first_and_filters(store: SqlStore) -> None:

@@ -24,9 +24,14 @@ from gnomon.scheduler import Scheduler
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _unavailable(reason: str) -> None:
@@ -87,8 +92,10 @@ def server(scheduler: Scheduler) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def page(browser: object, server: ApiServer) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1360, "height": 900},  # type: ignore[attr-defined]
-                                  base_url=server.url.rstrip("/"))  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 900},  # type: ignore[attr-defined]
+        base_url=server.url.rstrip("/"),
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

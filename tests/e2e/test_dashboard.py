@@ -16,12 +16,20 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def seed(scheduler: Scheduler) -> None:
     """A few jobs with some history, so the pages show what they are for."""
-    scheduler.add("0 2 * * *", shell(["echo", "backup done"]), id="nightly-backup",
-                  name="Nightly backup")  # fmt: skip
-    scheduler.add("0 9 * * 1-5", python("gnomon.demo:hello"), id="weekday-report",
-                  name="Weekday report")  # fmt: skip
-    scheduler.add("every 30m", python("gnomon.demo:flaky"), id="inventory-sync",
-                  name="Inventory sync", max_attempts=2, backoff=0.1)  # fmt: skip
+    scheduler.add(
+        "0 2 * * *", shell(["echo", "backup done"]), id="nightly-backup", name="Nightly backup"
+    )
+    scheduler.add(
+        "0 9 * * 1-5", python("gnomon.demo:hello"), id="weekday-report", name="Weekday report"
+    )
+    scheduler.add(
+        "every 30m",
+        python("gnomon.demo:flaky"),
+        id="inventory-sync",
+        name="Inventory sync",
+        max_attempts=2,
+        backoff=0.1,
+    )
     scheduler.add("every 2h", shell(["sh", "-c", "exit 3"]), id="cache-warm", name="Cache warm")
     scheduler.add("0 */6 * * *", shell(["true"]), id="rotate-logs", name="Rotate logs")
     for job_id in ("weekday-report", "inventory-sync", "cache-warm", "weekday-report"):
@@ -113,8 +121,9 @@ def test_sign_in_with_a_token(browser: Any, scheduler: Scheduler, screenshots: P
     secret, _ = create_token(scheduler.store, "ops", "write", scheduler.clock.now())
     scheduler.add("every 1h", python("gnomon.demo:hello"), id="hourly", name="Hourly hello")
     server = serve_in_background(scheduler, "127.0.0.1", 0, rate_limit=None)
-    context = browser.new_context(base_url=server.url.rstrip("/"),
-                                  viewport={"width": 1360, "height": 700})  # fmt: skip
+    context = browser.new_context(
+        base_url=server.url.rstrip("/"), viewport={"width": 1360, "height": 700}
+    )
     try:
         page = context.new_page()
         page.goto("/")

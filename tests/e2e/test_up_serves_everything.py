@@ -21,10 +21,21 @@ def test_up_serves_the_api_and_dashboard_and_runs_jobs(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gnomon", "--db", str(tmp_path / "g.db"), "up", "--demo",
-             "--port", "0"],
-            stdout=out, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gnomon",
+                "--db",
+                str(tmp_path / "g.db"),
+                "up",
+                "--demo",
+                "--port",
+                "0",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     try:
         deadline = time.monotonic() + 30
         while not (found := URL.search(log.read_text())):

@@ -36,8 +36,7 @@ def schedule_tasks(scheduler):
 
 @pytest.fixture
 def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
-    with Scheduler(str(tmp_path / "devices.db"), clock=FakeClock(START),
-                   settings=Settings()) as s:  # fmt: skip
+    with Scheduler(str(tmp_path / "devices.db"), clock=FakeClock(START), settings=Settings()) as s:
         yield s
 
 
@@ -52,9 +51,11 @@ def test_discovery_reports_the_broken_module_and_schedules_the_others(scheduler:
     assert not reports["broken"].ok
     assert "ModuleNotFoundError" in (reports["broken"].error or "")
     assert job_ids(scheduler) == [
-        "device:coop:close-door", "device:coop:open-door",
-        "device:sprinkler:evening", "device:sprinkler:morning",
-    ]  # fmt: skip
+        "device:coop:close-door",
+        "device:coop:open-door",
+        "device:sprinkler:evening",
+        "device:sprinkler:morning",
+    ]
     status = {row["device"]: row for row in device_status(scheduler)}
     assert status["broken"]["ok"] is False
     assert "gnomon_this_module_does_not_exist" in status["broken"]["error"]
@@ -100,9 +101,13 @@ class Coop:
     sunrise: datetime
 
     def door(self, *, persistent_session: bool = False) -> Device:
-        return coop_door(broker=self.broker, base=self.base, clock=self.clock,
-                         persistent_session=persistent_session,
-                         client_id=f"coop-{uuid.uuid4().hex}")  # fmt: skip
+        return coop_door(
+            broker=self.broker,
+            base=self.base,
+            clock=self.clock,
+            persistent_session=persistent_session,
+            client_id=f"coop-{uuid.uuid4().hex}",
+        )
 
 
 @pytest.fixture
@@ -152,8 +157,7 @@ def test_offline_device_fails_after_ack_timeout_and_is_retried(
         scheduler, coop.clock, coop.sunrise + timedelta(seconds=10)
     )  # the retry is due after backoff
     runs = scheduler.runs("device:coop:open-door")
-    assert [(r.attempt, r.status) for r in runs] == [
-        (2, RunStatus.FAILED), (1, RunStatus.FAILED)]  # fmt: skip
+    assert [(r.attempt, r.status) for r in runs] == [(2, RunStatus.FAILED), (1, RunStatus.FAILED)]
 
 
 def test_command_that_expired_while_the_device_was_away_is_not_executed(

@@ -44,8 +44,9 @@ def record_start(key: str) -> None:
 def one_shot(key: str, *, paused: bool = False, due: float = 0.001) -> Job:
     """A job whose one fire is due in ``due`` seconds, running ``record_start(key)``."""
     now = SystemClock().now()
-    return define_job(now + timedelta(seconds=due), python(record_start, key), now=now,
-                      id=key, paused=paused)  # fmt: skip
+    return define_job(
+        now + timedelta(seconds=due), python(record_start, key), now=now, id=key, paused=paused
+    )
 
 
 def latency(key: str, change: Callable[[], object]) -> float:
@@ -195,8 +196,17 @@ def test_writes_that_can_move_a_wake_up_earlier_notify_and_others_do_not(
 
     def fail(run_id: int, at: datetime, retry_in: float) -> None:
         retry = at + timedelta(seconds=retry_in)
-        other.finish_runs([FinishedRun(run_id=run_id, worker="w", status=RunStatus.FAILED,
-                                       finished_at=at, retry_due=retry)])  # fmt: skip
+        other.finish_runs(
+            [
+                FinishedRun(
+                    run_id=run_id,
+                    worker="w",
+                    status=RunStatus.FAILED,
+                    finished_at=at,
+                    retry_due=retry,
+                )
+            ]
+        )
 
     assert claim(t0) == run.id
     assert channel.heard() == 0  # a claim moves no one's wake-up earlier

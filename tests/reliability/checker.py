@@ -123,9 +123,11 @@ class Reruns:
         return sum(self.duplicates.values())
 
     def summary(self) -> str:
-        return (f"duplicate executions {self.count}; in flight at the kills: "
-                f"{len(self.executing)} executing + {len(self.recent)} finished "
-                f"< {WINDOW * 1000:.0f} ms before")  # fmt: skip
+        return (
+            f"duplicate executions {self.count}; in flight at the kills: "
+            f"{len(self.executing)} executing + {len(self.recent)} finished "
+            f"< {WINDOW * 1000:.0f} ms before"
+        )
 
 
 def reruns(starts: list[Entry], ends: list[Entry], kills: list[Kill]) -> Reruns:

@@ -41,9 +41,14 @@ def run_cli(db: str, *args: str, timeout: float = 60) -> subprocess.CompletedPro
     """One ``gnomon --db DB ARGS…`` command, its output captured."""
     env = {k: v for k, v in os.environ.items() if k != "GNOMON_DATABASE_URL"}
     return subprocess.run(
-        [gnomon_executable(), "--db", db, *args], cwd=REPO, env=env, capture_output=True,
-        text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        [gnomon_executable(), "--db", db, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class GnomonProcess:
@@ -83,8 +88,12 @@ class GnomonProcess:
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.proc = subprocess.Popen(
                 [gnomon_executable(), "--db", self.url, self.command, *self.args],
-                cwd=REPO, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
         return self
 
     def alive(self) -> bool:

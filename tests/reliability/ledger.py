@@ -37,14 +37,19 @@ def record(ctx: RunContext, path: str, delay: float = 0.0, starts: str | None = 
 
 
 def _append(path: str, ctx: RunContext) -> None:
-    line = json.dumps({
-        "job_id": ctx.job_id,
-        "scheduled_for": ctx.scheduled_for.isoformat(),
-        "attempt": ctx.attempt,
-        "run_id": ctx.run_id,
-        "pid": os.getpid(),
-        "written_at": time.time(),
-    }) + "\n"  # fmt: skip
+    line = (
+        json.dumps(
+            {
+                "job_id": ctx.job_id,
+                "scheduled_for": ctx.scheduled_for.isoformat(),
+                "attempt": ctx.attempt,
+                "run_id": ctx.run_id,
+                "pid": os.getpid(),
+                "written_at": time.time(),
+            }
+        )
+        + "\n"
+    )
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())

@@ -55,8 +55,9 @@ SLACK = 2.0  # seconds of lateness allowed beyond a replica's downtime
 
 
 def start_replica(launcher: Launcher, url: str, slot: int, generation: int) -> GnomonProcess:
-    return launcher.start(url, f"r{slot}-{generation}", "--no-api", "--identity", f"r{slot}",
-                          "--lease", str(LEASE))  # fmt: skip
+    return launcher.start(
+        url, f"r{slot}-{generation}", "--no-api", "--identity", f"r{slot}", "--lease", str(LEASE)
+    )
 
 
 @pytest.mark.slow
@@ -87,8 +88,9 @@ def test_kill_9_random_replicas_for_minutes(
         sleep_until(killed_at + one)
         replicas[slot] = start_replica(launcher, url, slot, len(kills) + 1)
         replicas[slot].wait_ready()
-        kills.append(Kill(victim.pid, killed_at.timestamp(),
-                          (utcnow() - killed_at).total_seconds()))  # fmt: skip
+        kills.append(
+            Kill(victim.pid, killed_at.timestamp(), (utcnow() - killed_at).total_seconds())
+        )
         moment = utcnow() + timedelta(seconds=1 + 2 * rng.random())
     last_kill = datetime.fromtimestamp(max(k.at for k in kills), base.tzinfo)
 
@@ -97,8 +99,11 @@ def test_kill_9_random_replicas_for_minutes(
     tail = last + timedelta(seconds=120)
     may = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, tail)]
     wanted = set(must)
-    wait_for_ledger(ledger, lambda entries: wanted <= {e.fire for e in entries},
-                    until=last + timedelta(seconds=LEASE + 15))  # fmt: skip
+    wait_for_ledger(
+        ledger,
+        lambda entries: wanted <= {e.fire for e in entries},
+        until=last + timedelta(seconds=LEASE + 15),
+    )
     assert all(r.alive() for r in replicas), "a replica died on its own"
     assert [r.stop() for r in replicas] == [0] * REPLICAS
 
@@ -109,9 +114,11 @@ def test_kill_9_random_replicas_for_minutes(
     lateness = [first[f] - f[1].timestamp() for f in wanted if f in first]
     longest_down = max(k.downtime for k in kills)
     print(report.summary())
-    print(f"{backend}: {len(kills)} kills in {CHAOS:.0f} s (downtime max {longest_down:.2f} s); "
-          f"{len(begun)} executions of {len(first)} fires; {again.summary()}; "
-          f"max lateness {max(lateness):.2f} s")  # fmt: skip
+    print(
+        f"{backend}: {len(kills)} kills in {CHAOS:.0f} s (downtime max {longest_down:.2f} s); "
+        f"{len(begun)} executions of {len(first)} fires; {again.summary()}; "
+        f"max lateness {max(lateness):.2f} s"
+    )
 
     # A kill every 2-4 s plus a restart's ~1-1.5 s start-up: at least one kill per 6 s.
     assert len(kills) >= CHAOS / 6, "the kills never happened"

@@ -43,8 +43,9 @@ def lateness(fires: list[Fire], starts: list[Entry]) -> list[float]:
 def run_jobs(url: str, tmp_path: Path) -> tuple[datetime, Path, Path]:
     ledger, starts = tmp_path / "ledger.jsonl", tmp_path / "starts.jsonl"
     base = next_whole_second(utcnow(), margin=1.0)
-    store_jobs(url, [every(f"job-{i:02}", 1, base, ledger, delay=WORK, starts=starts)
-                     for i in range(JOBS)])  # fmt: skip
+    store_jobs(
+        url, [every(f"job-{i:02}", 1, base, ledger, delay=WORK, starts=starts) for i in range(JOBS)]
+    )
     return base, ledger, starts
 
 
@@ -67,17 +68,23 @@ def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time
     sleep_until(stopped + timedelta(seconds=1))
     second = scheduler(launcher, url, "second", "second")
     end = stopped + timedelta(seconds=5)
-    fires = [f for i in range(JOBS)
-             for f in interval_fires(f"job-{i:02}", base, timedelta(seconds=1), end)]  # fmt: skip
+    fires = [
+        f
+        for i in range(JOBS)
+        for f in interval_fires(f"job-{i:02}", base, timedelta(seconds=1), end)
+    ]
     wanted = set(fires)
-    wait_for_ledger(ledger, lambda e: wanted <= {x.fire for x in e},
-                    until=end + timedelta(seconds=20))  # fmt: skip
+    wait_for_ledger(
+        ledger, lambda e: wanted <= {x.fire for x in e}, until=end + timedelta(seconds=20)
+    )
     assert second.stop() == 0
     begun = read(starts)
     late = lateness(fires, begun)
     twice = {f: n for f, n in Counter(e.fire for e in begun).items() if n > 1}
-    print(f"{backend}: {len(fires)} fires; lateness p50 {percentile(late, 50):.3f} s, "
-          f"max {max(late):.3f} s; executed twice: {len(twice)}")  # fmt: skip
+    print(
+        f"{backend}: {len(fires)} fires; lateness p50 {percentile(late, 50):.3f} s, "
+        f"max {max(late):.3f} s; executed twice: {len(twice)}"
+    )
     assert "could not hand back" not in first.errors()
     assert not twice
     # The promise (docs/scheduling.md): a fire whose scheduler came back is late by at most
@@ -103,17 +110,23 @@ def test_a_rolling_restart_of_three_replicas_keeps_fires_on_time(
             replicas[slot] = scheduler(launcher, url, f"r{slot}-{round_}", f"r{slot}")
             replicas[slot].wait_ready()
     end = utcnow() + timedelta(seconds=2)
-    fires = [f for i in range(JOBS)
-             for f in interval_fires(f"job-{i:02}", base, timedelta(seconds=1), end)]  # fmt: skip
+    fires = [
+        f
+        for i in range(JOBS)
+        for f in interval_fires(f"job-{i:02}", base, timedelta(seconds=1), end)
+    ]
     wanted = set(fires)
-    wait_for_ledger(ledger, lambda e: wanted <= {x.fire for x in e},
-                    until=end + timedelta(seconds=20))  # fmt: skip
+    wait_for_ledger(
+        ledger, lambda e: wanted <= {x.fire for x in e}, until=end + timedelta(seconds=20)
+    )
     assert [r.stop() for r in replicas] == [0, 0, 0]
     begun = read(starts)
     late = lateness(fires, begun)
     twice = {f: n for f, n in Counter(e.fire for e in begun).items() if n > 1}
-    print(f"{backend}: 6 restarts, {len(fires)} fires; lateness p50 "
-          f"{percentile(late, 50):.3f} s, p99 {percentile(late, 99):.3f} s, max "
-          f"{max(late):.3f} s; executed twice: {len(twice)}")  # fmt: skip
+    print(
+        f"{backend}: 6 restarts, {len(fires)} fires; lateness p50 "
+        f"{percentile(late, 50):.3f} s, p99 {percentile(late, 99):.3f} s, max "
+        f"{max(late):.3f} s; executed twice: {len(twice)}"
+    )
     assert not twice
     assert percentile(late, 99) < 2.0, sorted(late)[-5:]

@@ -52,8 +52,10 @@ def test_a_kill_in_a_burst_re_runs_only_the_runs_in_flight(
     first = launcher.start(url, "first", "--no-api", "--identity", "burst")
     first.wait_ready()
     due = next_whole_second(utcnow(), margin=2.0)
-    store_jobs(url, [ledger_job(f"one-{i:04}", AtTrigger(due), ledger, starts=starts)
-                     for i in range(BURST)])  # fmt: skip
+    store_jobs(
+        url,
+        [ledger_job(f"one-{i:04}", AtTrigger(due), ledger, starts=starts) for i in range(BURST)],
+    )
     sleep_until(due)
     while len(read(ledger)) < BURST // 4:  # a quarter of the burst done: kill now
         assert utcnow() < due + timedelta(seconds=30), "the burst never started"
@@ -67,8 +69,9 @@ def test_a_kill_in_a_burst_re_runs_only_the_runs_in_flight(
     kill = Kill(first.pid, killed_at.timestamp(), (utcnow() - killed_at).total_seconds())
     fires = [(f"one-{i:04}", due) for i in range(BURST)]
     wanted = set(fires)
-    wait_for_ledger(ledger, lambda e: wanted <= {x.fire for x in e},
-                    until=utcnow() + timedelta(seconds=60))  # fmt: skip
+    wait_for_ledger(
+        ledger, lambda e: wanted <= {x.fire for x in e}, until=utcnow() + timedelta(seconds=60)
+    )
     assert second.stop() == 0
     ends, begun = read(ledger), read(starts)
     report = check(fires, [], ends)

@@ -35,8 +35,7 @@ def test_a_fire_claimed_by_a_process_that_died_before_running_it_still_runs(
     clock = FakeClock(T0)
     fire_at = T0 + timedelta(seconds=10)
     with Scheduler(db, clock=clock, lease=LEASE) as live:
-        job = define_job(AtTrigger(fire_at), python(REFERENCE, path=str(ledger)), now=T0,
-                         id="once")  # fmt: skip
+        job = define_job(AtTrigger(fire_at), python(REFERENCE, path=str(ledger)), now=T0, id="once")
         live.add_many([job])
         now = clock.advance(10)
         # the process that dies: records the fire and claims its run, then never runs it
@@ -64,8 +63,7 @@ def test_a_run_whose_claim_expired_before_it_started_is_not_executed(tmp_path: P
         Scheduler(db, clock=clock, lease=LEASE, worker_id="frozen:1:a") as frozen,
         Scheduler(db, clock=clock, lease=LEASE, worker_id="other:2:b") as other,
     ):
-        job = define_job(AtTrigger(fire_at), python(REFERENCE, path=str(ledger)), now=T0,
-                         id="once")  # fmt: skip
+        job = define_job(AtTrigger(fire_at), python(REFERENCE, path=str(ledger)), now=T0, id="once")
         frozen.add_many([job])
         now = clock.advance(10)
         assert frozen.store.advance_jobs(now, planner(now)).runs == 1

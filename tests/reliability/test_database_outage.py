@@ -64,8 +64,11 @@ def same_run_reexecutions(entries: list[Entry]) -> set[Fire]:
     by_fire: dict[Fire, list[Entry]] = defaultdict(list)
     for entry in entries:
         by_fire[entry.fire].append(entry)
-    return {f for f, copies in by_fire.items()
-            if len(copies) > 1 and len({c.run_id for c in copies}) == 1}  # fmt: skip
+    return {
+        f
+        for f, copies in by_fire.items()
+        if len(copies) > 1 and len({c.run_id for c in copies}) == 1
+    }
 
 
 @pytest.mark.slow
@@ -93,8 +96,11 @@ def test_database_connections_cut_for_5_s_every_fire_once(
     tail = last + timedelta(seconds=120)
     may = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, tail)]
     wanted = set(must)
-    wait_for_ledger(ledger, lambda es: wanted <= {e.fire for e in es},
-                    until=restored_at + timedelta(seconds=LEASE * 1.5 + 15))  # fmt: skip
+    wait_for_ledger(
+        ledger,
+        lambda es: wanted <= {e.fire for e in es},
+        until=restored_at + timedelta(seconds=LEASE * 1.5 + 15),
+    )
     alive = [r.alive() for r in replicas]
     codes = [r.stop() for r in replicas]
     entries = read(ledger)
@@ -102,8 +108,10 @@ def test_database_connections_cut_for_5_s_every_fire_once(
     again = same_run_reexecutions(entries)
     after = sorted(e.written_at for e in entries if e.written_at > restored_at.timestamp())
     back = (after[0] - restored_at.timestamp()) if after else float("inf")
-    by_replica = {r.name: sum(e.pid == r.pid and e.written_at > restored_at.timestamp()
-                              for e in entries) for r in replicas}  # fmt: skip
+    by_replica = {
+        r.name: sum(e.pid == r.pid and e.written_at > restored_at.timestamp() for e in entries)
+        for r in replicas
+    }
     print(report.summary())
     print(
         f"cut {connections} connections for {OUTAGE:g} s at base+"

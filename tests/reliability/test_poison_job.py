@@ -30,8 +30,9 @@ def test_a_job_with_an_unknown_trigger_kind_is_paused_and_the_others_fire(
     with Scheduler(db, clock=clock) as scheduler:
         scheduler.add_many([every(name, 1, start, ledger) for name in ("a", "bad", "z")])
         with scheduler.store.engine.begin() as conn:  # as a newer version might store it
-            conn.execute(update(jobs).where(jobs.c.id == "bad")
-                         .values(trigger='{"kind": "lunar", "v": 1}'))  # fmt: skip
+            conn.execute(
+                update(jobs).where(jobs.c.id == "bad").values(trigger='{"kind": "lunar", "v": 1}')
+            )
         for _ in range(3):
             clock.advance(1)
             scheduler.tick()

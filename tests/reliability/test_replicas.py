@@ -43,8 +43,9 @@ def run_replicas(launcher: Launcher, url: str, ledger: Path, replicas: int) -> R
     tail = last + timedelta(seconds=60)
     may = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, tail)]
     wanted = set(must)
-    wait_for_ledger(ledger, lambda es: wanted <= {e.fire for e in es},
-                    until=last + timedelta(seconds=15))  # fmt: skip
+    wait_for_ledger(
+        ledger, lambda es: wanted <= {e.fire for e in es}, until=last + timedelta(seconds=15)
+    )
     crashed = [p.name for p in processes if not p.alive()]
     codes = [p.stop() for p in processes]
     report = check(must, may, read(ledger))

@@ -78,8 +78,9 @@ class CliWriter:
         n = 0
         while not self._stop.is_set():
             n += 1
-            self.results.append(run_cli(self.db, "add", "in 1 day", "--id", f"cli-{n}",
-                                        "--shell", "--", "true"))  # fmt: skip
+            self.results.append(
+                run_cli(self.db, "add", "in 1 day", "--id", f"cli-{n}", "--shell", "--", "true")
+            )
             self.results.append(run_cli(self.db, "list", "--json", "--limit", "5"))
 
     def __enter__(self) -> CliWriter:
@@ -91,8 +92,11 @@ class CliWriter:
         self._thread.join(timeout=120)
 
     def failures(self) -> list[str]:
-        return [f"{r.args[3:]} -> {r.returncode}: {r.stderr.strip()[-300:]}"
-                for r in self.results if r.returncode != 0]  # fmt: skip
+        return [
+            f"{r.args[3:]} -> {r.returncode}: {r.stderr.strip()[-300:]}"
+            for r in self.results
+            if r.returncode != 0
+        ]
 
 
 def test_every_fire_once_across_kill_9_and_restart(tmp_path: Path, launcher: Launcher) -> None:
@@ -122,8 +126,9 @@ def run_through_kill_9(db: str, ledger: Path, launcher: Launcher, first: GnomonP
         start = base + timedelta(milliseconds=25 * (i % 20))
         jobs.append(every(f"every-{i:03}", seconds, start, ledger))
         must += interval_fires(f"every-{i:03}", start, timedelta(seconds=seconds), horizon)
-        may += interval_fires(f"every-{i:03}", start, timedelta(seconds=seconds),
-                              horizon + timedelta(seconds=90))  # fmt: skip
+        may += interval_fires(
+            f"every-{i:03}", start, timedelta(seconds=seconds), horizon + timedelta(seconds=90)
+        )
     store_jobs(db, jobs)
 
     # kill -9 at a random moment around 3 s in, while fires are being executed

@@ -69,8 +69,9 @@ def test_replica_frozen_past_its_lease_runs_nothing_twice(
     tail = last + timedelta(seconds=60)
     may = [f for i in range(JOBS) for f in interval_fires(f"job-{i:02}", base, one, tail)]
     wanted = set(must)
-    wait_for_ledger(ledger, lambda es: wanted <= {e.fire for e in es},
-                    until=last + timedelta(seconds=15))  # fmt: skip
+    wait_for_ledger(
+        ledger, lambda es: wanted <= {e.fire for e in es}, until=last + timedelta(seconds=15)
+    )
     assert frozen.alive()
     assert other.alive()
     assert [frozen.stop(), other.stop()] == [0, 0]
@@ -78,12 +79,15 @@ def test_replica_frozen_past_its_lease_runs_nothing_twice(
     entries = read(ledger)
     report = check(must, may, entries)
     stale = [
-        e for e in entries
-        if e.pid == frozen.pid and e.scheduled_for < stopped_at and e.written_at
-        > continued_at.timestamp()
-    ]  # fmt: skip
-    during = [e for e in entries if stopped_at.timestamp() < e.written_at
-              < continued_at.timestamp()]  # fmt: skip
+        e
+        for e in entries
+        if e.pid == frozen.pid
+        and e.scheduled_for < stopped_at
+        and e.written_at > continued_at.timestamp()
+    ]
+    during = [
+        e for e in entries if stopped_at.timestamp() < e.written_at < continued_at.timestamp()
+    ]
     print(report.summary())
     print(
         f"frozen at base+{(stopped_at - base).total_seconds():.2f} s for {FROZEN:g} s; "

@@ -27,9 +27,14 @@ def next_whole_second(after: datetime, margin: float = 0.0) -> datetime:
 
 
 def ledger_job(
-    job_id: str, when: AtTrigger | IntervalTrigger, ledger: Path, *, delay: float = 0.0,
-    starts: Path | None = None, **policy: Any,
-) -> Job:  # fmt: skip
+    job_id: str,
+    when: AtTrigger | IntervalTrigger,
+    ledger: Path,
+    *,
+    delay: float = 0.0,
+    starts: Path | None = None,
+    **policy: Any,
+) -> Job:
     extra: dict[str, Any] = {"delay": delay} if delay else {}
     if starts is not None:
         extra["starts"] = str(starts)
@@ -42,9 +47,15 @@ def one_shot(job_id: str, at: datetime, ledger: Path, **policy: Any) -> Job:
 
 
 def every(
-    job_id: str, seconds: float, start: datetime, ledger: Path, *, delay: float = 0.0,
-    starts: Path | None = None, **policy: Any,
-) -> Job:  # fmt: skip
+    job_id: str,
+    seconds: float,
+    start: datetime,
+    ledger: Path,
+    *,
+    delay: float = 0.0,
+    starts: Path | None = None,
+    **policy: Any,
+) -> Job:
     trigger = IntervalTrigger(timedelta(seconds=seconds), start)
     return ledger_job(job_id, trigger, ledger, delay=delay, starts=starts, **policy)
 

@@ -41,8 +41,13 @@ POLICIES = [
         id="max-attempts",
     ),
 ]
-CLI_OPTIONS = {"grace": "--grace", "jitter": "--jitter", "backoff": "--backoff",
-               "timeout": "--timeout", "max_attempts": "--max-attempts"}  # fmt: skip
+CLI_OPTIONS = {
+    "grace": "--grace",
+    "jitter": "--jitter",
+    "backoff": "--backoff",
+    "timeout": "--timeout",
+    "max_attempts": "--max-attempts",
+}
 
 
 @pytest.fixture
@@ -61,22 +66,38 @@ def test_a_huge_schedule_is_one_clear_error(scheduler: Scheduler, when: str, pat
 def test_a_huge_policy_is_one_clear_error(
     scheduler: Scheduler, options: dict[str, Any], pattern: str
 ) -> None:
-    refused(scheduler, lambda: scheduler.add("every 5m", GOOD_ACTION, id="job", **options),
-            InvalidPolicy, pattern)  # fmt: skip
+    refused(
+        scheduler,
+        lambda: scheduler.add("every 5m", GOOD_ACTION, id="job", **options),
+        InvalidPolicy,
+        pattern,
+    )
     refused(scheduler, lambda: scheduler.update("existing", **options), InvalidPolicy, pattern)
 
 
 def test_a_huge_timedelta_is_one_clear_error(scheduler: Scheduler) -> None:
-    refused(scheduler, lambda: scheduler.add(timedelta(days=999_999_999), GOOD_ACTION, id="j"),
-            InvalidTrigger, TOO_LONG)  # fmt: skip
+    refused(
+        scheduler,
+        lambda: scheduler.add(timedelta(days=999_999_999), GOOD_ACTION, id="j"),
+        InvalidTrigger,
+        TOO_LONG,
+    )
 
 
 def test_the_largest_amounts_and_policy_values_are_accepted(scheduler: Scheduler) -> None:
     most = limits.MAX_POLICY_SECONDS
-    job = scheduler.add(limits.MAX_AMOUNT, GOOD_ACTION, id="j", grace=most, jitter=most,
-                        backoff=most, max_backoff=most, timeout=most,
-                        max_attempts=limits.MAX_ATTEMPTS,
-                        catchup_cap=limits.MAX_CATCHUP_CAP)  # fmt: skip
+    job = scheduler.add(
+        limits.MAX_AMOUNT,
+        GOOD_ACTION,
+        id="j",
+        grace=most,
+        jitter=most,
+        backoff=most,
+        max_backoff=most,
+        timeout=most,
+        max_attempts=limits.MAX_ATTEMPTS,
+        catchup_cap=limits.MAX_CATCHUP_CAP,
+    )
     assert job.next_fire_at == T0 + limits.MAX_AMOUNT
     assert scheduler.add("every 36525 days", GOOD_ACTION, id="k").trigger == job.trigger
 
@@ -86,8 +107,12 @@ def test_a_policy_that_would_pause_the_job_at_its_first_fire_is_refused(
 ) -> None:
     """Before the bounds, ``grace=1e300`` was stored, and planning the first fire (``now -
     fire > grace`` as a timedelta) overflowed: the job was paused as "cannot be planned"."""
-    refused(scheduler, lambda: scheduler.add("every 5m", GOOD_ACTION, id="j", grace=1e300),
-            InvalidPolicy, "grace")  # fmt: skip
+    refused(
+        scheduler,
+        lambda: scheduler.add("every 5m", GOOD_ACTION, id="j", grace=1e300),
+        InvalidPolicy,
+        "grace",
+    )
     clock.advance(300)
     scheduler.tick()
     assert scheduler.wait_idle(timeout=10)
@@ -97,8 +122,12 @@ def test_a_policy_that_would_pause_the_job_at_its_first_fire_is_refused(
 def test_a_trigger_whose_second_fire_cannot_be_computed_is_refused(scheduler: Scheduler) -> None:
     start = datetime(8999, 12, 31, tzinfo=UTC)
     huge = IntervalTrigger(timedelta(days=999_999), start)  # built directly: no amount check
-    refused(scheduler, lambda: scheduler.add(huge, GOOD_ACTION, id="j"), InvalidTrigger,
-            r"its fires after 8999-12-31T00:00:00\+00:00 cannot be computed")  # fmt: skip
+    refused(
+        scheduler,
+        lambda: scheduler.add(huge, GOOD_ACTION, id="j"),
+        InvalidTrigger,
+        r"its fires after 8999-12-31T00:00:00\+00:00 cannot be computed",
+    )
 
 
 def test_parse_refuses_a_now_out_of_range() -> None:
@@ -144,8 +173,16 @@ def test_cli_add_refuses_a_huge_policy(
 ) -> None:
     db = tmp_path / "cli.db"
     [(name, value)] = options.items()
-    code, err = cli(db, capsys, "add", "every 5m", "--python", "tests.unit.blocking:plain",
-                    CLI_OPTIONS[name], str(value))  # fmt: skip
+    code, err = cli(
+        db,
+        capsys,
+        "add",
+        "every 5m",
+        "--python",
+        "tests.unit.blocking:plain",
+        CLI_OPTIONS[name],
+        str(value),
+    )
     assert code == 2
     one_error_line(err, pattern)
     assert stored_ids(db) == []
@@ -180,8 +217,9 @@ def test_cli_next_refuses_huge_amounts_and_dates(
 def test_cli_next_lists_fires_up_to_the_last_computable_date(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code = _fast_next(["every 36525 days", "-n", "1000", "--json",
-                       "--after", "8700-01-01T00:00:00Z"])  # fmt: skip
+    code = _fast_next(
+        ["every 36525 days", "-n", "1000", "--json", "--after", "8700-01-01T00:00:00Z"]
+    )
     assert code == 0
     fires = json.loads(capsys.readouterr().out)["fires"]
     assert 1 <= len(fires) <= 3
@@ -246,10 +284,11 @@ def test_an_attempt_keeps_a_bounded_result_and_error(
         pytest.param("FREQ=WEEKLY;BYYEARDAY=366;BYMONTH=2", "never falls", id="yearday-never"),
         pytest.param("FREQ=DAILY;FREQ=SECONDLY", "FREQ more than once", id="twice"),
         pytest.param("DTSTART:19700101T000000Z RRULE:FREQ=SECONDLY", None, id="secondly-1970"),
-        pytest.param("DTSTART:20251230T000000Z RRULE:FREQ=MINUTELY;COUNT=10000", None,
-                     id="count-to-until"),
+        pytest.param(
+            "DTSTART:20251230T000000Z RRULE:FREQ=MINUTELY;COUNT=10000", None, id="count-to-until"
+        ),
     ],
-)  # fmt: skip
+)
 def test_an_rrule_is_read_in_bounded_time(spec: str, expected: str | None) -> None:
     started = time.perf_counter()
     if expected is None:

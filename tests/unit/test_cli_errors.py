@@ -62,8 +62,16 @@ def test_a_file_that_is_not_a_steps_file_is_not_echoed(
 ) -> None:
     path = tmp_path / name
     path.write_text(content)
-    code, out, err = gnomon(capsys, "--db", str(tmp_path / "cli.db"), "schedule", "sequence",
-                            "every 5m", "--file", str(path))  # fmt: skip
+    code, out, err = gnomon(
+        capsys,
+        "--db",
+        str(tmp_path / "cli.db"),
+        "schedule",
+        "sequence",
+        "every 5m",
+        "--file",
+        str(path),
+    )
     assert code == 2
     line = one_line(err)
     assert words in line
@@ -74,15 +82,24 @@ def test_a_file_that_is_not_a_steps_file_is_not_echoed(
 def test_a_binary_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bin.yaml"
     path.write_bytes(b"\x00\xff\xfe" + SECRET.encode())
-    code, out, err = gnomon(capsys, "--db", str(tmp_path / "cli.db"), "schedule", "sequence",
-                            "every 5m", "--file", str(path))  # fmt: skip
+    code, out, err = gnomon(
+        capsys,
+        "--db",
+        str(tmp_path / "cli.db"),
+        "schedule",
+        "sequence",
+        "every 5m",
+        "--file",
+        str(path),
+    )
     assert code == 2
     assert one_line(err) == f"error: --file {path}: not UTF-8 text"
     assert SECRET not in out + err
 
 
-@pytest.mark.parametrize("command", [["list"], ["info", "x"], ["add", "every 5m", "--python",
-                                                                 "gnomon.demo:hello"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "command", [["list"], ["info", "x"], ["add", "every 5m", "--python", "gnomon.demo:hello"]]
+)
 def test_a_db_that_is_not_a_database_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:

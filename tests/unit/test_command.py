@@ -26,8 +26,9 @@ def test_fast_path_knows_exactly_the_typer_commands_options() -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     code = "import sys; from gnomon.command import main; sys.argv[0] = 'gnomon'; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_next_json_without_typer() -> None:

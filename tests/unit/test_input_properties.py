@@ -28,30 +28,126 @@ from gnomon.triggers.rrule_window import window
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 PARSE_BOUND = 2.0  # seconds for one example: generous; the point is that it ends
-SETTINGS = settings(max_examples=300, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+SETTINGS = settings(
+    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 WORDS = [
-    "every", "each", "in", "at", "on", "the", "of", "next", "this", "last", "and", ",",
-    "today", "tomorrow", "tonight", "yesterday", "daily", "weekly", "weekday", "weekdays",
-    "weekend", "day", "month", "first", "noon", "midnight", "monday", "fri", "sundays",
-    "december", "feb", "24th", "31st", "except", "holidays", "DE-BY", "US", "sunrise",
-    "sunset+20m", "dusk-1h", "9am", "12:30", "25:00", "13pm", "*", "*/5", "0", "59", "1-5",
-    "L", "5L", "0#1", "@daily", "@hourly", "@reboot", "2026-12-24T18:00", "9999-12-31T23:59",
-    "0001-01-01T00:00Z", "2026-03-02", "99999999999", "1e300", "0.5", "-5", "days", "weeks",
-    "m", "h", "s", "minutes", "seconds", "an", "hour", "\x00", "\n", "é", "🙂",
-]  # fmt: skip
+    "every",
+    "each",
+    "in",
+    "at",
+    "on",
+    "the",
+    "of",
+    "next",
+    "this",
+    "last",
+    "and",
+    ",",
+    "today",
+    "tomorrow",
+    "tonight",
+    "yesterday",
+    "daily",
+    "weekly",
+    "weekday",
+    "weekdays",
+    "weekend",
+    "day",
+    "month",
+    "first",
+    "noon",
+    "midnight",
+    "monday",
+    "fri",
+    "sundays",
+    "december",
+    "feb",
+    "24th",
+    "31st",
+    "except",
+    "holidays",
+    "DE-BY",
+    "US",
+    "sunrise",
+    "sunset+20m",
+    "dusk-1h",
+    "9am",
+    "12:30",
+    "25:00",
+    "13pm",
+    "*",
+    "*/5",
+    "0",
+    "59",
+    "1-5",
+    "L",
+    "5L",
+    "0#1",
+    "@daily",
+    "@hourly",
+    "@reboot",
+    "2026-12-24T18:00",
+    "9999-12-31T23:59",
+    "0001-01-01T00:00Z",
+    "2026-03-02",
+    "99999999999",
+    "1e300",
+    "0.5",
+    "-5",
+    "days",
+    "weeks",
+    "m",
+    "h",
+    "s",
+    "minutes",
+    "seconds",
+    "an",
+    "hour",
+    "\x00",
+    "\n",
+    "é",
+    "🙂",
+]
 RRULE_PARTS = [
-    "FREQ=SECONDLY", "FREQ=MINUTELY", "FREQ=HOURLY", "FREQ=DAILY", "FREQ=WEEKLY",
-    "FREQ=MONTHLY", "FREQ=YEARLY", "INTERVAL=0", "INTERVAL=3", "INTERVAL=99999999",
-    "COUNT=2", "COUNT=99999999999", "BYMONTH=2", "BYMONTH=2,4", "BYMONTHDAY=30",
-    "BYMONTHDAY=-1", "BYDAY=MO,FR", "BYDAY=1MO", "BYHOUR=9", "BYHOUR=0,12", "BYMINUTE=0,30",
-    "BYSECOND=5", "BYYEARDAY=366", "BYWEEKNO=53", "BYSETPOS=1", "UNTIL=20260101T000000Z",
-    "WKST=SU", "BYDAY=XX",
-]  # fmt: skip
-DTSTARTS = ["", "DTSTART:19700101T000000Z ", "DTSTART:20260301T093000Z ",
-            "DTSTART;TZID=Europe/Berlin:20250131T120000 ", "DTSTART:00010101T000000Z ",
-            "DTSTART:99991231T235959Z "]  # fmt: skip
+    "FREQ=SECONDLY",
+    "FREQ=MINUTELY",
+    "FREQ=HOURLY",
+    "FREQ=DAILY",
+    "FREQ=WEEKLY",
+    "FREQ=MONTHLY",
+    "FREQ=YEARLY",
+    "INTERVAL=0",
+    "INTERVAL=3",
+    "INTERVAL=99999999",
+    "COUNT=2",
+    "COUNT=99999999999",
+    "BYMONTH=2",
+    "BYMONTH=2,4",
+    "BYMONTHDAY=30",
+    "BYMONTHDAY=-1",
+    "BYDAY=MO,FR",
+    "BYDAY=1MO",
+    "BYHOUR=9",
+    "BYHOUR=0,12",
+    "BYMINUTE=0,30",
+    "BYSECOND=5",
+    "BYYEARDAY=366",
+    "BYWEEKNO=53",
+    "BYSETPOS=1",
+    "UNTIL=20260101T000000Z",
+    "WKST=SU",
+    "BYDAY=XX",
+]
+DTSTARTS = [
+    "",
+    "DTSTART:19700101T000000Z ",
+    "DTSTART:20260301T093000Z ",
+    "DTSTART;TZID=Europe/Berlin:20250131T120000 ",
+    "DTSTART:00010101T000000Z ",
+    "DTSTART:99991231T235959Z ",
+]
 # Known slow (documented in gnomon.triggers.rrule_window): DAILY-or-coarser rules whose
 # BYSETPOS/BYYEARDAY/BYWEEKNO/ordinal BYDAY match no day are walked to the year 9999 by
 # dateutil (seconds, bounded). They are left out of the timed strategy.
@@ -107,10 +203,23 @@ numbers = (
     | st.sampled_from(["5", None, True, [], "skip"])
 )
 policy_options = st.dictionaries(
-    st.sampled_from(["max_attempts", "backoff", "max_backoff", "timeout", "jitter", "grace",
-                     "catchup_cap", "misfire", "overlap", "notify_on"]),
-    numbers, max_size=4,
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "max_attempts",
+            "backoff",
+            "max_backoff",
+            "timeout",
+            "jitter",
+            "grace",
+            "catchup_cap",
+            "misfire",
+            "overlap",
+            "notify_on",
+        ]
+    ),
+    numbers,
+    max_size=4,
+)
 
 
 @settings(max_examples=300, deadline=None, database=None)
@@ -122,27 +231,51 @@ def test_a_policy_is_refused_by_gnomon_or_can_be_planned(options: dict[str, Any]
         return
     # Accepted: planning its fires and retries never fails, even near the latest date.
     fire = limits.LATEST - timedelta(days=1)
-    job = definitions.define_job("every 36525 days", definitions.python("gnomon.demo:hello"),
-                                 now=NOW, policy=policy)  # fmt: skip
+    job = definitions.define_job(
+        "every 36525 days", definitions.python("gnomon.demo:hello"), now=NOW, policy=policy
+    )
     for now in (fire, fire + timedelta(seconds=policy.grace + 1)):
-        plan_fires(job_id=job.id, trigger=job.trigger, policy=policy, next_fire_at=fire,
-                   now=now, unfinished_runs=1)  # fmt: skip
+        plan_fires(
+            job_id=job.id,
+            trigger=job.trigger,
+            policy=policy,
+            next_fire_at=fire,
+            now=now,
+            unfinished_runs=1,
+        )
     assert 0 <= backoff_delay(policy, policy.max_attempts) <= policy.max_backoff
     assert isinstance(policy, Policy)
 
 
 rules = st.builds(
     lambda parts: "RRULE:" + ";".join(parts),
-    st.lists(st.sampled_from(["INTERVAL=1", "INTERVAL=2", "INTERVAL=7", "BYDAY=MO,TH",
-                              "BYHOUR=0,13", "BYMINUTE=5,35", "BYMONTHDAY=31,-1",
-                              "BYMONTH=2,8", "BYSETPOS=-1"]), max_size=3, unique=True),
-)  # fmt: skip
-freqs = st.sampled_from(["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY",
-                         "YEARLY"])  # fmt: skip
+    st.lists(
+        st.sampled_from(
+            [
+                "INTERVAL=1",
+                "INTERVAL=2",
+                "INTERVAL=7",
+                "BYDAY=MO,TH",
+                "BYHOUR=0,13",
+                "BYMINUTE=5,35",
+                "BYMONTHDAY=31,-1",
+                "BYMONTH=2,8",
+                "BYSETPOS=-1",
+            ]
+        ),
+        max_size=3,
+        unique=True,
+    ),
+)
+freqs = st.sampled_from(["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"])
 
 
-ORACLE_SPAN = {"SECONDLY": timedelta(hours=1), "MINUTELY": timedelta(days=3),
-               "HOURLY": timedelta(days=90), "DAILY": timedelta(days=3 * 366)}  # fmt: skip
+ORACLE_SPAN = {
+    "SECONDLY": timedelta(hours=1),
+    "MINUTELY": timedelta(days=3),
+    "HOURLY": timedelta(days=90),
+    "DAILY": timedelta(days=3 * 366),
+}
 ORACLE_SPAN |= {f: timedelta(days=6 * 366) for f in ("WEEKLY", "MONTHLY", "YEARLY")}
 
 

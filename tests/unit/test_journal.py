@@ -25,8 +25,9 @@ WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def outcome(run_id: int, worker: str = "w:1:a", **extra: object) -> FinishedRun:
-    return FinishedRun(run_id=run_id, worker=worker, status=RunStatus.SUCCEEDED,
-                       finished_at=WHEN, **extra)  # type: ignore[arg-type]  # fmt: skip
+    return FinishedRun(
+        run_id=run_id, worker=worker, status=RunStatus.SUCCEEDED, finished_at=WHEN, **extra
+    )  # type: ignore[arg-type]
 
 
 def test_outcomes_written_are_replayed_whole_and_a_torn_line_is_skipped(tmp_path: Path) -> None:
@@ -38,7 +39,9 @@ def test_outcomes_written_are_replayed_whole_and_a_torn_line_is_skipped(tmp_path
         file.write('{"run_id": 3, "worker"')  # the crash tore the last line
     again = OutcomeJournal(tmp_path, "r1").replay()
     assert [(o.run_id, o.result, o.output, o.job_id) for o in again] == [
-        (1, {"n": 1}, "ok", "j"), (2, None, "", None)]  # fmt: skip
+        (1, {"n": 1}, "ok", "j"),
+        (2, None, "", None),
+    ]
     assert again[1].retry_due == WHEN + timedelta(seconds=5)
     assert again[1].error == "boom"
 
@@ -84,7 +87,8 @@ def test_lines_across_windows_long_lines_and_the_written_line_fallback_replay_wh
         journal.append(item)
     again = OutcomeJournal(tmp_path, "r1").replay()
     assert [(o.run_id, o.job_id, len(o.output)) for o in again] == [
-        (i.run_id, i.job_id, len(i.output)) for i in items]  # fmt: skip
+        (i.run_id, i.job_id, len(i.output)) for i in items
+    ]
     journal.close(clean=False)
     assert journal.path.stat().st_size == sum(len(journal_module._line(i)) for i in items)
 
@@ -107,8 +111,12 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def test_every_appended_outcome_survives_a_kill_of_the_writer(tmp_path: Path) -> None:
     count = 5_000  # several windows
-    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(tmp_path), str(count)],
-                          check=False, capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, str(tmp_path), str(count)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     again = OutcomeJournal(tmp_path, "r1").replay()
     assert [o.run_id for o in again] == list(range(count))

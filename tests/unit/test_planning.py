@@ -289,9 +289,15 @@ def test_zero_backoff_retries_at_once() -> None:
 
 
 def test_fires_up_to_until_are_planned_ahead_and_judged_late_at_now() -> None:
-    result = plan_fires(job_id="job", trigger=every(1, 10), policy=Policy(grace=1),
-                        next_fire_at=at(10), now=at(12.5), unfinished_runs=0,
-                        until=at(13.5))  # fmt: skip
+    result = plan_fires(
+        job_id="job",
+        trigger=every(1, 10),
+        policy=Policy(grace=1),
+        next_fire_at=at(10),
+        now=at(12.5),
+        unfinished_runs=0,
+        until=at(13.5),
+    )
     # 10 and 11 are later than the grace at 12.5; 12 is on time; 13 lies ahead, on time.
     assert by_status(result.fires) == {RunStatus.MISSED: [10, 11], RunStatus.PENDING: [12, 13]}
     assert result.next_fire_at == at(14)
@@ -302,12 +308,23 @@ def test_the_planner_looks_ahead_only_for_jobs_whose_overlap_allows_it() -> None
     from gnomon.planning import planner_at
 
     def job(overlap: Overlap) -> Job:
-        return Job(id=overlap.value, name=overlap.value, trigger=every(1, 10),
-                   action=ActionSpec(kind="python", config={"ref": "m:f"}),
-                   policy=Policy(overlap=overlap), state=JobState.ACTIVE,
-                   next_fire_at=at(10), created_at=T0, updated_at=T0)  # fmt: skip
+        return Job(
+            id=overlap.value,
+            name=overlap.value,
+            trigger=every(1, 10),
+            action=ActionSpec(kind="python", config={"ref": "m:f"}),
+            policy=Policy(overlap=overlap),
+            state=JobState.ACTIVE,
+            next_fire_at=at(10),
+            created_at=T0,
+            updated_at=T0,
+        )
 
     plan = planner_at(at(10), until=at(12))
-    for overlap, fires in [(Overlap.ALLOW, 3), (Overlap.QUEUE, 3), (Overlap.SKIP, 1),
-                           (Overlap.REPLACE, 1)]:  # fmt: skip
+    for overlap, fires in [
+        (Overlap.ALLOW, 3),
+        (Overlap.QUEUE, 3),
+        (Overlap.SKIP, 1),
+        (Overlap.REPLACE, 1),
+    ]:
         assert len(plan(job(overlap), 0).fires) == fires, overlap

@@ -237,8 +237,9 @@ def test_shell_gets_the_runs_identity_in_its_environment(
 def test_shell_config_env_and_cwd_apply(
     scheduler: Scheduler, clock: FakeClock, tmp_path: Path
 ) -> None:
-    action = shell(["sh", "-c", 'echo "$GREETING from $(pwd)"'], cwd=str(tmp_path),
-                   env={"GREETING": "hello"})  # fmt: skip
+    action = shell(
+        ["sh", "-c", 'echo "$GREETING from $(pwd)"'], cwd=str(tmp_path), env={"GREETING": "hello"}
+    )
     scheduler.add(EVERY_HOUR, action, id="job")
     run_due(scheduler, clock, 3600)
     run = only_run(scheduler, "job")

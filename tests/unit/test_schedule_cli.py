@@ -28,8 +28,10 @@ def db(tmp_path: Path) -> Path:
 
 def stored(db: Path) -> list[dict[str, Any]]:
     with Scheduler(str(db)) as scheduler:
-        return [{"id": j.id, "name": j.name, "kind": j.action.kind, "config": dict(j.action.config)}
-                for j in scheduler.list()]  # fmt: skip
+        return [
+            {"id": j.id, "name": j.name, "kind": j.action.kind, "config": dict(j.action.config)}
+            for j in scheduler.list()
+        ]
 
 
 @pytest.mark.parametrize(
@@ -101,9 +103,12 @@ def stored(db: Path) -> list[dict[str, Any]]:
     ],
 )
 def test_schedule_in_the_seeds_words(
-    db: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], kind: str,
+    db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    kind: str,
     config_part: dict[str, Any],
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("GNOMON_MCP_SERVERS", json.dumps({"time": {"command": ["true"]}}))
     code, _, _ = gnomon(db, "schedule", *args)
     assert code == 0
@@ -167,8 +172,9 @@ def test_bad_config_is_refused_and_nothing_stored(
     assert stored(db) == []
 
 
-def test_cyclic_sequence_is_refused(db: Path, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_cyclic_sequence_is_refused(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     steps = tmp_path / "cycle.toml"
     steps.write_text(
         '[[steps]]\nid = "a"\nneeds = ["b"]\naction = {kind = "shell", config = {argv = ["x"]}}\n'
@@ -190,8 +196,9 @@ def test_actions_lists_the_example_plugin(db: Path, capsys: pytest.CaptureFixtur
 def test_example_plugin_runs_on_schedule(tmp_path: Path) -> None:
     clock = FakeClock(datetime(2026, 5, 1, 1, 59, tzinfo=UTC))
     target = tmp_path / "backups"
-    action = ActionSpec(kind="backup", config={"command": "run_backup",
-                                               "args": {"target": str(target)}})  # fmt: skip
+    action = ActionSpec(
+        kind="backup", config={"command": "run_backup", "args": {"target": str(target)}}
+    )
     with Scheduler(str(tmp_path / "p.db"), clock=clock, settings=Settings()) as scheduler:
         scheduler.add("0 2 * * *", action, id="nightly")
         clock.advance(60)

@@ -45,18 +45,29 @@ def echo_server() -> Iterator[str]:
 
 
 def test_canary_secret_is_never_shown(
-    tmp_path: Path, echo_server: str, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    tmp_path: Path,
+    echo_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("GNOMON_HTTP_ALLOW", "127.0.0.1")
     caplog.set_level(logging.DEBUG)
     db = tmp_path / "s.db"
     clock = FakeClock(datetime(2026, 4, 1, tzinfo=UTC))
-    http = ActionSpec(kind="http", config={
-        "url": echo_server, "method": "POST", "json": {"x": 1},
-        "headers": {"Authorization": f"Bearer {CANARY}"}})  # fmt: skip
-    leaky_shell = shell(["sh", "-c", 'echo "token is $API_TOKEN"; echo "$API_TOKEN" >&2; exit 3'],
-                        env={"API_TOKEN": CANARY})  # fmt: skip
+    http = ActionSpec(
+        kind="http",
+        config={
+            "url": echo_server,
+            "method": "POST",
+            "json": {"x": 1},
+            "headers": {"Authorization": f"Bearer {CANARY}"},
+        },
+    )
+    leaky_shell = shell(
+        ["sh", "-c", 'echo "token is $API_TOKEN"; echo "$API_TOKEN" >&2; exit 3'],
+        env={"API_TOKEN": CANARY},
+    )
     with Scheduler(str(db), clock=clock, settings=Settings()) as scheduler:
         scheduler.add("in 5 seconds", http, id="hook", max_attempts=2, backoff=0)
         scheduler.add("in 5 seconds", leaky_shell, id="leak")
@@ -68,8 +79,13 @@ def test_canary_secret_is_never_shown(
     assert {r.job_id for r in runs} == {"hook", "leak"}
     assert any("***" in r.output for r in runs)  # the echoes were there, and were masked
 
-    for args in (["list", "--json"], ["info", "hook", "--json"], ["info", "leak"],
-                 ["history", "hook", "--json"], ["history", "leak"]):  # fmt: skip
+    for args in (
+        ["list", "--json"],
+        ["info", "hook", "--json"],
+        ["info", "leak"],
+        ["history", "hook", "--json"],
+        ["history", "leak"],
+    ):
         with pytest.raises(SystemExit) as done:
             main(["--db", str(db), *args])
         assert done.value.code == 0

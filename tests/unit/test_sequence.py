@@ -25,19 +25,28 @@ def diamond(on_failure: str = "stop", c_attempts: int = 1) -> dict[str, Any]:
     return {
         "on_failure": on_failure,
         "steps": [
-            {"id": "d", "needs": ["b", "c"],
-             "action": py("combine", "d", "{{steps.b.result}}", "{{steps.c.result}}")},
+            {
+                "id": "d",
+                "needs": ["b", "c"],
+                "action": py("combine", "d", "{{steps.b.result}}", "{{steps.c.result}}"),
+            },
             {"id": "a", "action": py("step", "a", {"n": 41})},
             {"id": "b", "needs": ["a"], "action": py("step", "b", "{{steps.a.result.n}}")},
-            {"id": "c", "needs": ["a"], "action": py("flaky", "c"),
-             "max_attempts": c_attempts, "backoff": 0},
+            {
+                "id": "c",
+                "needs": ["a"],
+                "action": py("flaky", "c"),
+                "max_attempts": c_attempts,
+                "backoff": 0,
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def ctx() -> RunContext:
-    return RunContext(job_id="seq", run_id=1, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC),
-                      attempt=1)  # fmt: skip
+    return RunContext(
+        job_id="seq", run_id=1, scheduled_for=datetime(2026, 1, 1, tzinfo=UTC), attempt=1
+    )
 
 
 @pytest.fixture(autouse=True)

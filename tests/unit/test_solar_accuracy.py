@@ -24,9 +24,11 @@ def _sun(jd: float) -> tuple[float, float]:
     mean_long = (280.46646 + t * (36000.76983 + t * 0.0003032)) % 360
     anomaly = math.radians(357.52911 + t * (35999.05029 - 0.0001537 * t))
     ecc = 0.016708634 - t * (0.000042037 + 0.0000001267 * t)
-    centre = (math.sin(anomaly) * (1.914602 - t * (0.004817 + 0.000014 * t))
-              + math.sin(2 * anomaly) * (0.019993 - 0.000101 * t)
-              + math.sin(3 * anomaly) * 0.000289)  # fmt: skip
+    centre = (
+        math.sin(anomaly) * (1.914602 - t * (0.004817 + 0.000014 * t))
+        + math.sin(2 * anomaly) * (0.019993 - 0.000101 * t)
+        + math.sin(3 * anomaly) * 0.000289
+    )
     omega = math.radians(125.04 - 1934.136 * t)
     apparent = math.radians(mean_long + centre - 0.00569 - 0.00478 * math.sin(omega))
     mean_obliquity = 23 + (26 + (21.448 - t * (46.815 + t * (0.00059 - t * 0.001813))) / 60) / 60
@@ -35,10 +37,12 @@ def _sun(jd: float) -> tuple[float, float]:
     y = math.tan(obliquity / 2) ** 2
     l0 = math.radians(mean_long)
     eq_time = 4 * math.degrees(
-        y * math.sin(2 * l0) - 2 * ecc * math.sin(anomaly)
+        y * math.sin(2 * l0)
+        - 2 * ecc * math.sin(anomaly)
         + 4 * ecc * y * math.sin(anomaly) * math.cos(2 * l0)
-        - 0.5 * y * y * math.sin(4 * l0) - 1.25 * ecc * ecc * math.sin(2 * anomaly)
-    )  # fmt: skip
+        - 0.5 * y * y * math.sin(4 * l0)
+        - 1.25 * ecc * ecc * math.sin(2 * anomaly)
+    )
     return declination, eq_time
 
 
@@ -54,8 +58,9 @@ def noaa_event(day: date, lat: float, lon: float, rising: bool) -> datetime | No
     for _ in range(4):
         declination, eq_time = _sun(jd0 + minutes / 1440)
         phi, delta = math.radians(lat), math.radians(declination)
-        cos_h = (math.cos(math.radians(90.833)) / (math.cos(phi) * math.cos(delta))
-                 - math.tan(phi) * math.tan(delta))  # fmt: skip
+        cos_h = math.cos(math.radians(90.833)) / (math.cos(phi) * math.cos(delta)) - math.tan(
+            phi
+        ) * math.tan(delta)
         if not -1 <= cos_h <= 1:
             return None
         hour_angle = math.degrees(math.acos(cos_h))

@@ -272,11 +272,12 @@ class MqttAction:
             register_secret(broker.password)
         started = time.monotonic()
         session = BrokerSession(
-            broker, v5=config.get("protocol", "5") == "5",
+            broker,
+            v5=config.get("protocol", "5") == "5",
             client_id=f"gnomon-{ctx.run_id}-{secrets.token_hex(4)}",
             deadline=None if ctx.timeout is None else started + ctx.timeout,
             cancelled=ctx.cancelled,
-        )  # fmt: skip
+        )
         try:
             outcome = self._attempt(session, config, ctx)
         except MqttDeadline as exc:

@@ -148,10 +148,15 @@ class BrokerSession:
     """
 
     def __init__(
-        self, broker: BrokerSettings, *, v5: bool = True, client_id: str = "",
-        deadline: float | None = None, cancelled: threading.Event | None = None,
+        self,
+        broker: BrokerSettings,
+        *,
+        v5: bool = True,
+        client_id: str = "",
+        deadline: float | None = None,
+        cancelled: threading.Event | None = None,
         keepalive: int = 30,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.broker, self.v5, self.keepalive = broker, v5, keepalive
         self.deadline, self.cancelled = deadline, cancelled or threading.Event()
         self.accept: Callable[[mqtt.MQTTMessage], bool] = lambda _msg: False
@@ -256,9 +261,13 @@ class BrokerSession:
             raise BrokerRefused(f"broker refused the subscription to {topic!r}: {reason}")
 
     def publish(
-        self, topic: str, payload: bytes, qos: int, retain: bool = False,
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int,
+        retain: bool = False,
         properties: Properties | None = None,
-    ) -> ReasonCode:  # fmt: skip
+    ) -> ReasonCode:
         """Publish; return once the broker acknowledged it (QoS 0: once it was written).
 
         Raises :class:`BrokerRefused` when the acknowledgement carries a failure reason code.

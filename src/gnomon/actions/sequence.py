@@ -60,8 +60,13 @@ def _validate_step(step: Any, index: int) -> dict[str, Any]:
         raise InvalidAction(f"{where} ({step_id}): max_attempts {attempts!r} must be 1 or more")
     if isinstance(backoff, bool) or not isinstance(backoff, int | float) or backoff < 0:
         raise InvalidAction(f"{where} ({step_id}): backoff {backoff!r} must be 0 or more")
-    return {"id": step_id, "action": spec.to_json(), "needs": list(needs),
-            "max_attempts": attempts, "backoff": float(backoff)}  # fmt: skip
+    return {
+        "id": step_id,
+        "action": spec.to_json(),
+        "needs": list(needs),
+        "max_attempts": attempts,
+        "backoff": float(backoff),
+    }
 
 
 def order_steps(steps: list[dict[str, Any]]) -> list[str]:

@@ -15,8 +15,12 @@ from gnomon.models import Outcome, RunStatus
 OK = RunStatus.SUCCEEDED.value
 
 
-def _run_step(step: Mapping[str, Any], ctx: RunContext, done: dict[str, dict[str, Any]],
-              deadline: float | None) -> dict[str, Any]:  # fmt: skip
+def _run_step(
+    step: Mapping[str, Any],
+    ctx: RunContext,
+    done: dict[str, dict[str, Any]],
+    deadline: float | None,
+) -> dict[str, Any]:
     """Run one step with its own retries; returns its record for the run's result."""
     from gnomon.actions.registry import get_action
 
@@ -37,8 +41,12 @@ def _run_step(step: Mapping[str, Any], ctx: RunContext, done: dict[str, dict[str
             outcome = action.execute(config, replace(ctx, timeout=remaining))
         except Exception as exc:  # a step's bug is the step's failure
             outcome = Outcome.failure(f"{type(exc).__name__}: {exc}")
-        record.update(status=outcome.status.value, result=outcome.result,
-                      error=outcome.error, output=outcome.output)  # fmt: skip
+        record.update(
+            status=outcome.status.value,
+            result=outcome.result,
+            error=outcome.error,
+            output=outcome.output,
+        )
         if outcome.status is RunStatus.SUCCEEDED or ctx.cancelled.is_set():
             break
         if attempt < step["max_attempts"] and ctx.cancelled.wait(
@@ -59,8 +67,11 @@ def run_sequence(config: Mapping[str, Any], ctx: RunContext) -> Outcome:
         blocked = [n for n in step["needs"] if records.get(n, {}).get("status") != OK]
         if stopped or blocked or ctx.cancelled.is_set():
             reason = "an earlier step failed" if stopped else f"needs {', '.join(blocked)}"
-            records[step_id] = {"status": RunStatus.SKIPPED.value, "attempts": 0,
-                                "error": f"skipped: {reason}"}  # fmt: skip
+            records[step_id] = {
+                "status": RunStatus.SKIPPED.value,
+                "attempts": 0,
+                "error": f"skipped: {reason}",
+            }
             continue
         records[step_id] = _run_step(step, ctx, records, deadline)
         if records[step_id]["status"] != OK and config["on_failure"] == "stop":
@@ -74,9 +85,14 @@ def run_sequence(config: Mapping[str, Any], ctx: RunContext) -> Outcome:
     if ctx.cancelled.is_set():
         return Outcome(status=RunStatus.CANCELLED, result=result, error="cancelled", output=output)
     if any(r["status"] == RunStatus.TIMED_OUT.value for r in records.values()):
-        return Outcome(status=RunStatus.TIMED_OUT, result=result, output=output,
-                       error=f"timed out after {ctx.timeout:g} s")  # fmt: skip
+        return Outcome(
+            status=RunStatus.TIMED_OUT,
+            result=result,
+            output=output,
+            error=f"timed out after {ctx.timeout:g} s",
+        )
     if failed:
-        return Outcome.failure(f"step(s) not succeeded: {', '.join(failed)}", result=result,
-                               output=output)  # fmt: skip
+        return Outcome.failure(
+            f"step(s) not succeeded: {', '.join(failed)}", result=result, output=output
+        )
     return Outcome.success(result, output)

@@ -129,9 +129,11 @@ class ShellAction:
         code = proc.returncode
         if status is RunStatus.TIMED_OUT:
             return Outcome(
-                status=status, result={"exit_code": code},
-                error=f"timed out after {timeout:g} s; process group killed", output=output,
-            )  # fmt: skip
+                status=status,
+                result={"exit_code": code},
+                error=f"timed out after {timeout:g} s; process group killed",
+                output=output,
+            )
         if status is RunStatus.CANCELLED:
             return Outcome(status=status, error="cancelled; process group killed", output=output)
         if code != 0:

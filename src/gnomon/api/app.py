@@ -28,10 +28,15 @@ OPEN_MODE_WARNING = f"gnomon API: {OPEN_MODE_ADVICE}"
 
 
 def create_app(
-    scheduler: Scheduler, *, tokens: Mapping[str, str] | None = None, open_access: bool = False,
-    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT, dashboard: bool = True,
-    secret_key: bytes | None = None, event_poll: float = 0.5,
-) -> FastAPI:  # fmt: skip
+    scheduler: Scheduler,
+    *,
+    tokens: Mapping[str, str] | None = None,
+    open_access: bool = False,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    dashboard: bool = True,
+    secret_key: bytes | None = None,
+    event_poll: float = 0.5,
+) -> FastAPI:
     """The ASGI app for ``scheduler``.
 
     ``tokens`` maps extra plain-text tokens (e.g. from the environment) to a scope, besides
@@ -42,20 +47,32 @@ def create_app(
     signs CSRF tokens.
     """
     app = FastAPI(
-        title="gnomon", version=gnomon.__version__,
+        title="gnomon",
+        version=gnomon.__version__,
         description="A durable task scheduler. Errors are JSON `{code, message, field}`.",
-        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,  # no CDN assets
-    )  # fmt: skip
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,  # no CDN assets
+    )
     auth = Authenticator(scheduler, static_tokens=tokens, open_access=open_access)
     limiter = RateLimiter(rate_limit, scheduler.clock.monotonic) if rate_limit else None
     app.state.gnomon = ApiContext(
-        scheduler=scheduler, auth=auth, limiter=limiter, metrics=Metrics(scheduler),
-        secret=secret_key or secrets.token_bytes(32), event_poll=event_poll,
-    )  # fmt: skip
+        scheduler=scheduler,
+        auth=auth,
+        limiter=limiter,
+        metrics=Metrics(scheduler),
+        secret=secret_key or secrets.token_bytes(32),
+        event_poll=event_poll,
+    )
     problems.install(app)
     app.add_middleware(LocalOnly, open_access=open_access and not tokens)
-    for router in (routes_jobs.router, routes_ops.router, routes_ops.root,
-                   routes_workflows.router, routes_destinations.router):  # fmt: skip
+    for router in (
+        routes_jobs.router,
+        routes_ops.router,
+        routes_ops.root,
+        routes_workflows.router,
+        routes_destinations.router,
+    ):
         app.include_router(router)
     if dashboard:
         from gnomon.web import install as install_dashboard

@@ -49,9 +49,12 @@ class Authenticator:
     """Turns a bearer secret into a :class:`Principal` (or None)."""
 
     def __init__(
-        self, scheduler: Scheduler, *, static_tokens: Mapping[str, str] | None = None,
+        self,
+        scheduler: Scheduler,
+        *,
+        static_tokens: Mapping[str, str] | None = None,
         open_access: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.scheduler, self.clock, self.open_access = scheduler, scheduler.clock, open_access
         self._static = {secret: Scope(scope) for secret, scope in (static_tokens or {}).items()}
         self._open_checked = -1e18
@@ -93,9 +96,12 @@ def client_of(request: Request) -> str:
 
 
 def check(
-    request: Request, secret: str | None, needed: Scope, auth: Authenticator,
+    request: Request,
+    secret: str | None,
+    needed: Scope,
+    auth: Authenticator,
     limiter: RateLimiter | None,
-) -> Principal:  # fmt: skip
+) -> Principal:
     """Authenticate, rate-limit and authorise one request; raise :class:`ApiError` if not."""
     client = client_of(request)
     principal = auth.authenticate(secret, client)
@@ -103,15 +109,21 @@ def check(
         wait = limiter.take(principal.key if principal else f"ip:{client}")
         if wait > 0:
             retry = str(max(1, int(wait + 0.999)))
-            raise ApiError(429, "rate_limited", f"too many requests; retry in {retry} s",
-                           headers={"Retry-After": retry})  # fmt: skip
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests; retry in {retry} s",
+                headers={"Retry-After": retry},
+            )
     if principal is None:
         message = "a valid bearer token is required" if not secret else "unknown or revoked token"
         raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
     if not principal.scope.allows(needed):
-        raise ApiError(403, "forbidden",
-                       f"this needs the {needed.value!r} scope; the token has "
-                       f"{principal.scope.value!r}")  # fmt: skip
+        raise ApiError(
+            403,
+            "forbidden",
+            f"this needs the {needed.value!r} scope; the token has {principal.scope.value!r}",
+        )
     return principal
 
 
@@ -142,6 +154,10 @@ def require_admin_for(principal: Principal, kind: str, config: Any) -> None:
     from gnomon.actions.registry import runs_local_code
 
     if runs_local_code(kind, config):
-        raise ApiError(403, "forbidden",
-                       f"action: this {kind!r} action starts a process or loads code on this "
-                       "host, so it needs the 'admin' scope", field="action")  # fmt: skip
+        raise ApiError(
+            403,
+            "forbidden",
+            f"action: this {kind!r} action starts a process or loads code on this "
+            "host, so it needs the 'admin' scope",
+            field="action",
+        )

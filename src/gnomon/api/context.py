@@ -30,14 +30,22 @@ class ApiContext:
     stream_seconds: float = 600.0
 
     def audit(
-        self, request: Request, principal: Principal, action: str, target: str | None,
+        self,
+        request: Request,
+        principal: Principal,
+        action: str,
+        target: str | None,
         diff: dict[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Append who did what to the audit log (``diff`` is redacted here too)."""
         service.record_audit(
-            self.scheduler, actor=principal.actor, action=action, target=target,
-            client=client_of(request), diff=diff,
-        )  # fmt: skip
+            self.scheduler,
+            actor=principal.actor,
+            action=action,
+            target=target,
+            client=client_of(request),
+            diff=diff,
+        )
 
 
 def context(request: Request) -> ApiContext:

@@ -24,14 +24,23 @@ def run_detail(run: Run) -> RunDetail:
 
 
 def audit_out(entry: AuditEntry) -> AuditOut:
-    return AuditOut(id=entry.id, at=entry.at, actor=entry.actor, action=entry.action,
-                    target=entry.target, client=entry.client, diff=redact(entry.diff))  # fmt: skip
+    return AuditOut(
+        id=entry.id,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        client=entry.client,
+        diff=redact(entry.diff),
+    )
 
 
 def job_summary(job: Job) -> dict[str, Any]:
     """What the audit log keeps of a job (redacted)."""
     return {
-        "name": redact_text(job.name), "when": job.trigger.describe(),
+        "name": redact_text(job.name),
+        "when": job.trigger.describe(),
         "action": {"kind": job.action.kind, "config": action_config(job.action)},
-        "policy": policy_view(job.policy), "state": job.state.value,
-    }  # fmt: skip
+        "policy": policy_view(job.policy),
+        "state": job.state.value,
+    }

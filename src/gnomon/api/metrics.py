@@ -35,21 +35,22 @@ class StoreCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         scheduler = self.scheduler
-        fires = CounterMetricFamily("gnomon_fires", "Fires recorded, by reason.",
-                                    labels=["reason"])  # fmt: skip
+        fires = CounterMetricFamily("gnomon_fires", "Fires recorded, by reason.", labels=["reason"])
         for reason, n in sorted(service.fire_counts(scheduler).items()):
             fires.add_metric([reason], n)
         yield fires
         counts = service.run_counts(scheduler)
         for status in ("missed", "skipped"):
-            yield CounterMetricFamily(f"gnomon_runs_{status}", f"Fires recorded as {status}.",
-                                      value=counts.get(status, 0))  # fmt: skip
+            yield CounterMetricFamily(
+                f"gnomon_runs_{status}", f"Fires recorded as {status}.", value=counts.get(status, 0)
+            )
         runs = GaugeMetricFamily("gnomon_runs", "Stored runs by status.", labels=["status"])
         for status, n in sorted(counts.items()):
             runs.add_metric([status], n)
         yield runs
-        yield GaugeMetricFamily("gnomon_queue_depth", "Pending runs already due.",
-                                value=service.queue_depth(scheduler))  # fmt: skip
+        yield GaugeMetricFamily(
+            "gnomon_queue_depth", "Pending runs already due.", value=service.queue_depth(scheduler)
+        )
         jobs = GaugeMetricFamily("gnomon_jobs", "Stored jobs by state.", labels=["state"])
         for state, n in sorted(service.job_counts(scheduler).items()):
             jobs.add_metric([state], n)
@@ -62,14 +63,24 @@ class Metrics:
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self.registry = CollectorRegistry(auto_describe=True)
-        self.finished = Counter("gnomon_runs_finished", "Attempts this process finished.",
-                                ["status"], registry=self.registry)  # fmt: skip
+        self.finished = Counter(
+            "gnomon_runs_finished",
+            "Attempts this process finished.",
+            ["status"],
+            registry=self.registry,
+        )
         self.lateness = Histogram(
-            "gnomon_run_lateness_seconds", "Seconds from a run's scheduled time to its start.",
-            buckets=LATENESS_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.duration = Histogram("gnomon_run_duration_seconds", "Seconds an attempt ran.",
-                                  buckets=LATENESS_BUCKETS, registry=self.registry)  # fmt: skip
+            "gnomon_run_lateness_seconds",
+            "Seconds from a run's scheduled time to its start.",
+            buckets=LATENESS_BUCKETS,
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "gnomon_run_duration_seconds",
+            "Seconds an attempt ran.",
+            buckets=LATENESS_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(StoreCollector(scheduler))
         scheduler.on_finished(self.observe)
 

@@ -88,25 +88,35 @@ def _cannot_be_forged(headers: Mapping[str, str]) -> bool:
     return any(name in headers for name in PREFLIGHT_HEADERS)
 
 
-def refusal(method: str, path: str, headers: Mapping[str, str],
-            open_access: bool) -> tuple[str, str] | None:  # fmt: skip
+def refusal(
+    method: str, path: str, headers: Mapping[str, str], open_access: bool
+) -> tuple[str, str] | None:
     """Why this request is refused, as ``(message, header)``; None if it may go on."""
     host = headers.get("host")
     if open_access and host is not None and not is_local_host(host):
-        return (f"Host {host!r} is not this machine: a server that may run without tokens "
-                "answers only to 127.0.0.1, [::1] or localhost", "Host")  # fmt: skip
+        return (
+            f"Host {host!r} is not this machine: a server that may run without tokens "
+            "answers only to 127.0.0.1, [::1] or localhost",
+            "Host",
+        )
     if method not in STATE_CHANGING:
         return None
     foreign = _foreign_origin(headers)
     if foreign is not None:
         header, value = foreign
-        return (f"a {method} from {value!r} is refused: changes must come from this "
-                "server's own pages or from a client that sends no Origin", header)  # fmt: skip
+        return (
+            f"a {method} from {value!r} is refused: changes must come from this "
+            "server's own pages or from a client that sends no Origin",
+            header,
+        )
     api = path.startswith("/api/")
     if open_access and api and "origin" not in headers and not _cannot_be_forged(headers):
-        return ("open mode: a change through the API must send Content-Type: "
-                "application/json or an X-Requested-With header (so that no web page "
-                "can forge it)", "X-Requested-With")  # fmt: skip
+        return (
+            "open mode: a change through the API must send Content-Type: "
+            "application/json or an X-Requested-With header (so that no web page "
+            "can forge it)",
+            "X-Requested-With",
+        )
     return None
 
 
@@ -118,8 +128,7 @@ class LocalOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            found = refusal(scope["method"], scope["path"], Headers(scope=scope),
-                            self.open_access)  # fmt: skip
+            found = refusal(scope["method"], scope["path"], Headers(scope=scope), self.open_access)
             if found is not None:
                 message, header = found
                 body = {"code": "forbidden", "message": message, "field": header}

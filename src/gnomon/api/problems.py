@@ -55,9 +55,14 @@ class ApiError(Exception):
     """An error response: raise it from a route or dependency."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, field: str | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers
@@ -131,8 +136,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=exc.status,
-                            headers=exc.headers)  # fmt: skip
+        return JSONResponse(
+            _body(exc.code, exc.message, exc.field), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(GnomonError)
     async def _gnomon(_: Request, exc: GnomonError) -> JSONResponse:
@@ -148,5 +154,6 @@ def install(app: FastAPI) -> None:
         codes = {404: "not_found", 405: "method_not_allowed"}
         code = codes.get(exc.status_code, "error")
         message = "no such route" if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse(_body(code, message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))  # fmt: skip
+        return JSONResponse(
+            _body(code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )

@@ -23,8 +23,9 @@ class RateLimit:
 class RateLimiter:
     """Decides whether a request may go ahead; thread-safe; memory bounded by ``max_keys``."""
 
-    def __init__(self, limit: RateLimit, monotonic: Callable[[], float],
-                 max_keys: int = 10_000) -> None:  # fmt: skip
+    def __init__(
+        self, limit: RateLimit, monotonic: Callable[[], float], max_keys: int = 10_000
+    ) -> None:
         self.limit = limit
         self._monotonic = monotonic
         self._max_keys = max_keys

@@ -35,11 +35,14 @@ BACKFILL_FIELDS = ("start", "end", "max_fires")
 
 @router.get("/jobs", response_model=JobPage, responses=responses(401, 403, 422, 429, 503))
 def list_jobs(
-    request: Request, who: Principal = READ,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=10_000_000),
-    state: JobState | None = None, search: str | None = Query(None, max_length=200),
+    request: Request,
+    who: Principal = READ,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    state: JobState | None = None,
+    search: str | None = Query(None, max_length=200),
     after: str | None = Query(None, max_length=200, description="Cursor: ids after this one."),
-) -> JobPage:  # fmt: skip
+) -> JobPage:
     """One page of jobs ordered by id: follow ``next_after`` (or ``next_offset``)."""
     ctx = context(request)
     if after is not None:
@@ -50,10 +53,12 @@ def list_jobs(
         found = ctx.scheduler.list(state=state, search=search, limit=limit + 1, offset=offset)
     more, found = len(found) > limit, found[:limit]
     return JobPage(
-        items=[convert.job_out(j) for j in found], limit=limit, offset=offset,
+        items=[convert.job_out(j) for j in found],
+        limit=limit,
+        offset=offset,
         next_offset=offset + limit if more and after is None else None,
         next_after=found[-1].id if more else None,
-    )  # fmt: skip
+    )
 
 
 def add_job(request: Request, who: Principal, body: JobIn) -> JobOut:
@@ -61,31 +66,42 @@ def add_job(request: Request, who: Principal, body: JobIn) -> JobOut:
     ctx = context(request)
     require_admin_for(who, body.action.kind, body.action.config)
     job = ctx.scheduler.add(
-        body.when, ActionSpec(kind=body.action.kind, config=body.action.config), id=body.id,
-        name=body.name, tz=body.tz, policy=body.policy.model_dump(exclude_none=True),
+        body.when,
+        ActionSpec(kind=body.action.kind, config=body.action.config),
+        id=body.id,
+        name=body.name,
+        tz=body.tz,
+        policy=body.policy.model_dump(exclude_none=True),
         paused=body.paused,
-    )  # fmt: skip
+    )
     ctx.audit(request, who, "job.create", f"job:{job.id}", {"after": convert.job_summary(job)})
     return convert.job_out(job)
 
 
-@router.post("/jobs", status_code=201, response_model=JobOut,
-             responses=responses(401, 403, 409, 422, 429, 503))  # fmt: skip
+@router.post(
+    "/jobs",
+    status_code=201,
+    response_model=JobOut,
+    responses=responses(401, 403, 409, 422, 429, 503),
+)
 def create_job(request: Request, body: JobIn, who: Principal = WRITE) -> JobOut:
     """Create a job. An action that runs code on this host needs the ``admin`` scope."""
     return add_job(request, who, body)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut,
-            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.get(
+    "/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422, 429, 503)
+)
 def get_job(request: Request, job_id: str = JobId, who: Principal = READ) -> JobOut:
     return convert.job_out(context(request).scheduler.get(job_id))
 
 
-@router.patch("/jobs/{job_id}", response_model=JobOut,
-              responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
-def update_job(request: Request, body: JobPatch, job_id: str = JobId,
-               who: Principal = WRITE) -> JobOut:  # fmt: skip
+@router.patch(
+    "/jobs/{job_id}", response_model=JobOut, responses=responses(401, 403, 404, 422, 429, 503)
+)
+def update_job(
+    request: Request, body: JobPatch, job_id: str = JobId, who: Principal = WRITE
+) -> JobOut:
     """Change a job; a new ``when`` takes effect from now. An action that runs code on this
     host needs the ``admin`` scope."""
     ctx = context(request)
@@ -97,15 +113,21 @@ def update_job(request: Request, body: JobPatch, job_id: str = JobId,
     if body.when is not None:
         changes.update(when=body.when, tz=body.tz)
     elif body.tz is not None:
-        raise ApiError(422, "invalid_request", "tz: give 'when' too when changing the zone",
-                       field="tz")  # fmt: skip
+        raise ApiError(
+            422, "invalid_request", "tz: give 'when' too when changing the zone", field="tz"
+        )
     if body.name is not None:
         changes["name"] = body.name
     if body.policy is not None:
         changes["policy"] = {**before.policy.to_json(), **body.policy.model_dump(exclude_none=True)}
     job = ctx.scheduler.update(job_id, **changes)
-    ctx.audit(request, who, "job.update", f"job:{job_id}",
-              _diff(convert.job_summary(before), convert.job_summary(job)))  # fmt: skip
+    ctx.audit(
+        request,
+        who,
+        "job.update",
+        f"job:{job_id}",
+        _diff(convert.job_summary(before), convert.job_summary(job)),
+    )
     return convert.job_out(job)
 
 
@@ -114,20 +136,24 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"before": {k: before.get(k) for k in keys}, "after": {k: after[k] for k in keys}}
 
 
-@router.delete("/jobs/{job_id}", status_code=204, response_class=Response,
-               responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.delete(
+    "/jobs/{job_id}",
+    status_code=204,
+    response_class=Response,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
 def delete_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> Response:
     """Remove a job; its pending runs are cancelled, its history is kept."""
     ctx = context(request)
     before = ctx.scheduler.get(job_id)
     ctx.scheduler.remove(job_id)
-    ctx.audit(request, who, "job.remove", f"job:{job_id}",
-              {"before": convert.job_summary(before)})  # fmt: skip
+    ctx.audit(request, who, "job.remove", f"job:{job_id}", {"before": convert.job_summary(before)})
     return Response(status_code=204)
 
 
-@router.post("/jobs/{job_id}/pause", response_model=JobOut,
-             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.post(
+    "/jobs/{job_id}/pause", response_model=JobOut, responses=responses(401, 403, 404, 422, 429, 503)
+)
 def pause_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> JobOut:
     ctx = context(request)
     job = ctx.scheduler.pause(job_id)
@@ -135,8 +161,11 @@ def pause_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> 
     return convert.job_out(job)
 
 
-@router.post("/jobs/{job_id}/resume", response_model=JobOut,
-             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.post(
+    "/jobs/{job_id}/resume",
+    response_model=JobOut,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
 def resume_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> JobOut:
     """Resume from now: fires that fell in the pause are recorded ``missed``, not run."""
     ctx = context(request)
@@ -145,8 +174,12 @@ def resume_job(request: Request, job_id: str = JobId, who: Principal = WRITE) ->
     return convert.job_out(job)
 
 
-@router.post("/jobs/{job_id}/trigger", status_code=201, response_model=RunOut,
-             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.post(
+    "/jobs/{job_id}/trigger",
+    status_code=201,
+    response_model=RunOut,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
 def trigger_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -> RunOut:
     """Run the job now, outside its schedule (reason ``manual``)."""
     ctx = context(request)
@@ -155,10 +188,15 @@ def trigger_job(request: Request, job_id: str = JobId, who: Principal = WRITE) -
     return convert.run_out(run)
 
 
-@router.post("/jobs/{job_id}/backfill", status_code=201, response_model=BackfillOut,
-             responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
-def backfill_job(request: Request, body: BackfillIn, job_id: str = JobId,
-                 who: Principal = WRITE) -> BackfillOut:  # fmt: skip
+@router.post(
+    "/jobs/{job_id}/backfill",
+    status_code=201,
+    response_model=BackfillOut,
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def backfill_job(
+    request: Request, body: BackfillIn, job_id: str = JobId, who: Principal = WRITE
+) -> BackfillOut:
     """Record the job's fires in ``[start, end)`` (a past range) as runs due now."""
     ctx = context(request)
     try:
@@ -168,9 +206,17 @@ def backfill_job(request: Request, body: BackfillIn, job_id: str = JobId,
     except InvalidSpec as exc:  # the message starts with the field at fault
         field = next((f for f in BACKFILL_FIELDS if str(exc).startswith(f"{f}:")), None)
         raise ApiError(422, "invalid_spec", str(exc), field=field) from None
-    ctx.audit(request, who, "job.backfill", f"job:{job_id}",
-              {"start": body.start.isoformat(), "end": body.end.isoformat(),
-               "runs": [r.id for r in done.runs]})  # fmt: skip
+    ctx.audit(
+        request,
+        who,
+        "job.backfill",
+        f"job:{job_id}",
+        {
+            "start": body.start.isoformat(),
+            "end": body.end.isoformat(),
+            "runs": [r.id for r in done.runs],
+        },
+    )
     return BackfillOut(
         job_id=job_id,
         runs=[convert.run_out(r) for r in done.runs],
@@ -178,20 +224,29 @@ def backfill_job(request: Request, body: BackfillIn, job_id: str = JobId,
     )
 
 
-@router.get("/jobs/{job_id}/runs", response_model=RunList,
-            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
+@router.get(
+    "/jobs/{job_id}/runs", response_model=RunList, responses=responses(401, 403, 404, 422, 429, 503)
+)
 def job_runs(
-    request: Request, job_id: str = JobId, who: Principal = READ,
-    limit: int = Query(50, ge=1, le=500), status: RunStatus | None = None,
-) -> RunList:  # fmt: skip
+    request: Request,
+    job_id: str = JobId,
+    who: Principal = READ,
+    limit: int = Query(50, ge=1, le=500),
+    status: RunStatus | None = None,
+) -> RunList:
     """The job's runs, newest first."""
     found = context(request).scheduler.runs(job_id, limit=limit, status=status)
     return RunList(items=[convert.run_out(r) for r in found])
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"],
-            responses=responses(401, 403, 404, 422, 429, 503))  # fmt: skip
-def get_run(request: Request, run_id: int = Path(ge=1, le=MAX_ID),
-            who: Principal = READ) -> RunDetail:  # fmt: skip
+@router.get(
+    "/runs/{run_id}",
+    response_model=RunDetail,
+    tags=["runs"],
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def get_run(
+    request: Request, run_id: int = Path(ge=1, le=MAX_ID), who: Principal = READ
+) -> RunDetail:
     """One run with its result and captured output."""
     return convert.run_detail(service.get_run(context(request).scheduler, run_id))

@@ -48,19 +48,23 @@ SSE_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/preview", response_model=PreviewOut, tags=["schedules"],
-            responses=responses(401, 403, 422, 429, 503))  # fmt: skip
+@router.get(
+    "/preview",
+    response_model=PreviewOut,
+    tags=["schedules"],
+    responses=responses(401, 403, 422, 429, 503),
+)
 def preview(
-    request: Request, who: Principal = READ,
+    request: Request,
+    who: Principal = READ,
     when: str = Query(min_length=1, max_length=500, examples=["0 9 * * 1-5"]),
     tz: str = Query("UTC", min_length=1, max_length=64),
     count: int = Query(10, ge=1, le=100),
-) -> PreviewOut:  # fmt: skip
+) -> PreviewOut:
     """The next ``count`` fires of a schedule and its description; nothing is stored."""
     now = context(request).scheduler.clock.now()
     trigger = definitions.to_trigger(when, tz=tz, now=now)
-    return PreviewOut(description=trigger.describe(), tz=tz,
-                      fires=next_fires(trigger, now, count))  # fmt: skip
+    return PreviewOut(description=trigger.describe(), tz=tz, fires=next_fires(trigger, now, count))
 
 
 def sse(event: Event, named: bool = True) -> str:
@@ -69,15 +73,20 @@ def sse(event: Event, named: bool = True) -> str:
     return f"id: {event.id}\n{name}data: {json.dumps(event_view(event))}\n\n"
 
 
-async def event_stream(ctx: ApiContext, request: Request, after: int, job_id: str | None,
-                       follow: bool, named: bool = True) -> AsyncIterator[str]:  # fmt: skip
+async def event_stream(
+    ctx: ApiContext,
+    request: Request,
+    after: int,
+    job_id: str | None,
+    follow: bool,
+    named: bool = True,
+) -> AsyncIterator[str]:
     """Events after ``after`` as SSE; with ``follow``, keep waiting for new ones."""
     scheduler, loops = ctx.scheduler, 0
     deadline = ctx.scheduler.clock.monotonic() + ctx.stream_seconds
     yield "retry: 2000\n\n"
     while True:
-        found = await run_in_threadpool(scheduler.events, after_id=after, job_id=job_id,
-                                        limit=200)  # fmt: skip
+        found = await run_in_threadpool(scheduler.events, after_id=after, job_id=job_id, limit=200)
         for event in found:
             yield sse(event, named)
             after = event.id or after
@@ -93,33 +102,42 @@ async def event_stream(ctx: ApiContext, request: Request, after: int, job_id: st
         await asyncio.sleep(ctx.event_poll)
 
 
-@router.get("/events", response_class=StreamingResponse, tags=["events"],
-            responses={**SSE_DOC, **responses(401, 403, 422, 429, 503)})  # fmt: skip
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    tags=["events"],
+    responses={**SSE_DOC, **responses(401, 403, 422, 429, 503)},
+)
 def events(
-    request: Request, who: Principal = READ,
+    request: Request,
+    who: Principal = READ,
     after: int = Query(0, ge=0, le=MAX_ID, description="Send events with a larger id."),
     job_id: str | None = Query(None, max_length=200),
     follow: bool = Query(False, description="Keep the stream open for new events."),
     last_event_id: int | None = Header(None, ge=0, le=MAX_ID),
-) -> StreamingResponse:  # fmt: skip
+) -> StreamingResponse:
     """Lifecycle events as Server-Sent Events (``EventSource`` resumes with Last-Event-ID)."""
     start = max(after, last_event_id or 0)
     stream = event_stream(context(request), request, start, job_id, follow)
-    return StreamingResponse(stream, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
-@router.get("/audit", response_model=AuditPage, tags=["audit"],
-            responses=responses(401, 403, 422, 429, 503))  # fmt: skip
+@router.get(
+    "/audit", response_model=AuditPage, tags=["audit"], responses=responses(401, 403, 422, 429, 503)
+)
 def audit(
-    request: Request, who: Principal = READ,
+    request: Request,
+    who: Principal = READ,
     target: str | None = Query(None, max_length=250, examples=["job:nightly-backup"]),
     before_id: int | None = Query(None, ge=1, le=MAX_ID),
     limit: int = Query(50, ge=1, le=500),
-) -> AuditPage:  # fmt: skip
+) -> AuditPage:
     """Who changed what, newest first; page back with ``before_id``."""
-    found = service.audit_entries(context(request).scheduler, target=target,
-                                  before_id=before_id, limit=limit)  # fmt: skip
+    found = service.audit_entries(
+        context(request).scheduler, target=target, before_id=before_id, limit=limit
+    )
     last = found[-1].id if len(found) == limit else None
     return AuditPage(items=[convert.audit_out(e) for e in found], next_before_id=last)
 
@@ -135,17 +153,28 @@ def health(request: Request) -> Response:
     try:
         service.ping(context(request).scheduler)
     except StoreUnavailable as exc:  # named by the driver's error, e.g. OperationalError
-        body = HealthOut(status="unavailable", database=type(exc.__cause__ or exc).__name__,
-                         version=gnomon.__version__)  # fmt: skip
+        body = HealthOut(
+            status="unavailable",
+            database=type(exc.__cause__ or exc).__name__,
+            version=gnomon.__version__,
+        )
         return JSONResponse(body.model_dump(), status_code=503)
     body = HealthOut(status="ok", database="ok", version=gnomon.__version__)
     return JSONResponse(body.model_dump())
 
 
-@root.get("/metrics", response_class=Response, tags=["operations"],
-            responses={200: {"description": "Prometheus text format.",
-                             "content": {"text/plain": {"schema": {"type": "string"}}}},
-                       **responses(401, 403, 429, 503)})  # fmt: skip
+@root.get(
+    "/metrics",
+    response_class=Response,
+    tags=["operations"],
+    responses={
+        200: {
+            "description": "Prometheus text format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **responses(401, 403, 429, 503),
+    },
+)
 def metrics(request: Request, who: Principal = READ) -> Response:
     """Prometheus metrics (scrape with a ``read`` token)."""
     body = context(request).metrics.render()

@@ -14,10 +14,12 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from gnomon import limits
 from gnomon.models import JobState, Misfire, Overlap, RunReason, RunStatus
 
-SpecText = Field(min_length=1, max_length=limits.MAX_SPEC_CHARS,
-                 examples=["every 15m", "0 9 * * 1-5"])  # fmt: skip
-TzText = Field(default="UTC", min_length=1, max_length=limits.MAX_TZ_CHARS,
-               examples=["Europe/Berlin"])  # fmt: skip
+SpecText = Field(
+    min_length=1, max_length=limits.MAX_SPEC_CHARS, examples=["every 15m", "0 9 * * 1-5"]
+)
+TzText = Field(
+    default="UTC", min_length=1, max_length=limits.MAX_TZ_CHARS, examples=["Europe/Berlin"]
+)
 Seconds = Field(default=None, ge=0, le=limits.MAX_POLICY_SECONDS)
 """A policy duration: the same bounds as :func:`gnomon.definitions.check_policy_bounds`."""
 BoundedInstant = Annotated[
@@ -31,8 +33,9 @@ class Strict(BaseModel):
 
 class ActionIn(Strict):
     kind: str = Field(min_length=1, max_length=100, examples=["http"])
-    config: dict[str, Any] = Field(default_factory=dict,
-                                   examples=[{"url": "https://example.com/hook"}])  # fmt: skip
+    config: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"url": "https://example.com/hook"}]
+    )
 
 
 class PolicyIn(Strict):

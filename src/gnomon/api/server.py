@@ -71,30 +71,47 @@ class ApiServer:
 
 
 def build_server(
-    scheduler: Scheduler, host: str = "127.0.0.1", port: int = 8787, *,
-    tokens: Mapping[str, str] | None = None, rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    scheduler: Scheduler,
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    tokens: Mapping[str, str] | None = None,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     log_level: str = "warning",
-) -> tuple[uvicorn.Server, bool]:  # fmt: skip
+) -> tuple[uvicorn.Server, bool]:
     """A uvicorn server for the app, and whether it runs in open mode (see the module doc)."""
     open_mode = open_mode_allowed(scheduler, host, tokens)
     app = create_app(scheduler, tokens=tokens, open_access=open_mode, rate_limit=rate_limit)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off",
-                            timeout_graceful_shutdown=2, access_log=False)  # fmt: skip
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        access_log=False,
+    )
     return uvicorn.Server(config), open_mode
 
 
 def serve_in_background(
-    scheduler: Scheduler, host: str = "127.0.0.1", port: int = 8787, *,
-    tokens: Mapping[str, str] | None = None, rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
-    log_level: str = "warning", startup_timeout: float = 15.0,
-) -> ApiServer:  # fmt: skip
+    scheduler: Scheduler,
+    host: str = "127.0.0.1",
+    port: int = 8787,
+    *,
+    tokens: Mapping[str, str] | None = None,
+    rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+    log_level: str = "warning",
+    startup_timeout: float = 15.0,
+) -> ApiServer:
     """Start the API and dashboard in a daemon thread; return once it accepts connections.
 
     ``port=0`` picks a free port (see ``ApiServer.port``). Raises :class:`ConfigError` for a
     non-loopback ``host`` without tokens, or when the server cannot start (port taken).
     """
-    server, open_mode = build_server(scheduler, host, port, tokens=tokens,
-                                     rate_limit=rate_limit, log_level=log_level)  # fmt: skip
+    server, open_mode = build_server(
+        scheduler, host, port, tokens=tokens, rate_limit=rate_limit, log_level=log_level
+    )
     thread = threading.Thread(target=server.run, name="gnomon-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -31,11 +31,12 @@ app = typer.Typer(
 @app.callback()
 def _options(
     db: str | None = typer.Option(
-        None, "--db",
+        None,
+        "--db",
         help="Database URL or SQLite file (default: GNOMON_DATABASE_URL, else ./gnomon.db).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
-) -> None:  # fmt: skip
+) -> None:
     state.db = db
     state.verbose = verbose
 
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line (it may hold what it read: not shown)
         if state.verbose:
             traceback.print_exc()
-        print(f"error: unexpected {type(exc).__name__}; run with -v to see the traceback",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: unexpected {type(exc).__name__}; run with -v to see the traceback",
+            file=sys.stderr,
+        )
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

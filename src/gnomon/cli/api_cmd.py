@@ -19,23 +19,27 @@ def api(
     port: int = typer.Option(8787, "--port", help="Port to bind."),
     rate: float = typer.Option(50.0, "--rate", help="Requests a second per client (0: off)."),
     burst: int = typer.Option(200, "--burst", help="Burst size of the rate limit."),
-) -> None:  # fmt: skip
+) -> None:
     """Serve the REST API and dashboard until Ctrl-C."""
     from gnomon import service
     from gnomon.api.ratelimit import RateLimit
     from gnomon.api.server import build_server
     from gnomon.scheduler import Scheduler
 
-    logging.basicConfig(level=logging.DEBUG if state.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    logging.basicConfig(
+        level=logging.DEBUG if state.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     scheduler = Scheduler(state.db)
     limit = RateLimit(rate=rate, burst=burst) if rate > 0 else None
     try:
         server, open_mode = build_server(scheduler, host, port, rate_limit=limit)
         shown = f"[{host}]" if ":" in host else host
         database = service.database_url(scheduler)
-        output.console.print(f"gnomon API and dashboard on [bold]http://{shown}:{port}/[/] "
-                             f"(database {database}); Ctrl-C to stop")  # fmt: skip
+        output.console.print(
+            f"gnomon API and dashboard on [bold]http://{shown}:{port}/[/] "
+            f"(database {database}); Ctrl-C to stop"
+        )
         if open_mode:
             from gnomon.open_mode import OPEN_MODE_ADVICE
 

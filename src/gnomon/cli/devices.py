@@ -24,8 +24,12 @@ def devices(
     with open_scheduler() as scheduler:
         reports = apply_discovery(scheduler, target)
     if as_json:
-        output.print_json([{"device": r.device, "ok": r.ok, "jobs": r.jobs, "error": r.error,
-                            **r.changes} for r in reports])  # fmt: skip
+        output.print_json(
+            [
+                {"device": r.device, "ok": r.ok, "jobs": r.jobs, "error": r.error, **r.changes}
+                for r in reports
+            ]
+        )
         return
     for r in reports:
         if r.ok:

@@ -52,7 +52,7 @@ def add(
     jitter: float = typer.Option(0.0, "--jitter", help="Random delay up to N seconds."),
     paused: bool = typer.Option(False, "--paused", help="Store it paused."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:  # fmt: skip
+) -> None:
     """Add a job: gnomon add 'every 10m' --shell -- /usr/local/bin/backup.sh --fast"""
     from gnomon.definitions import python as python_action
     from gnomon.definitions import shell as shell_action
@@ -71,10 +71,20 @@ def add(
         )
     with open_scheduler() as scheduler:
         job = scheduler.add(
-            spec, action, id=job_id, name=name, tz=tz, paused=paused,
-            max_attempts=max_attempts, backoff=backoff, timeout=timeout, misfire=misfire,
-            grace=grace, overlap=overlap, jitter=jitter,
-        )  # fmt: skip
+            spec,
+            action,
+            id=job_id,
+            name=name,
+            tz=tz,
+            paused=paused,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            timeout=timeout,
+            misfire=misfire,
+            grace=grace,
+            overlap=overlap,
+            jitter=jitter,
+        )
         audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
     if as_json:
         output.print_json(output.job_json(job))
@@ -117,10 +127,7 @@ def info(
     with open_scheduler() as scheduler:
         job = scheduler.get(job_id)
         runs = scheduler.runs(job_id, limit=5)
-        upcoming = (
-            next_fires(job.trigger, scheduler.clock.now(), count)
-            if job.next_fire_at else []
-        )  # fmt: skip
+        upcoming = next_fires(job.trigger, scheduler.clock.now(), count) if job.next_fire_at else []
     data = output.job_json(job)
     data["upcoming"] = [output.when(f) for f in upcoming]
     if as_json:

@@ -30,7 +30,9 @@ def _typer_command() -> Callable[..., None]:
         spec: str = typer.Argument(..., help="A schedule: cron, ISO time, 'every 15m', 'sunset'…"),
         tz: str = typer.Option("UTC", "--tz", help="IANA zone the schedule is read in."),
         after: str | None = typer.Option(
-            None, "--after", help="Start (and 'now' for relative phrases); ISO 8601, local to "
+            None,
+            "--after",
+            help="Start (and 'now' for relative phrases); ISO 8601, local to "
             "--tz when it has no offset. Default: now.",
         ),
         count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many fires."),
@@ -38,7 +40,7 @@ def _typer_command() -> Callable[..., None]:
         lon: float | None = typer.Option(None, "--lon", help="Longitude for solar events."),
         dst: str = typer.Option("cron", "--dst", help="DST policy: cron (default) or literal."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Describe SPEC and list its next fires (local and UTC)."""
         next_fires(spec, tz, after, count, lat, lon, dst, as_json)
 

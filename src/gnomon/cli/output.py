@@ -30,11 +30,17 @@ class _LazyConsole:
 
 console: Any = _LazyConsole()
 STATUS_STYLE = {
-    RunStatus.SUCCEEDED: "green", RunStatus.FAILED: "red", RunStatus.TIMED_OUT: "red",
-    RunStatus.LOST: "red", RunStatus.MISSED: "yellow", RunStatus.SKIPPED: "yellow",
-    RunStatus.CANCELLED: "yellow", RunStatus.RUNNING: "cyan", RunStatus.PENDING: "blue",
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.FAILED: "red",
+    RunStatus.TIMED_OUT: "red",
+    RunStatus.LOST: "red",
+    RunStatus.MISSED: "yellow",
+    RunStatus.SKIPPED: "yellow",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.RUNNING: "cyan",
+    RunStatus.PENDING: "blue",
     RunStatus.QUEUED: "blue",
-}  # fmt: skip
+}
 
 
 def print_json(value: Any) -> None:
@@ -73,9 +79,13 @@ def jobs_table(jobs: list[Job]) -> Table:
         table.add_column(column, overflow="fold")
     for job in jobs:
         table.add_row(
-            job.id, redact_text(job.name), job.trigger.describe(), job.action.kind,
-            job.state.value, when(job.next_fire_at),
-        )  # fmt: skip
+            job.id,
+            redact_text(job.name),
+            job.trigger.describe(),
+            job.action.kind,
+            job.state.value,
+            when(job.next_fire_at),
+        )
     return table
 
 
@@ -90,7 +100,12 @@ def runs_table(runs: list[Run], title: str) -> Table:
         if run.started_at and run.finished_at:
             took = f"{(run.finished_at - run.started_at).total_seconds():.2f}s"
         table.add_row(
-            str(run.id), when(run.scheduled_for), str(run.attempt), run.reason.value,
-            status_text(run.status), took, redact_text(run.error or ""),
-        )  # fmt: skip
+            str(run.id),
+            when(run.scheduled_for),
+            str(run.attempt),
+            run.reason.value,
+            status_text(run.status),
+            took,
+            redact_text(run.error or ""),
+        )
     return table

@@ -56,8 +56,10 @@ def load_steps_file(path: str) -> dict[str, Any]:
     text = _read_small_text(path)
     data = _parse_steps(text, path)
     if not isinstance(data, dict) or "steps" not in data or set(data) - STEPS_FILE_KEYS:
-        raise InvalidSpec(f"--file {path}: not a steps file: it must hold a mapping with "
-                          "'steps' (and optionally 'on_failure'), nothing else")  # fmt: skip
+        raise InvalidSpec(
+            f"--file {path}: not a steps file: it must hold a mapping with "
+            "'steps' (and optionally 'on_failure'), nothing else"
+        )
     return data
 
 
@@ -111,8 +113,7 @@ def _loader() -> type:
         def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()  # type: ignore[no-untyped-call]
-                raise yaml.composer.ComposerError(None, None, NO_ALIASES,
-                                                  event.start_mark)  # fmt: skip
+                raise yaml.composer.ComposerError(None, None, NO_ALIASES, event.start_mark)
             return super().compose_node(parent, index)
 
     return StepsLoader
@@ -136,8 +137,9 @@ def _notify(o: dict[str, Any]) -> ActionSpec:
 
     urls = o["url"] or list(Settings.from_env().notify_urls)
     if not urls:
-        raise InvalidSpec("schedule notification: give --url (apprise URL) or set "
-                          "GNOMON_NOTIFY_URLS")  # fmt: skip
+        raise InvalidSpec(
+            "schedule notification: give --url (apprise URL) or set GNOMON_NOTIFY_URLS"
+        )
     config = {"urls": urls, "body": _need(o["message"], "--message", "notification")}
     if o["title"]:
         config["title"] = o["title"]
@@ -145,8 +147,10 @@ def _notify(o: dict[str, Any]) -> ActionSpec:
 
 
 def _http(o: dict[str, Any]) -> ActionSpec:
-    config: dict[str, Any] = {"url": _need(o["url"] and o["url"][0], "--url", "http"),
-                              "method": o["method"] or "GET"}  # fmt: skip
+    config: dict[str, Any] = {
+        "url": _need(o["url"] and o["url"][0], "--url", "http"),
+        "method": o["method"] or "GET",
+    }
     if o["json_body"] is not None:
         config["json"] = _json(o["json_body"], "--json")
     if o["header"]:
@@ -155,8 +159,11 @@ def _http(o: dict[str, Any]) -> ActionSpec:
 
 
 def _mqtt(o: dict[str, Any]) -> ActionSpec:
-    config: dict[str, Any] = {"topic": _need(o["topic"], "--topic", "mqtt"),
-                              "payload": o["payload"] or "", "qos": o["qos"]}  # fmt: skip
+    config: dict[str, Any] = {
+        "topic": _need(o["topic"], "--topic", "mqtt"),
+        "payload": o["payload"] or "",
+        "qos": o["qos"],
+    }
     if o["retain"]:
         config["retain"] = True
     if o["await_ack"]:
@@ -165,33 +172,44 @@ def _mqtt(o: dict[str, Any]) -> ActionSpec:
 
 
 def _mcp(o: dict[str, Any]) -> ActionSpec:
-    config = {"server_name": _need(o["server_name"], "--server-name", "mcp_tool"),
-              "tool": _need(o["tool_name"], "--tool-name", "mcp_tool"),
-              "arguments": _json(o["args"], "--args") or {}}  # fmt: skip
+    config = {
+        "server_name": _need(o["server_name"], "--server-name", "mcp_tool"),
+        "tool": _need(o["tool_name"], "--tool-name", "mcp_tool"),
+        "arguments": _json(o["args"], "--args") or {},
+    }
     return ActionSpec(kind="mcp", config=config)
 
 
 def _plugin(o: dict[str, Any]) -> ActionSpec:
     kind = _need(o["plugin_name"], "--plugin-name", "plugin_command")
-    config = {"command": _need(o["command_name"], "--command-name", "plugin_command"),
-              "args": _json(o["args"], "--args") or {}}  # fmt: skip
+    config = {
+        "command": _need(o["command_name"], "--command-name", "plugin_command"),
+        "args": _json(o["args"], "--args") or {},
+    }
     return ActionSpec(kind=kind, config=config)
 
 
 def _shell(o: dict[str, Any]) -> ActionSpec:
-    return ActionSpec(kind="shell", config={"argv": _need(o["command"], "a command after --",
-                                                          "shell")})  # fmt: skip
+    return ActionSpec(
+        kind="shell", config={"argv": _need(o["command"], "a command after --", "shell")}
+    )
 
 
 def _python(o: dict[str, Any]) -> ActionSpec:
-    return ActionSpec(kind="python", config={
-        "ref": _need(o["ref"], "--ref", "python"), "args": _json(o["args"], "--args") or [],
-        "kwargs": _json(o["kwargs"], "--kwargs") or {}})  # fmt: skip
+    return ActionSpec(
+        kind="python",
+        config={
+            "ref": _need(o["ref"], "--ref", "python"),
+            "args": _json(o["args"], "--args") or [],
+            "kwargs": _json(o["kwargs"], "--kwargs") or {},
+        },
+    )
 
 
 def _sequence(o: dict[str, Any]) -> ActionSpec:
-    return ActionSpec(kind="sequence", config=load_steps_file(_need(o["file"], "--file",
-                                                                    "sequence")))  # fmt: skip
+    return ActionSpec(
+        kind="sequence", config=load_steps_file(_need(o["file"], "--file", "sequence"))
+    )
 
 
 def _celery(o: dict[str, Any]) -> ActionSpec:
@@ -207,14 +225,24 @@ def _celery(o: dict[str, Any]) -> ActionSpec:
 
 
 BUILDERS: dict[str, Builder] = {
-    "notify": _notify, "http": _http, "mqtt": _mqtt, "mcp": _mcp, "plugin": _plugin,
-    "shell": _shell, "python": _python, "sequence": _sequence, "celery": _celery,
-}  # fmt: skip
+    "notify": _notify,
+    "http": _http,
+    "mqtt": _mqtt,
+    "mcp": _mcp,
+    "plugin": _plugin,
+    "shell": _shell,
+    "python": _python,
+    "sequence": _sequence,
+    "celery": _celery,
+}
 
 
 def schedule(
-    kind: str = typer.Argument(..., help="notification | shell | http | mqtt | mcp_tool | "
-                               "plugin_command | python | sequence | celery"),
+    kind: str = typer.Argument(
+        ...,
+        help="notification | shell | http | mqtt | mcp_tool | "
+        "plugin_command | python | sequence | celery",
+    ),
     spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
     command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
     message: str | None = typer.Option(None, "--message", help="notification: the text."),
@@ -233,20 +261,25 @@ def schedule(
     tool_name: str | None = typer.Option(None, "--tool-name", help="mcp_tool: tool."),
     plugin_name: str | None = typer.Option(None, "--plugin-name", help="plugin: action kind."),
     command_name: str | None = typer.Option(None, "--command-name", help="plugin: command."),
-    args: str | None = typer.Option(None, "--args",
-                                    help="JSON arguments (mcp/plugin/python/celery)."),
-    kwargs: str | None = typer.Option(None, "--kwargs",
-                                      help="python/celery: JSON keyword arguments."),
+    args: str | None = typer.Option(
+        None, "--args", help="JSON arguments (mcp/plugin/python/celery)."
+    ),
+    kwargs: str | None = typer.Option(
+        None, "--kwargs", help="python/celery: JSON keyword arguments."
+    ),
     task: str | None = typer.Option(None, "--task", help="celery: the task's name."),
     broker: str | None = typer.Option(None, "--broker", help="celery: the broker URL."),
-    destination: str | None = typer.Option(None, "--destination",
-                                           help="celery: a named destination (not --broker)."),
-    backend: str | None = typer.Option(None, "--backend",
-                                       help="celery: result backend URL (records results)."),
+    destination: str | None = typer.Option(
+        None, "--destination", help="celery: a named destination (not --broker)."
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", help="celery: result backend URL (records results)."
+    ),
     queue: str | None = typer.Option(None, "--queue", help="celery: the queue."),
     priority: int | None = typer.Option(None, "--priority", help="celery: 0-255."),
-    expires: float | None = typer.Option(None, "--expires",
-                                         help="celery: seconds after the fire's time."),
+    expires: float | None = typer.Option(
+        None, "--expires", help="celery: seconds after the fire's time."
+    ),
     ref: str | None = typer.Option(None, "--ref", help="python: 'package.module:function'."),
     file: str | None = typer.Option(None, "--file", help="sequence: a YAML or TOML file."),
     job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),
@@ -257,7 +290,7 @@ def schedule(
     misfire: str = typer.Option("latest", "--misfire", help="skip | latest | all"),
     overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
     as_json: bool = typer.Option(False, "--json-output", help="Print the job as JSON."),
-) -> None:  # fmt: skip
+) -> None:
     """Schedule an action of any kind (see `gnomon actions`)."""
     key = KIND_ALIASES.get(kind, kind)
     if key not in BUILDERS:
@@ -267,9 +300,17 @@ def schedule(
         raise InvalidSpec(f"schedule {kind}: unexpected arguments {command!r}")
     action = BUILDERS[key](dict(locals()))
     with open_scheduler() as scheduler:
-        job = scheduler.add(spec, action, id=job_id, name=name, tz=tz, timeout=timeout,
-                            max_attempts=max_attempts, misfire=misfire,
-                            overlap=overlap)  # fmt: skip
+        job = scheduler.add(
+            spec,
+            action,
+            id=job_id,
+            name=name,
+            tz=tz,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            misfire=misfire,
+            overlap=overlap,
+        )
         audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
     if as_json:
         output.print_json(output.job_json(job))

@@ -47,11 +47,18 @@ def check_migrations(scheduler: Scheduler) -> Check:
 
     current, head = service.schema_revision(scheduler)
     if current is None:
-        return Check("migrations", False, "the database has no gnomon schema — start "
-                     "`gnomon up` once (it migrates on start)")  # fmt: skip
+        return Check(
+            "migrations",
+            False,
+            "the database has no gnomon schema — start `gnomon up` once (it migrates on start)",
+        )
     if current != head:
-        return Check("migrations", False, f"schema at revision {current}, this gnomon needs "
-                     f"{head} — start `gnomon up` with this version to migrate")  # fmt: skip
+        return Check(
+            "migrations",
+            False,
+            f"schema at revision {current}, this gnomon needs "
+            f"{head} — start `gnomon up` with this version to migrate",
+        )
     return Check("migrations", True, f"schema up to date (revision {head})")
 
 
@@ -60,21 +67,32 @@ def check_scheduler(scheduler: Scheduler, now: datetime) -> list[Check]:
 
     beats = service.heartbeats(scheduler)
     if not beats:
-        found = Check("scheduler", False, "no scheduler has ever reported — start one with "
-                      "`gnomon up`")  # fmt: skip
+        found = Check(
+            "scheduler", False, "no scheduler has ever reported — start one with `gnomon up`"
+        )
     else:
         age = (now - beats[0].beat_at).total_seconds()
         alive = [b for b in beats if (now - b.beat_at).total_seconds() <= STALE_BEAT]
-        found = Check("scheduler", True, f"{len(alive)} alive (latest {beats[0].id}, "
-                      f"{age:.0f} s ago)") if alive else Check(
-            "scheduler", False, f"last heartbeat {age:.0f} s ago from {beats[0].id} — is "
-            "`gnomon up` running? restart it")  # fmt: skip
+        found = (
+            Check("scheduler", True, f"{len(alive)} alive (latest {beats[0].id}, {age:.0f} s ago)")
+            if alive
+            else Check(
+                "scheduler",
+                False,
+                f"last heartbeat {age:.0f} s ago from {beats[0].id} — is "
+                "`gnomon up` running? restart it",
+            )
+        )
     due = service.oldest_due(scheduler, now)
     lag = 0.0 if due is None else (now - due).total_seconds()
     depth = service.queue_depth(scheduler, now)
     if lag > LAG_WARN:
-        late = Check("lag", None, f"a job due {lag:.0f} s ago has not fired; {depth} run(s) "
-                     "queued — the scheduler is down or overloaded (more workers?)")  # fmt: skip
+        late = Check(
+            "lag",
+            None,
+            f"a job due {lag:.0f} s ago has not fired; {depth} run(s) "
+            "queued — the scheduler is down or overloaded (more workers?)",
+        )
     else:
         late = Check("lag", True, f"{lag:.1f} s behind; {depth} run(s) waiting for a worker")
     return [found, late, *check_workers(scheduler, now)]
@@ -109,8 +127,12 @@ def check_api(url: str) -> Check:
     try:
         response = httpx.get(health, timeout=2.0)
     except httpx.HTTPError as exc:
-        return Check("api", False, f"not reachable at {url} ({type(exc).__name__}) — start "
-                     "`gnomon up` (serves it) or `gnomon api`")  # fmt: skip
+        return Check(
+            "api",
+            False,
+            f"not reachable at {url} ({type(exc).__name__}) — start "
+            "`gnomon up` (serves it) or `gnomon api`",
+        )
     if response.status_code != 200:
         return Check("api", False, f"{health} answered {response.status_code} — see its logs")
     return Check("api", True, f"answering at {url}")
@@ -139,23 +161,26 @@ def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
 
 
 def status(
-    api_url: str = typer.Option("http://127.0.0.1:8787", "--api",
-                                help="API to check ('' to skip)."),
+    api_url: str = typer.Option(
+        "http://127.0.0.1:8787", "--api", help="API to check ('' to skip)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:  # fmt: skip
+) -> None:
     """Check the database, migrations, scheduler heartbeat and lag, and the API."""
     from gnomon.clock import SystemClock
     from gnomon.settings import Settings
 
-    checks = run_checks(state.db or Settings.from_env().database_url, api_url or None,
-                        SystemClock().now())  # fmt: skip
+    checks = run_checks(
+        state.db or Settings.from_env().database_url, api_url or None, SystemClock().now()
+    )
     if as_json:
         output.print_json([{"name": c.name, "ok": c.ok, "message": c.message} for c in checks])
     else:
         marks = {True: "[green]ok  [/]", False: "[red]FAIL[/]", None: "[yellow]warn[/]"}
         for check in checks:
-            output.console.print(f"{marks[check.ok]} {check.name:<11} {check.message}",
-                                 highlight=False)  # fmt: skip
+            output.console.print(
+                f"{marks[check.ok]} {check.name:<11} {check.message}", highlight=False
+            )
     if any(c.ok is False for c in checks):
         raise typer.Exit(1)
 

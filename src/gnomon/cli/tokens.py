@@ -32,7 +32,7 @@ def create(
     name: str = typer.Argument(..., help="Who or what uses it, e.g. 'ci' or 'grafana'."),
     scope: str | None = typer.Option(None, "--scope", help=SCOPE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:  # fmt: skip
+) -> None:
     """Create a token; it is printed once and cannot be shown again.
 
     Creating the first token ends open mode: from then on every request needs a token.
@@ -40,19 +40,29 @@ def create(
     from gnomon import service
 
     if scope is None:
-        raise InvalidSpec(f"--scope: give read, write or admin; for a first token: "
-                          f"{FIRST_TOKEN_COMMAND} ({FIRST_TOKEN_ENDS_OPEN_MODE})")  # fmt: skip
+        raise InvalidSpec(
+            f"--scope: give read, write or admin; for a first token: "
+            f"{FIRST_TOKEN_COMMAND} ({FIRST_TOKEN_ENDS_OPEN_MODE})"
+        )
     with open_scheduler() as scheduler:
         made = service.create_token(scheduler, name, scope)
     secret, info, first = made.secret, made.info, made.ended_open_mode
     if as_json:
-        output.print_json({"id": info.id, "name": info.name, "scope": info.scope.value,
-                           "token": secret, "ended_open_mode": first})  # fmt: skip
+        output.print_json(
+            {
+                "id": info.id,
+                "name": info.name,
+                "scope": info.scope.value,
+                "token": secret,
+                "ended_open_mode": first,
+            }
+        )
         return
     output.console.print(f"token [bold]{info.name}[/] ({info.scope.value}), id {info.id}:")
     print(secret)
-    output.console.print("Store it now: it is not shown again. Use it as "
-                         "'Authorization: Bearer <token>'.")  # fmt: skip
+    output.console.print(
+        "Store it now: it is not shown again. Use it as 'Authorization: Bearer <token>'."
+    )
     if first:
         output.console.print(f"[yellow]{OPEN_MODE_ENDED}[/]", highlight=False)
 
@@ -60,9 +70,12 @@ def create(
 @tokens_app.command("revoke")
 def revoke(
     id_or_name: str = typer.Argument(..., help="The token's id or name."),
-    reopen: bool = typer.Option(False, "--reopen", help="Revoke the last live token too, "
-                                "bringing open mode back for loopback servers."),
-) -> None:  # fmt: skip
+    reopen: bool = typer.Option(
+        False,
+        "--reopen",
+        help="Revoke the last live token too, bringing open mode back for loopback servers.",
+    ),
+) -> None:
     """Revoke a token at once (every live token with that id or name).
 
     Revoking the last live token would bring open mode back, so it is refused without
@@ -82,7 +95,7 @@ def revoke(
 def list_(
     include_revoked: bool = typer.Option(False, "--all", help="Include revoked tokens."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:  # fmt: skip
+) -> None:
     """List tokens (never their secrets)."""
     from rich.table import Table
 
@@ -90,10 +103,16 @@ def list_(
 
     with open_scheduler() as scheduler:
         found = service.list_tokens(scheduler, include_revoked=include_revoked)
-    rows = [{"id": t.id, "name": t.name, "scope": t.scope.value,
-             "created_at": output.when(t.created_at),
-             "revoked_at": None if t.revoked_at is None else output.when(t.revoked_at)}
-            for t in found]  # fmt: skip
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "scope": t.scope.value,
+            "created_at": output.when(t.created_at),
+            "revoked_at": None if t.revoked_at is None else output.when(t.revoked_at),
+        }
+        for t in found
+    ]
     if as_json:
         output.print_json(rows)
         return
@@ -101,8 +120,9 @@ def list_(
     for column in ("id", "name", "scope", "created (UTC)", "revoked (UTC)"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["id"], row["name"], row["scope"], row["created_at"],
-                      row["revoked_at"] or "-")  # fmt: skip
+        table.add_row(
+            row["id"], row["name"], row["scope"], row["created_at"], row["revoked_at"] or "-"
+        )
     output.console.print(table)
 
 

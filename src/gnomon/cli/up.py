@@ -43,38 +43,57 @@ def up(
     demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
     workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
     devices: str | None = typer.Option(
-        None, "--devices",
+        None,
+        "--devices",
         help="Folder of device modules (<device>/tasks.py): discovered now and daily "
         "(default: GNOMON_DEVICES_DIR).",
     ),
-    host: str | None = typer.Option(None, "--host", help="Address of the API and dashboard "
-                                    "(default: GNOMON_API_HOST, else 127.0.0.1)."),
-    port: int | None = typer.Option(None, "--port", help="Port of the API and dashboard "
-                                    "(0: any free port; default: GNOMON_API_PORT, else 8787)."),
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        help="Address of the API and dashboard (default: GNOMON_API_HOST, else 127.0.0.1).",
+    ),
+    port: int | None = typer.Option(
+        None,
+        "--port",
+        help="Port of the API and dashboard "
+        "(0: any free port; default: GNOMON_API_PORT, else 8787).",
+    ),
     api: bool = typer.Option(True, "--api/--no-api", help="Serve the API and dashboard."),
     lease: float | None = typer.Option(
-        None, "--lease", min=1.0, max=86_400.0,
+        None,
+        "--lease",
+        min=1.0,
+        max=86_400.0,
         help="Seconds a run is held without a heartbeat before another scheduler takes it "
         "back (default: GNOMON_LEASE, else 30).",
     ),
     identity: str | None = typer.Option(
-        None, "--identity",
+        None,
+        "--identity",
         help="This scheduler's name among the replicas (default: GNOMON_SCHEDULER_ID, else "
         "the host name, or HOST-2… if taken). Restarted with the same identity, it takes back "
         "at once the runs its killed predecessor held.",
     ),
     recovery_interval: float | None = typer.Option(
-        None, "--recovery-interval", min=0.05, max=3600.0,
+        None,
+        "--recovery-interval",
+        min=0.05,
+        max=3600.0,
         help="Seconds between scans for runs whose lease expired (default: "
         "GNOMON_RECOVERY_INTERVAL, else 1).",
     ),
     stop_timeout: float | None = typer.Option(
-        None, "--stop-timeout", min=0.0, max=86_400.0,
+        None,
+        "--stop-timeout",
+        min=0.0,
+        max=86_400.0,
         help="Seconds a clean stop waits for runs in flight before handing them back "
         "(default: GNOMON_STOP_TIMEOUT, else 30).",
     ),
     broker: str | None = typer.Option(
-        None, "--broker",
+        None,
+        "--broker",
         help="Celery broker URL (redis://…, amqp://…; default: GNOMON_BROKER_URL): run "
         "gnomon scheduler, gnomon worker, gnomon api and Flower as child processes.",
     ),
@@ -87,7 +106,7 @@ def up(
     flower_on: bool | None = typer.Option(
         None, "--flower/--no-flower", help="With a broker: run Flower if it is installed."
     ),
-) -> None:  # fmt: skip
+) -> None:
     """Run the scheduler and its workers until Ctrl-C (with --broker: the scaled-out
     processes as children)."""
     from gnomon import service
@@ -134,16 +153,26 @@ def up(
         # Outcomes not yet recorded are lost here, but not their runs: those are still
         # 'running' in the store and are taken back and run again once their lease expires.
         waiting = len(holder[0].dispatcher.in_flight()) if holder else 0
-        print(f"forced stop: {waiting} run(s) unrecorded; they run again after their lease",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"forced stop: {waiting} run(s) unrecorded; they run again after their lease",
+            file=sys.stderr,
+            flush=True,
+        )
         os._exit(130)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    scheduler = _while_unavailable(lambda: Scheduler(
-        state.db, workers=workers, lease=lease, identity=identity,
-        recovery_interval=recovery_interval, stop_timeout=stop_timeout,
-    ), stops)  # fmt: skip
+    scheduler = _while_unavailable(
+        lambda: Scheduler(
+            state.db,
+            workers=workers,
+            lease=lease,
+            identity=identity,
+            recovery_interval=recovery_interval,
+            stop_timeout=stop_timeout,
+        ),
+        stops,
+    )
     holder.append(scheduler)
     if stops:
         scheduler.stop(wait=False)
@@ -165,8 +194,10 @@ def up(
     count = _while_unavailable(lambda: service.count_jobs(scheduler), stops)
     if count == 0:
         console.print(FIRST_JOB_HINT)
-    console.print(f"{count} job(s) stored; {pool.describe()}; scheduler identity "
-                  f"[bold]{scheduler.identity}[/]")  # fmt: skip
+    console.print(
+        f"{count} job(s) stored; {pool.describe()}; scheduler identity "
+        f"[bold]{scheduler.identity}[/]"
+    )
     server = start_api(scheduler, host, port) if api else None
     console.print("Press Ctrl-C to stop.")
 

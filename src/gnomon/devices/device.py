@@ -49,10 +49,15 @@ class Device:
     """An MQTT device that executes gnomon's commands and acknowledges them."""
 
     def __init__(
-        self, name: str, *, base: str | None = None, broker: str = "mqtt://127.0.0.1:1883",
-        clock: Clock | None = None, persistent_session: bool = False,
+        self,
+        name: str,
+        *,
+        base: str | None = None,
+        broker: str = "mqtt://127.0.0.1:1883",
+        clock: Clock | None = None,
+        persistent_session: bool = False,
         client_id: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.name, self.base = name, (base or name).rstrip("/")
         self.clock = clock or SystemClock()
         self.state: dict[str, Any] = {}
@@ -68,8 +73,9 @@ class Device:
         self._client = self._make_client()
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTv5)  # fmt: skip
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5
+        )
         self._broker.configure(client)
         client.will_set(f"{self.base}/status", "offline", qos=1, retain=True)
         client.on_connect = self._on_connect
@@ -94,8 +100,13 @@ class Device:
         if self._persistent:  # the broker keeps QoS 1 commands while the device is away
             props.SessionExpiryInterval = 3600
         self._ready.clear()
-        self._client.connect(self._broker.host, self._broker.port, keepalive=30,
-                             clean_start=not self._persistent, properties=props)  # fmt: skip
+        self._client.connect(
+            self._broker.host,
+            self._broker.port,
+            keepalive=30,
+            clean_start=not self._persistent,
+            properties=props,
+        )
         self._client.loop_start()
         if not self._ready.wait(timeout):
             self.stop()
@@ -176,8 +187,9 @@ class Device:
         with self._seen:
             return self._seen.wait_for(lambda: bool(self.executed), timeout)
 
-    def _acknowledge(self, client: mqtt.Client, msg: mqtt.MQTTMessage, payload: Any,
-                     reply: dict[str, Any]) -> None:  # fmt: skip
+    def _acknowledge(
+        self, client: mqtt.Client, msg: mqtt.MQTTMessage, payload: Any, reply: dict[str, Any]
+    ) -> None:
         response_topic = getattr(msg.properties, "ResponseTopic", None)
         if response_topic:
             props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]

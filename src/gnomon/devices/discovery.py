@@ -76,8 +76,11 @@ def load_tasks(device: str, path: Path) -> list[TaskDefinition]:
     if not callable(schedule_tasks):
         raise AttributeError("tasks.py has no schedule_tasks function")
     location = getattr(module, "LOCATION", None)
-    planner = DevicePlanner(device, tz=getattr(module, "TIMEZONE", "UTC"),
-                            location=tuple(location) if location else None)  # fmt: skip
+    planner = DevicePlanner(
+        device,
+        tz=getattr(module, "TIMEZONE", "UTC"),
+        location=tuple(location) if location else None,
+    )
     if schedule_tasks.__code__.co_argcount == 0:
         for item in schedule_tasks() or []:
             planner.add_definition(item)
@@ -112,9 +115,16 @@ def _same(old: Job, new: Job) -> bool:
 
 
 def _define(device: str, task: TaskDefinition, now: datetime) -> Job:
-    return define_job(task.when, task.action, now=now, id=device_job_id(device, task.name),
-                      name=f"{device}: {task.name}", tz=task.tz, location=task.location,
-                      **task.options)  # fmt: skip
+    return define_job(
+        task.when,
+        task.action,
+        now=now,
+        id=device_job_id(device, task.name),
+        name=f"{device}: {task.name}",
+        tz=task.tz,
+        location=task.location,
+        **task.options,
+    )
 
 
 def apply_discovery(scheduler: Scheduler, directory: str | Path) -> list[DeviceReport]:
@@ -150,8 +160,9 @@ def _device_jobs(scheduler: Scheduler) -> list[Job]:
     return service.jobs_under(scheduler, PREFIX)
 
 
-def _sync(scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[str, Job],
-          now: datetime) -> dict[str, int]:  # fmt: skip
+def _sync(
+    scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[str, Job], now: datetime
+) -> dict[str, int]:
     changes = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
     for job in wanted:
         old = existing.get(job.id)
@@ -162,8 +173,12 @@ def _sync(scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[s
             changes["unchanged"] += 1
         else:
             paused = old.state is JobState.PAUSED
-            kept = replace(job, created_at=old.created_at, state=old.state,
-                           next_fire_at=None if paused else job.next_fire_at)  # fmt: skip
+            kept = replace(
+                job,
+                created_at=old.created_at,
+                state=old.state,
+                next_fire_at=None if paused else job.next_fire_at,
+            )
             service.replace_job(scheduler, kept, by="device discovery", at=now)
             changes["updated"] += 1
     keep = {job.id for job in wanted}
@@ -181,10 +196,14 @@ def _remove(scheduler: Scheduler, job_id: str) -> None:
 
 def _record(scheduler: Scheduler, reports: list[DeviceReport], now: datetime) -> None:
     events = [
-        Event(kind="device.ok" if r.ok else "device.failed", at=now, job_id=None,
-              data={"device": r.device, "jobs": r.jobs, "error": r.error, **r.changes})
+        Event(
+            kind="device.ok" if r.ok else "device.failed",
+            at=now,
+            job_id=None,
+            data={"device": r.device, "jobs": r.jobs, "error": r.error, **r.changes},
+        )
         for r in reports
-    ]  # fmt: skip
+    ]
     service.record_events(scheduler, events)
 
 
@@ -194,8 +213,10 @@ def device_status(scheduler: Scheduler, scan: int = 50_000) -> list[dict[str, An
     events = service.newest_events(scheduler, scan)
     for event in events:
         if event.kind in ("device.ok", "device.failed"):
-            latest.setdefault(event.data["device"], {**event.data, "ok": event.kind == "device.ok",
-                                                     "at": event.at})  # fmt: skip
+            latest.setdefault(
+                event.data["device"],
+                {**event.data, "ok": event.kind == "device.ok", "at": event.at},
+            )
     return [latest[k] for k in sorted(latest)]
 
 
@@ -213,8 +234,13 @@ def schedule_replanning(
 
     folder = str(Path(directory).resolve())
     action = python(replan, folder) if database is None else python(replan, folder, database)
-    scheduler.add("5 0 * * *", action, id=REPLAN_JOB,
-                  name=f"re-plan devices in {folder}", replace_existing=True)  # fmt: skip
+    scheduler.add(
+        "5 0 * * *",
+        action,
+        id=REPLAN_JOB,
+        name=f"re-plan devices in {folder}",
+        replace_existing=True,
+    )
 
 
 def replan(directory: str, database: str | None = None) -> dict[str, Any]:

@@ -46,8 +46,15 @@ def read_retained(broker_url: str, topic: str, timeout: float = 2.0) -> str | No
     return got[0] if got else None
 
 
-def guarded_command(ctx: RunContext, *, topic: str, payload: Any = "", skip_if: dict[str, Any],
-                    broker: str | None = None, **mqtt_options: Any) -> Outcome:  # fmt: skip
+def guarded_command(
+    ctx: RunContext,
+    *,
+    topic: str,
+    payload: Any = "",
+    skip_if: dict[str, Any],
+    broker: str | None = None,
+    **mqtt_options: Any,
+) -> Outcome:
     """Publish ``payload`` to ``topic`` unless ``skip_if["topic"]`` holds ``skip_if["equals"]``."""
     from gnomon.actions.registry import get_action
 

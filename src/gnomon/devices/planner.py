@@ -30,9 +30,15 @@ class TaskDefinition:
 
 
 def mqtt_command(
-    topic: str, payload: Any = "", *, await_ack: bool = True, ack_timeout: float = 30.0,
-    valid_for: float | None = None, qos: int = 1, broker: str | None = None,
-) -> ActionSpec:  # fmt: skip
+    topic: str,
+    payload: Any = "",
+    *,
+    await_ack: bool = True,
+    ack_timeout: float = 30.0,
+    valid_for: float | None = None,
+    qos: int = 1,
+    broker: str | None = None,
+) -> ActionSpec:
     """A command to a device over MQTT, confirmed by the device's ack (by default).
 
     ``valid_for`` (seconds after the fire's scheduled time) makes the command expire: it is
@@ -59,17 +65,29 @@ class DevicePlanner:
     mqtt_command = staticmethod(mqtt_command)
 
     def add(
-        self, when: When, action: ActionSpec | Mapping[str, Any], *, name: str,
-        tz: str | None = None, location: Location | None = None, **options: Any,
-    ) -> None:  # fmt: skip
+        self,
+        when: When,
+        action: ActionSpec | Mapping[str, Any],
+        *,
+        name: str,
+        tz: str | None = None,
+        location: Location | None = None,
+        **options: Any,
+    ) -> None:
         """Declare a task; ``options`` are policy fields (max_attempts, backoff, …)."""
         if any(t.name == name for t in self.tasks):
             raise InvalidSpec(f"device {self.device}: two tasks are named {name!r}")
         spec = action if isinstance(action, ActionSpec) else _action(action, name)
-        self.tasks.append(TaskDefinition(
-            name=name, when=when, action=spec, tz=tz or self.tz,
-            location=tuple(location) if location else self.location,  # type: ignore[arg-type]
-            options=dict(options)))  # fmt: skip
+        self.tasks.append(
+            TaskDefinition(
+                name=name,
+                when=when,
+                action=spec,
+                tz=tz or self.tz,
+                location=tuple(location) if location else self.location,  # type: ignore[arg-type]
+                options=dict(options),
+            )
+        )
 
     def add_definition(self, item: Mapping[str, Any]) -> None:
         """A task given as a mapping (the zero-argument ``schedule_tasks()`` form)."""
@@ -78,8 +96,14 @@ class DevicePlanner:
         options = {k: v for k, v in item.items() if k not in TASK_FIELDS}
         if "action" not in item:
             raise InvalidSpec(f"device {self.device} task {item['name']!r}: no action")
-        self.add(item["when"], item["action"], name=str(item["name"]), tz=item.get("tz"),
-                 location=item.get("location"), **options)  # fmt: skip
+        self.add(
+            item["when"],
+            item["action"],
+            name=str(item["name"]),
+            tz=item.get("tz"),
+            location=item.get("location"),
+            **options,
+        )
 
 
 def _action(action: Mapping[str, Any], task: str) -> ActionSpec:

@@ -9,12 +9,23 @@ from gnomon.clock import Clock
 from gnomon.devices.device import Device
 
 
-def coop_door(*, broker: str = "mqtt://127.0.0.1:1883", base: str = "coop/door",
-              clock: Clock | None = None, persistent_session: bool = False,
-              client_id: str | None = None) -> Device:  # fmt: skip
+def coop_door(
+    *,
+    broker: str = "mqtt://127.0.0.1:1883",
+    base: str = "coop/door",
+    clock: Clock | None = None,
+    persistent_session: bool = False,
+    client_id: str | None = None,
+) -> Device:
     """A chicken-coop door: commands ``open`` and ``close``; state ``{"door": ...}``."""
-    door = Device("coop", base=base, broker=broker, clock=clock, client_id=client_id,
-                  persistent_session=persistent_session)  # fmt: skip
+    door = Device(
+        "coop",
+        base=base,
+        broker=broker,
+        clock=clock,
+        client_id=client_id,
+        persistent_session=persistent_session,
+    )
     door.state = {"door": "closed"}
 
     @door.command("open")

@@ -66,24 +66,44 @@ def _line(item: FinishedRun) -> bytes:
     (the JSON encoder costs more than the rest of the append); the others are encoded."""
     if item.result is None and item.error is None and not item.output and item.retry_due is None:
         job = "null" if item.job_id is None else encode_basestring_ascii(item.job_id)
-        return (f"[{item.run_id},{encode_basestring_ascii(item.worker)},"
-                f"{_QUOTED_STATUS[item.status]},{to_micros(item.finished_at)},{job},"
-                "null,null,null,null]\n").encode()  # fmt: skip
+        return (
+            f"[{item.run_id},{encode_basestring_ascii(item.worker)},"
+            f"{_QUOTED_STATUS[item.status]},{to_micros(item.finished_at)},{job},"
+            "null,null,null,null]\n"
+        ).encode()
     retry = None if item.retry_due is None else to_micros(item.retry_due)
-    return (_dumps([item.run_id, item.worker, item.status.value, to_micros(item.finished_at),
-                    item.job_id, item.result, item.error, item.output or None, retry])
-            + "\n").encode()  # fmt: skip
+    return (
+        _dumps(
+            [
+                item.run_id,
+                item.worker,
+                item.status.value,
+                to_micros(item.finished_at),
+                item.job_id,
+                item.result,
+                item.error,
+                item.output or None,
+                retry,
+            ]
+        )
+        + "\n"
+    ).encode()
 
 
 def _parse(line: str) -> FinishedRun | None:
     try:
         run_id, worker, status, finished, job_id, result, error, output, retry = json.loads(line)
         return FinishedRun(
-            run_id=int(run_id), worker=str(worker), status=RunStatus(status),
-            finished_at=from_micros(int(finished)), result=result, error=error,
-            output=output or "", job_id=job_id,
+            run_id=int(run_id),
+            worker=str(worker),
+            status=RunStatus(status),
+            finished_at=from_micros(int(finished)),
+            result=result,
+            error=error,
+            output=output or "",
+            job_id=job_id,
             retry_due=None if retry is None else from_micros(int(retry)),
-        )  # fmt: skip
+        )
     except (ValueError, KeyError, TypeError):  # a line torn by the crash: never recorded
         return None
 

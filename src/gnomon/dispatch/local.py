@@ -97,15 +97,19 @@ class LocalDispatcher:
             monotonic=context.clock.monotonic,
         )
         self._recorder = OutcomeRecorder(
-            context.store, context.clock, idle=self._idle, workers=self.workers,
-            journal=context.journal, more_coming=self._more_coming, after=self._recorded,
-        )  # fmt: skip
+            context.store,
+            context.clock,
+            idle=self._idle,
+            workers=self.workers,
+            journal=context.journal,
+            more_coming=self._more_coming,
+            after=self._recorded,
+        )
         self._threads = [
             threading.Thread(target=self._work_loop, name=f"gnomon-worker-{i}", daemon=True)
             for i in range(self.workers)
         ]
-        self._timer = threading.Thread(target=self._timer_loop, name="gnomon-timer",
-                                       daemon=True)  # fmt: skip
+        self._timer = threading.Thread(target=self._timer_loop, name="gnomon-timer", daemon=True)
         for thread in [*self._threads, self._timer]:
             thread.start()
 
@@ -250,8 +254,9 @@ class LocalDispatcher:
 
     def _work(self, item: ClaimedRun, cancel: threading.Event) -> None:
         if self._claim_lapsed(item):
-            log.warning("run %s: its claim lapsed before a worker could start it; not run here",
-                        item.run.id)  # fmt: skip
+            log.warning(
+                "run %s: its claim lapsed before a worker could start it; not run here", item.run.id
+            )
             self._release(item.run.id)
             self._freed()
             return
@@ -266,15 +271,24 @@ class LocalDispatcher:
             )
         except Exception as exc:  # defensive: execute_run turns action errors into outcomes
             log.exception("run %s could not be executed", item.run.id)
-            finished = FinishedRun(run_id=item.run.id, worker=self.worker_id,
-                                   status=RunStatus.FAILED, finished_at=self.clock.now(),
-                                   error=f"gnomon error: {exc}")  # fmt: skip
+            finished = FinishedRun(
+                run_id=item.run.id,
+                worker=self.worker_id,
+                status=RunStatus.FAILED,
+                finished_at=self.clock.now(),
+                error=f"gnomon error: {exc}",
+            )
         duration = self.clock.monotonic() - started
         policy = item.policy
         if policy.notify_urls and finished.status.value in policy.notify_on:
             try:
-                notify_failure(policy.notify_urls, item.run.job_id, finished.status,
-                               finished.error, item.run.scheduled_for)  # fmt: skip
+                notify_failure(
+                    policy.notify_urls,
+                    item.run.job_id,
+                    finished.status,
+                    finished.error,
+                    item.run.scheduled_for,
+                )
             except Exception:  # a notification problem must not lose the outcome
                 log.exception("notification for run %s failed", item.run.id)
         recorder = self.recorder

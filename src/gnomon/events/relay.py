@@ -91,8 +91,16 @@ class SinkFeed:
     at once in one process (they share the holder id).
     """
 
-    def __init__(self, store: SqlStore, sink: EventSink, clock: Clock, holder: str, *,
-                 lease: float = SINK_LEASE, batch: int = SINK_BATCH) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: SqlStore,
+        sink: EventSink,
+        clock: Clock,
+        holder: str,
+        *,
+        lease: float = SINK_LEASE,
+        batch: int = SINK_BATCH,
+    ) -> None:
         self.store, self.sink, self.clock, self.holder = store, sink, clock, holder
         self.lease, self.batch = lease, batch
         self._lock = threading.Lock()
@@ -124,8 +132,12 @@ class SinkFeed:
             assert event.id is not None
             if cursor.renewal_due(self.clock.now(), self.lease):
                 kept = done == cursor.after_id  # the next event's failures so far still count
-                renewed = self._save(cursor, after_id=done, attempts=cursor.attempts if kept else 0,
-                                     error=cursor.error if kept else None)  # fmt: skip
+                renewed = self._save(
+                    cursor,
+                    after_id=done,
+                    attempts=cursor.attempts if kept else 0,
+                    error=cursor.error if kept else None,
+                )
                 if renewed is None:
                     return count
                 cursor = renewed
@@ -147,19 +159,44 @@ class SinkFeed:
         name = self.sink.name
         if attempts < MAX_SINK_ATTEMPTS:
             delay = backoff_delay(SINK_RETRY, attempts)
-            log.warning("event sink %s: event %d (%s) failed, attempt %d of %d; retrying in "
-                        "%.1f s: %s", name, event.id, event.kind, attempts, MAX_SINK_ATTEMPTS,
-                        delay, error)  # fmt: skip
+            log.warning(
+                "event sink %s: event %d (%s) failed, attempt %d of %d; retrying in %.1f s: %s",
+                name,
+                event.id,
+                event.kind,
+                attempts,
+                MAX_SINK_ATTEMPTS,
+                delay,
+                error,
+            )
             retry_at = self.clock.now() + timedelta(seconds=delay)
             self._save(cursor, after_id=done, attempts=attempts, retry_at=retry_at, error=error)
             return
-        log.error("event sink %s: event %d (%s) dropped after %d attempts: %s",
-                  name, event.id, event.kind, attempts, error)  # fmt: skip
-        dropped = None if event.kind == DROPPED else Event(
-            kind=DROPPED, at=self.clock.now(), job_id=event.job_id, run_id=event.run_id,
-            data={"sink": name, "event_id": event.id, "event_kind": event.kind,
-                  "attempts": attempts, "error": error},
-        )  # fmt: skip
+        log.error(
+            "event sink %s: event %d (%s) dropped after %d attempts: %s",
+            name,
+            event.id,
+            event.kind,
+            attempts,
+            error,
+        )
+        dropped = (
+            None
+            if event.kind == DROPPED
+            else Event(
+                kind=DROPPED,
+                at=self.clock.now(),
+                job_id=event.job_id,
+                run_id=event.run_id,
+                data={
+                    "sink": name,
+                    "event_id": event.id,
+                    "event_kind": event.kind,
+                    "attempts": attempts,
+                    "error": error,
+                },
+            )
+        )
         self._save(cursor, after_id=event.id, dropped=dropped)
 
     def _save(self, cursor: SinkCursor, *, after_id: int, **progress: Any) -> SinkCursor | None:
@@ -167,8 +204,11 @@ class SinkFeed:
             cursor, after_id=after_id, now=self.clock.now(), lease=self.lease, **progress
         )
         if saved is None:
-            log.warning("event sink %s: another replica took the cursor over from %s",
-                        self.sink.name, self.holder)  # fmt: skip
+            log.warning(
+                "event sink %s: another replica took the cursor over from %s",
+                self.sink.name,
+                self.holder,
+            )
         return saved
 
     def _in_order(self, found: list[Event], after_id: int, now: datetime) -> list[Event]:
@@ -185,8 +225,12 @@ class SinkFeed:
                     self._gap = (previous, now)
                 if now - self._gap[1] < timedelta(seconds=GAP_WAIT):
                     return found[:index]
-                log.info("event sink %s: event ids %d-%d never appeared (rolled back); "
-                         "going on", self.sink.name, previous + 1, event.id - 1)  # fmt: skip
+                log.info(
+                    "event sink %s: event ids %d-%d never appeared (rolled back); going on",
+                    self.sink.name,
+                    previous + 1,
+                    event.id - 1,
+                )
             previous = event.id
         return found
 
@@ -199,8 +243,7 @@ class SinkFeed:
                 self.store.release_sink_cursor(self.sink.name, self.holder)
                 self._held = False
             except GnomonError as exc:  # the lease will expire instead
-                log.warning("event sink %s: could not release its cursor: %s", self.sink.name,
-                            exc)  # fmt: skip
+                log.warning("event sink %s: could not release its cursor: %s", self.sink.name, exc)
 
 
 class EventRelay:
@@ -211,9 +254,14 @@ class EventRelay:
     """
 
     def __init__(
-        self, store: SqlStore, *, clock: Clock | None = None, holder: str | None = None,
-        poll: float = 1.0, lease: float = SINK_LEASE,
-    ) -> None:  # fmt: skip
+        self,
+        store: SqlStore,
+        *,
+        clock: Clock | None = None,
+        holder: str | None = None,
+        poll: float = 1.0,
+        lease: float = SINK_LEASE,
+    ) -> None:
         self.store, self.poll, self.lease = store, poll, lease
         self.clock = clock or SystemClock()
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -291,8 +339,9 @@ class EventRelay:
         steps = [("hooks", self._pump_hooks)] + [(f.sink.name, f.pump) for f in self.feeds]
         for name, step in steps:
             wake = threading.Event()
-            thread = threading.Thread(target=self._loop, args=(step, wake),
-                                      name=f"gnomon-events-{name}", daemon=True)  # fmt: skip
+            thread = threading.Thread(
+                target=self._loop, args=(step, wake), name=f"gnomon-events-{name}", daemon=True
+            )
             self._wakes.append(wake)
             self._threads.append(thread)
             thread.start()

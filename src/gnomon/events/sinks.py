@@ -19,8 +19,14 @@ from gnomon.settings import Settings
 
 
 def event_json(event: Event) -> dict[str, Any]:
-    return {"id": event.id, "kind": event.kind, "at": iso(event.at), "job_id": event.job_id,
-            "run_id": event.run_id, "data": event.data}  # fmt: skip
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "at": iso(event.at),
+        "job_id": event.job_id,
+        "run_id": event.run_id,
+        "data": event.data,
+    }
 
 
 class EventSink(Protocol):
@@ -44,23 +50,34 @@ class ActionSink:
 
         spec = self._build(event)
         action = get_action(spec.kind)
-        ctx = RunContext(job_id=event.job_id or "-", run_id=event.run_id or 0,
-                         scheduled_for=event.at, attempt=1, timeout=10.0)  # fmt: skip
+        ctx = RunContext(
+            job_id=event.job_id or "-",
+            run_id=event.run_id or 0,
+            scheduled_for=event.at,
+            attempt=1,
+            timeout=10.0,
+        )
         outcome = action.execute(action.validate(dict(spec.config)), ctx)
         if outcome.status is not RunStatus.SUCCEEDED:
             raise DeliveryFailed(outcome.error or outcome.status.value)
 
 
 def webhook_sink(url: str) -> ActionSink:
-    return ActionSink("webhook", lambda e: ActionSpec(
-        kind="http", config={"url": url, "method": "POST", "json": event_json(e)}))  # fmt: skip
+    return ActionSink(
+        "webhook",
+        lambda e: ActionSpec(
+            kind="http", config={"url": url, "method": "POST", "json": event_json(e)}
+        ),
+    )
 
 
 def mqtt_sink(prefix: str, broker: str) -> ActionSink:
     def build(event: Event) -> ActionSpec:
         topic = f"{prefix.rstrip('/')}/{event.kind.replace('.', '/')}"
-        return ActionSpec(kind="mqtt", config={"topic": topic, "payload": event_json(event),
-                                               "qos": 1, "broker": broker})  # fmt: skip
+        return ActionSpec(
+            kind="mqtt",
+            config={"topic": topic, "payload": event_json(event), "qos": 1, "broker": broker},
+        )
 
     return ActionSink("mqtt", build)
 

@@ -93,18 +93,28 @@ def create_token(
     token_id = secrets.token_hex(6)
     secret = f"gnm_{token_id}_{secrets.token_urlsafe(32)}"
     with store._write() as conn:
-        conn.execute(tokens.insert().values(
-            id=token_id, name=name, scope=scope.value, hash=_digest(secret),
-            created_at=to_micros(now), revoked_at=None,
-        ))  # fmt: skip
+        conn.execute(
+            tokens.insert().values(
+                id=token_id,
+                name=name,
+                scope=scope.value,
+                hash=_digest(secret),
+                created_at=to_micros(now),
+                revoked_at=None,
+            )
+        )
     return secret, TokenInfo(id=token_id, name=name, scope=scope, created_at=now)
 
 
 def _info(row: Any) -> TokenInfo:
     revoked = row["revoked_at"]
-    return TokenInfo(id=row["id"], name=row["name"], scope=Scope(row["scope"]),
-                     created_at=from_micros(row["created_at"]),
-                     revoked_at=None if revoked is None else from_micros(revoked))  # fmt: skip
+    return TokenInfo(
+        id=row["id"],
+        name=row["name"],
+        scope=Scope(row["scope"]),
+        created_at=from_micros(row["created_at"]),
+        revoked_at=None if revoked is None else from_micros(revoked),
+    )
 
 
 def verify_token(store: SqlStore, secret: str) -> TokenInfo | None:
@@ -125,11 +135,18 @@ def revoke_token(store: SqlStore, id_or_name: str, now: datetime) -> list[TokenI
     """Revoke the live tokens with this id or name; return those revoked (may be empty)."""
     match = (tokens.c.id == id_or_name) | (tokens.c.name == id_or_name)
     with store._write() as conn:
-        found = [_info(r) for r in conn.execute(
-            select(tokens).where(match, tokens.c.revoked_at.is_(None))).mappings()]  # fmt: skip
+        found = [
+            _info(r)
+            for r in conn.execute(
+                select(tokens).where(match, tokens.c.revoked_at.is_(None))
+            ).mappings()
+        ]
         if found:
-            conn.execute(update(tokens).where(tokens.c.id.in_([t.id for t in found]))
-                         .values(revoked_at=to_micros(now)))  # fmt: skip
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.id.in_([t.id for t in found]))
+                .values(revoked_at=to_micros(now))
+            )
     return found
 
 
@@ -151,17 +168,27 @@ def live_token_count(store: SqlStore) -> int:
 
 
 def append_audit(
-    store: SqlStore, *, at: datetime, actor: str, action: str, target: str | None,
-    client: str | None = None, diff: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
+    store: SqlStore,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str | None,
+    client: str | None = None,
+    diff: dict[str, Any] | None = None,
+) -> None:
     """Append one entry. ``diff`` must already be redacted by the caller."""
     with store._write() as conn:
-        conn.execute(audit.insert().values(
-            at=to_micros(at), actor=actor[:200], action=action[:50],
-            target=None if target is None else target[:250],
-            client=None if client is None else client[:100],
-            diff=rows.dumps(diff) if diff else None,
-        ))  # fmt: skip
+        conn.execute(
+            audit.insert().values(
+                at=to_micros(at),
+                actor=actor[:200],
+                action=action[:50],
+                target=None if target is None else target[:250],
+                client=None if client is None else client[:100],
+                diff=rows.dumps(diff) if diff else None,
+            )
+        )
 
 
 def list_audit(
@@ -175,11 +202,17 @@ def list_audit(
         query = query.where(audit.c.id < before_id)
     with store._read() as conn:
         return [
-            AuditEntry(id=r["id"], at=from_micros(r["at"]), actor=r["actor"], action=r["action"],
-                       target=r["target"], client=r["client"],
-                       diff=json.loads(r["diff"]) if r["diff"] else {})
+            AuditEntry(
+                id=r["id"],
+                at=from_micros(r["at"]),
+                actor=r["actor"],
+                action=r["action"],
+                target=r["target"],
+                client=r["client"],
+                diff=json.loads(r["diff"]) if r["diff"] else {},
+            )
             for r in conn.execute(query).mappings()
-        ]  # fmt: skip
+        ]
 
 
 # -- scheduler heartbeats -------------------------------------------------------------------
@@ -189,20 +222,29 @@ def beat(store: SqlStore, scheduler_id: str, now: datetime) -> None:
     """Record that the scheduler ``scheduler_id`` is alive at ``now`` (call every few seconds)."""
     now_us = to_micros(now)
     with store._write() as conn:
-        done = conn.execute(update(schedulers).where(schedulers.c.id == scheduler_id)
-                            .values(beat_at=now_us))  # fmt: skip
+        done = conn.execute(
+            update(schedulers).where(schedulers.c.id == scheduler_id).values(beat_at=now_us)
+        )
         if done.rowcount == 0:  # a first beat; two at once (same id) store one row
-            conn.execute(store._insert_ignore(schedulers).values(id=scheduler_id, started_at=now_us,
-                                                                 beat_at=now_us))  # fmt: skip
+            conn.execute(
+                store._insert_ignore(schedulers).values(
+                    id=scheduler_id, started_at=now_us, beat_at=now_us
+                )
+            )
 
 
 def heartbeats(store: SqlStore, limit: int = 20) -> list[Heartbeat]:
     """The most recently seen schedulers, newest beat first."""
     query = select(schedulers).order_by(schedulers.c.beat_at.desc()).limit(limit)
     with store._read() as conn:
-        return [Heartbeat(id=r["id"], started_at=from_micros(r["started_at"]),
-                          beat_at=from_micros(r["beat_at"]))
-                for r in conn.execute(query).mappings()]  # fmt: skip
+        return [
+            Heartbeat(
+                id=r["id"],
+                started_at=from_micros(r["started_at"]),
+                beat_at=from_micros(r["beat_at"]),
+            )
+            for r in conn.execute(query).mappings()
+        ]
 
 
 # -- counts and views for the API, metrics and dashboard ------------------------------------
@@ -274,9 +316,13 @@ def oldest_due(store: SqlStore, now: datetime) -> datetime | None:
 
 
 def jobs_after(
-    store: SqlStore, after: str, *, limit: int, state: JobState | None = None,
+    store: SqlStore,
+    after: str,
+    *,
+    limit: int,
+    state: JobState | None = None,
     search: str | None = None,
-) -> list[Job]:  # fmt: skip
+) -> list[Job]:
     """Jobs with an id greater than ``after``, by id: a cursor page (cost does not grow with
     how deep the page is, unlike an offset). ``state`` and ``search`` filter as in
     :meth:`~gnomon.store.SqlStore.list_jobs`."""
@@ -291,8 +337,12 @@ def jobs_after(
 
 def upcoming_jobs(store: SqlStore, until: datetime, limit: int = 30) -> list[Job]:
     """Active jobs whose next fire is before ``until``, soonest first (uses the queue index)."""
-    query = (select(jobs).where(jobs.c.next_fire_at <= to_micros(until))
-             .order_by(jobs.c.next_fire_at).limit(limit))  # fmt: skip
+    query = (
+        select(jobs)
+        .where(jobs.c.next_fire_at <= to_micros(until))
+        .order_by(jobs.c.next_fire_at)
+        .limit(limit)
+    )
     with store._read() as conn:
         return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
@@ -328,9 +378,27 @@ def schema_revision(store: SqlStore) -> tuple[str | None, str | None]:
 
 
 __all__ = [
-    "AuditEntry", "Heartbeat", "JobState", "Scope", "TokenInfo", "append_audit", "beat",
-    "create_token", "fire_counts", "heartbeats", "job_counts", "jobs_after", "list_audit",
+    "AuditEntry",
+    "Heartbeat",
+    "JobState",
+    "Scope",
+    "TokenInfo",
+    "append_audit",
+    "beat",
+    "create_token",
+    "fire_counts",
+    "heartbeats",
+    "job_counts",
+    "jobs_after",
+    "list_audit",
     "list_tokens",
-    "live_token_count", "oldest_due", "queue_depth", "recent_runs", "revoke_token",
-    "run_counts", "schema_revision", "upcoming_jobs", "verify_token",
-]  # fmt: skip
+    "live_token_count",
+    "oldest_due",
+    "queue_depth",
+    "recent_runs",
+    "revoke_token",
+    "run_counts",
+    "schema_revision",
+    "upcoming_jobs",
+    "verify_token",
+]

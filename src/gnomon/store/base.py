@@ -43,22 +43,33 @@ class SqlBase:
         # planned ahead (see gnomon.planning.AHEAD). Both bounds walk the same index range.
         due = (
             jobs.c.next_fire_at <= bindparam("until"),
-            or_(jobs.c.next_fire_at <= bindparam("now"),
-                *(jobs.c.overlap == o.value for o in sorted(AHEAD))),
-        )  # fmt: skip
-        self._due_jobs = Prepared(self._locked(
-            select(jobs).where(*due).order_by(jobs.c.next_fire_at).limit(bindparam("limit"))
-        ))  # fmt: skip
+            or_(
+                jobs.c.next_fire_at <= bindparam("now"),
+                *(jobs.c.overlap == o.value for o in sorted(AHEAD)),
+            ),
+        )
+        self._due_jobs = Prepared(
+            self._locked(
+                select(jobs).where(*due).order_by(jobs.c.next_fire_at).limit(bindparam("limit"))
+            )
+        )
         self._missed_due = Prepared(select(func.min(jobs.c.next_fire_at)).where(*due))
-        self._due_runs = Prepared(self._locked(
-            select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy,
-                   jobs.c.overlap)
-            .join(jobs, jobs.c.id == runs.c.job_id)
-            .where(runs.c.status == RunStatus.PENDING.value, runs.c.due_at <= bindparam("now"),
-                   jobs.c.state != JobState.PAUSED.value)
-            .order_by(runs.c.due_at).limit(bindparam("limit")),
-            runs,
-        ))  # fmt: skip
+        self._due_runs = Prepared(
+            self._locked(
+                select(
+                    runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy, jobs.c.overlap
+                )
+                .join(jobs, jobs.c.id == runs.c.job_id)
+                .where(
+                    runs.c.status == RunStatus.PENDING.value,
+                    runs.c.due_at <= bindparam("now"),
+                    jobs.c.state != JobState.PAUSED.value,
+                )
+                .order_by(runs.c.due_at)
+                .limit(bindparam("limit")),
+                runs,
+            )
+        )
         self._insert_runs = Prepared(self._insert_ignore(runs), RUN_COLUMNS)
         self._insert_events = Prepared(events.insert(), EVENT_COLUMNS)
         self._insert_jobs = Prepared(jobs.insert(), [c.key for c in jobs.c])
@@ -66,8 +77,10 @@ class SqlBase:
         # Built once: SQLAlchemy caches its compiled form and only expands the id list.
         self._held = select(
             runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt
-        ).where(runs.c.id.in_(bindparam("ids", expanding=True)),
-                runs.c.status == RunStatus.RUNNING.value)  # fmt: skip
+        ).where(
+            runs.c.id.in_(bindparam("ids", expanding=True)),
+            runs.c.status == RunStatus.RUNNING.value,
+        )
         # Wait for row locks, never skip: a heartbeat holding one is no reason to refuse.
         self._held = self.dialect.wait_locked(self._held, runs)
         self._start = Prepared(START)
@@ -121,11 +134,16 @@ class SqlBase:
     def _cancel_pending(self, conn: Connection, job_id: str, now: datetime) -> None:
         conn.execute(
             update(runs)
-            .where(runs.c.job_id == job_id,
-                   runs.c.status.in_((RunStatus.PENDING.value, RunStatus.QUEUED.value)))
-            .values(status=RunStatus.CANCELLED.value, finished_at=to_micros(now),
-                    error="job removed or rescheduled")
-        )  # fmt: skip
+            .where(
+                runs.c.job_id == job_id,
+                runs.c.status.in_((RunStatus.PENDING.value, RunStatus.QUEUED.value)),
+            )
+            .values(
+                status=RunStatus.CANCELLED.value,
+                finished_at=to_micros(now),
+                error="job removed or rescheduled",
+            )
+        )
 
     # -- the scheduler's work -----------------------------------------------------------
 
@@ -134,9 +152,19 @@ class SqlBase:
         job_id: str, scheduled_for: int, attempt: int, due: datetime, now: datetime
     ) -> dict[str, Any]:
         return {
-            "job_id": job_id, "scheduled_for": scheduled_for, "attempt": attempt,
-            "due_at": to_micros(due), "reason": RunReason.RETRY.value,
-            "status": RunStatus.PENDING.value, "created_at": to_micros(now),
-            "started_at": None, "finished_at": None, "worker": None, "lease_until": None,
-            "cancel_requested": False, "result": None, "error": None, "output": None,
-        }  # fmt: skip
+            "job_id": job_id,
+            "scheduled_for": scheduled_for,
+            "attempt": attempt,
+            "due_at": to_micros(due),
+            "reason": RunReason.RETRY.value,
+            "status": RunStatus.PENDING.value,
+            "created_at": to_micros(now),
+            "started_at": None,
+            "finished_at": None,
+            "worker": None,
+            "lease_until": None,
+            "cancel_requested": False,
+            "result": None,
+            "error": None,
+            "output": None,
+        }

@@ -36,8 +36,13 @@ STOP_CHECK = 0.25
 """Seconds the listener waits for notifications before looking whether it was closed: the
 longest a close waits for its thread (psycopg's ``notifies()`` cannot be interrupted)."""
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0  # seconds before reconnecting: doubled per failure
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
-             "keepalives_count": 3, "connect_timeout": 10}  # fmt: skip
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "connect_timeout": 10,
+}
 """Connection options of a listener (the URL's own win): a listener only ever waits, so a
 server that vanished without closing the connection is noticed by TCP keepalives (~25 s)."""
 
@@ -59,9 +64,12 @@ class WakeListener:
     """
 
     def __init__(
-        self, connect: Callable[[], psycopg.Connection[Any]], callback: Callable[[], None],
-        *, channel: str = CHANNEL,
-    ) -> None:  # fmt: skip
+        self,
+        connect: Callable[[], psycopg.Connection[Any]],
+        callback: Callable[[], None],
+        *,
+        channel: str = CHANNEL,
+    ) -> None:
         self._connect, self._callback, self.channel = connect, callback, channel
         self._stop = threading.Event()
         self._changed = threading.Condition()
@@ -102,8 +110,12 @@ class WakeListener:
                     failures = 0
                 delay = min(BACKOFF_FIRST * 2**failures, BACKOFF_MAX)
                 failures += 1
-                log.warning("listening for changes on %s failed (%s); again in %.1f s",
-                            self.channel, " ".join(str(exc).split()), delay)  # fmt: skip
+                log.warning(
+                    "listening for changes on %s failed (%s); again in %.1f s",
+                    self.channel,
+                    " ".join(str(exc).split()),
+                    delay,
+                )
                 self._stop.wait(delay)
 
     def _listen(self) -> None:

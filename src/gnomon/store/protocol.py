@@ -51,16 +51,24 @@ class Store(Protocol):
         raise NotImplementedError
 
     def list_jobs(
-        self, *, state: JobState | None = None, search: str | None = None, limit: int = 100,
+        self,
+        *,
+        state: JobState | None = None,
+        search: str | None = None,
+        limit: int = 100,
         offset: int = 0,
-    ) -> list[Job]:  # fmt: skip
+    ) -> list[Job]:
         """Jobs by id, optionally in one state or matching ``search``."""
         raise NotImplementedError
 
     def save_job(
-        self, job: Job, event: Event, *, cancel_pending: bool = False,
+        self,
+        job: Job,
+        event: Event,
+        *,
+        cancel_pending: bool = False,
         fires: FirePlan | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Replace a job with ``event`` (and the fires of ``fires``, e.g. a resume's missed
         ones), atomically."""
 
@@ -70,9 +78,17 @@ class Store(Protocol):
     # -- the scheduler's step -----------------------------------------------------------------
 
     def step(
-        self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float, until: datetime | None = None, ahead: int = 0, queue: bool = False,
-    ) -> tuple[AdvanceResult, list[ClaimedRun], datetime | None]:  # fmt: skip
+        self,
+        now: datetime,
+        planner: Planner,
+        limit: int,
+        worker: str,
+        capacity: int,
+        lease: float,
+        until: datetime | None = None,
+        ahead: int = 0,
+        queue: bool = False,
+    ) -> tuple[AdvanceResult, list[ClaimedRun], datetime | None]:
         """One atomic step: record the fires of up to ``limit`` due jobs (by ``until``) and
         advance them; claim for ``worker`` up to ``capacity`` runs due by ``now`` and up to
         ``ahead`` due later by ``until`` (they start at their due time, their lease runs from
@@ -155,9 +171,13 @@ class Store(Protocol):
         raise NotImplementedError
 
     def list_events(
-        self, *, after_id: int = 0, job_id: str | None = None, limit: int = 100,
+        self,
+        *,
+        after_id: int = 0,
+        job_id: str | None = None,
+        limit: int = 100,
         newest: bool = False,
-    ) -> list[Event]:  # fmt: skip
+    ) -> list[Event]:
         """Lifecycle events after ``after_id``, oldest first (``newest``: newest first)."""
         raise NotImplementedError
 

@@ -70,9 +70,16 @@ class RunStore(SqlBase):
             return self._claim_runs(conn, now, worker, limit, lease)
 
     def _claim_runs(
-        self, conn: Connection, now: datetime, worker: str, limit: int, lease: float,
-        until: datetime | None = None, ahead: int = 0, status: RunStatus = RunStatus.RUNNING,
-    ) -> list[rows.ClaimedRun]:  # fmt: skip
+        self,
+        conn: Connection,
+        now: datetime,
+        worker: str,
+        limit: int,
+        lease: float,
+        until: datetime | None = None,
+        ahead: int = 0,
+        status: RunStatus = RunStatus.RUNNING,
+    ) -> list[rows.ClaimedRun]:
         """Claim up to ``limit`` due runs; with ``until``, also up to ``ahead`` more of those
         due after ``now`` and by ``until`` (see :meth:`step`).
 
@@ -93,24 +100,46 @@ class RunStore(SqlBase):
         lease_us = round(lease * 1_000_000)
         starts = [max(now_us, r["due_at"]) for r in found]
         running = status is RunStatus.RUNNING
-        self._start.run(conn, [{"b_id": r["id"], "b_worker": worker, "b_status": status.value,
-                                "b_started": start if running else None,
-                                "b_lease": start + lease_us}
-                               for r, start in zip(found, starts, strict=True)])  # fmt: skip
+        self._start.run(
+            conn,
+            [
+                {
+                    "b_id": r["id"],
+                    "b_worker": worker,
+                    "b_status": status.value,
+                    "b_started": start if running else None,
+                    "b_lease": start + lease_us,
+                }
+                for r, start in zip(found, starts, strict=True)
+            ],
+        )
         started = [
-            rows.event_values(Event(kind=claimed_event(status), at=rows.instant(start) or now,
-                                    job_id=r["job_id"], run_id=r["id"],
-                                    data={"attempt": r["attempt"]}))
+            rows.event_values(
+                Event(
+                    kind=claimed_event(status),
+                    at=rows.instant(start) or now,
+                    job_id=r["job_id"],
+                    run_id=r["id"],
+                    data={"attempt": r["attempt"]},
+                )
+            )
             for r, start in zip(found, starts, strict=True)
-        ]  # fmt: skip
+        ]
         self._insert_events.run(conn, started)
         claimed = []
         for r, start in zip(found, starts, strict=True):
-            run = rows.run_from_row({**r, "status": status.value, "worker": worker,
-                                     "started_at": start if running else None})  # fmt: skip
+            run = rows.run_from_row(
+                {
+                    **r,
+                    "status": status.value,
+                    "worker": worker,
+                    "started_at": start if running else None,
+                }
+            )
             action = ActionSpec(kind=r["action_kind"], config=json.loads(r["action_config"]))
-            claimed.append(rows.ClaimedRun(run=run, action=action,
-                                           policy=rows.load_policy(r["policy"])))  # fmt: skip
+            claimed.append(
+                rows.ClaimedRun(run=run, action=action, policy=rows.load_policy(r["policy"]))
+            )
         return claimed
 
     def _drop_stale(self, conn: Connection, found: list[Any], now: datetime) -> list[Any]:
@@ -133,14 +162,29 @@ class RunStore(SqlBase):
             return found
         stale = [r for r in found if r["id"] in dropped]
         conn.execute(
-            update(runs).where(runs.c.id.in_(sorted(dropped)))
-            .values(status=RunStatus.MISSED.value, finished_at=to_micros(now),
-                    error=FIRE_NOTES[RunStatus.MISSED])
-        )  # fmt: skip
-        conn.execute(events.insert(), [rows.event_values(Event(
-            kind="run.missed", at=now, job_id=r["job_id"], run_id=r["id"],
-            data={"scheduled_for": from_micros(r["scheduled_for"]).isoformat()}))
-            for r in stale])  # fmt: skip
+            update(runs)
+            .where(runs.c.id.in_(sorted(dropped)))
+            .values(
+                status=RunStatus.MISSED.value,
+                finished_at=to_micros(now),
+                error=FIRE_NOTES[RunStatus.MISSED],
+            )
+        )
+        conn.execute(
+            events.insert(),
+            [
+                rows.event_values(
+                    Event(
+                        kind="run.missed",
+                        at=now,
+                        job_id=r["job_id"],
+                        run_id=r["id"],
+                        data={"scheduled_for": from_micros(r["scheduled_for"]).isoformat()},
+                    )
+                )
+                for r in stale
+            ],
+        )
         return [r for r in found if r["id"] not in dropped]
 
     def _serialise_queued(self, conn: Connection, found: list[Any]) -> list[Any]:
@@ -155,11 +199,14 @@ class RunStore(SqlBase):
         )
         found = [r for r in found if r["job_id"] not in queued - owned]
         queued = owned
-        busy = set(conn.execute(
-            select(runs.c.job_id).where(
-                runs.c.job_id.in_(queued),
-                runs.c.status.in_((RunStatus.RUNNING.value, RunStatus.QUEUED.value)))
-        ).scalars())  # fmt: skip
+        busy = set(
+            conn.execute(
+                select(runs.c.job_id).where(
+                    runs.c.job_id.in_(queued),
+                    runs.c.status.in_((RunStatus.RUNNING.value, RunStatus.QUEUED.value)),
+                )
+            ).scalars()
+        )
         keep, taken = [], set()
         for r in sorted(found, key=lambda r: (r["scheduled_for"], r["attempt"])):
             if r["job_id"] in queued:
@@ -184,17 +231,29 @@ class RunStore(SqlBase):
             # row locks (PostgreSQL), so the answer holds until commit; then one executemany
             # UPDATE records them all (it keeps the same guard) instead of one per run.
             held = self._holders(conn, [i.run_id for i in finished])
-            accepted = [held.get(i.run_id) is not None and held[i.run_id].worker == i.worker
-                        for i in finished]  # fmt: skip
-            done = [(item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True)
-                    if ok]  # fmt: skip
+            accepted = [
+                held.get(i.run_id) is not None and held[i.run_id].worker == i.worker
+                for i in finished
+            ]
+            done = [
+                (item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True) if ok
+            ]
             if done:
-                FINISH.run(conn, [{
-                    "b_id": item.run_id, "b_worker": item.worker, "b_status": item.status.value,
-                    "b_finished_at": to_micros(item.finished_at),
-                    "b_result": None if item.result is None else rows.dumps(item.result),
-                    "b_error": storable(item.error), "b_output": storable(item.output) or None,
-                } for item, _ in done])  # fmt: skip
+                FINISH.run(
+                    conn,
+                    [
+                        {
+                            "b_id": item.run_id,
+                            "b_worker": item.worker,
+                            "b_status": item.status.value,
+                            "b_finished_at": to_micros(item.finished_at),
+                            "b_result": None if item.result is None else rows.dumps(item.result),
+                            "b_error": storable(item.error),
+                            "b_output": storable(item.output) or None,
+                        }
+                        for item, _ in done
+                    ],
+                )
             for item, row in done:
                 self._finished_events(conn, item, row, retries, new_events)
             self._insert_runs.run(conn, retries)
@@ -220,24 +279,47 @@ class RunStore(SqlBase):
         return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
 
     def _finished_events(
-        self, conn: Connection, item: rows.FinishedRun, row: Any,
-        retries: list[dict[str, Any]], new_events: list[dict[str, Any]],
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        item: rows.FinishedRun,
+        row: Any,
+        retries: list[dict[str, Any]],
+        new_events: list[dict[str, Any]],
+    ) -> None:
         job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
         data: dict[str, Any] = {"attempt": attempt}
         if item.error:
             data["error"] = item.error[:MAX_NOTE_CHARS]
-        new_events.append(rows.event_values(Event(
-            kind=f"run.{item.status.value}", at=item.finished_at, job_id=job_id,
-            run_id=item.run_id, data=data)))  # fmt: skip
+        new_events.append(
+            rows.event_values(
+                Event(
+                    kind=f"run.{item.status.value}",
+                    at=item.finished_at,
+                    job_id=job_id,
+                    run_id=item.run_id,
+                    data=data,
+                )
+            )
+        )
         # A retry of a removed job would stay pending forever (runs of no job are never claimed).
         if item.retry_due is not None and job_exists(conn, job_id):
-            retries.append(self._retry_values(job_id, scheduled_for, attempt + 1, item.retry_due,
-                                              item.finished_at))  # fmt: skip
+            retries.append(
+                self._retry_values(
+                    job_id, scheduled_for, attempt + 1, item.retry_due, item.finished_at
+                )
+            )
             data = {"next_attempt": attempt + 1, "due_at": item.retry_due.isoformat()}
-            new_events.append(rows.event_values(Event(
-                kind="run.retrying", at=item.finished_at, job_id=job_id, run_id=item.run_id,
-                data=data)))  # fmt: skip
+            new_events.append(
+                rows.event_values(
+                    Event(
+                        kind="run.retrying",
+                        at=item.finished_at,
+                        job_id=job_id,
+                        run_id=item.run_id,
+                        data=data,
+                    )
+                )
+            )
 
     def heartbeat(self, run_ids: Sequence[int], worker: str, until: datetime) -> set[int]:
         """Extend the leases of running runs; return those the worker must stop: their
@@ -246,13 +328,18 @@ class RunStore(SqlBase):
         if not run_ids:
             return set()
         with self._write() as conn:
-            held = set(conn.execute(
-                update(runs)
-                .where(runs.c.id.in_(run_ids), runs.c.worker == worker,
-                       runs.c.status == RunStatus.RUNNING.value)
-                .values(lease_until=to_micros(until))
-                .returning(runs.c.id)
-            ).scalars())  # fmt: skip
+            held = set(
+                conn.execute(
+                    update(runs)
+                    .where(
+                        runs.c.id.in_(run_ids),
+                        runs.c.worker == worker,
+                        runs.c.status == RunStatus.RUNNING.value,
+                    )
+                    .values(lease_until=to_micros(until))
+                    .returning(runs.c.id)
+                ).scalars()
+            )
             cancelled = conn.execute(
                 select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.cancel_requested)
             ).scalars()
@@ -282,19 +369,22 @@ class RunStore(SqlBase):
         identity (worker ids starting with ``prefix``, other than ``me``): holding the
         identity proves them dead (see :mod:`gnomon.store.identity`). As
         :meth:`recover_lost_runs`, without waiting for their leases."""
-        held = (runs.c.status == RunStatus.RUNNING.value,
-                runs.c.worker.startswith(prefix, autoescape=True), runs.c.worker != me)  # fmt: skip
+        held = (
+            runs.c.status == RunStatus.RUNNING.value,
+            runs.c.worker.startswith(prefix, autoescape=True),
+            runs.c.worker != me,
+        )
         return self._take_back(now, held, TAKEN_BACK, limit)
 
     def _take_back(self, now: datetime, where: Any, note: str, limit: int) -> int:
         now_us = to_micros(now)
         query = self._locked(
-            select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt,
-                   jobs.c.policy)
+            select(runs.c.id, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt, jobs.c.policy)
             .join(jobs, jobs.c.id == runs.c.job_id, isouter=True)
-            .where(*where).limit(limit),
+            .where(*where)
+            .limit(limit),
             runs,
-        )  # fmt: skip
+        )
         with self._write() as conn:
             lost = conn.execute(query).all()
             if not lost:
@@ -310,27 +400,45 @@ class RunStore(SqlBase):
             dead = [r for r in lost if fate[r.id] is LostRunFate.DEAD_LETTER]
             if orphaned:
                 conn.execute(
-                    update(runs).where(runs.c.id.in_(orphaned))
-                    .values(status=RunStatus.LOST.value, finished_at=now_us, lease_until=None,
-                            error="its worker vanished; its job was removed")
-                )  # fmt: skip
+                    update(runs)
+                    .where(runs.c.id.in_(orphaned))
+                    .values(
+                        status=RunStatus.LOST.value,
+                        finished_at=now_us,
+                        lease_until=None,
+                        error="its worker vanished; its job was removed",
+                    )
+                )
             if requeue:  # due now, or later: a run claimed ahead must not start early
                 due = case((runs.c.due_at > now_us, runs.c.due_at), else_=now_us)
                 conn.execute(
-                    update(runs).where(runs.c.id.in_(requeue))
-                    .values(status=RunStatus.PENDING.value, worker=None, started_at=None,
-                            lease_until=None, due_at=due, error=note)
-                )  # fmt: skip
+                    update(runs)
+                    .where(runs.c.id.in_(requeue))
+                    .values(
+                        status=RunStatus.PENDING.value,
+                        worker=None,
+                        started_at=None,
+                        lease_until=None,
+                        due_at=due,
+                        error=note,
+                    )
+                )
             if dead:
                 self._dead_letter(conn, dead, now)
             if requeue or dead:
                 self.dialect.notify(conn)
             new_events = [
-                rows.event_values(Event(kind="run.lost", at=now, job_id=r.job_id, run_id=r.id,
-                                        data={"losses": earlier.get(r.id, 0) + 1,
-                                              "requeued": r.id in requeue}))
+                rows.event_values(
+                    Event(
+                        kind="run.lost",
+                        at=now,
+                        job_id=r.job_id,
+                        run_id=r.id,
+                        data={"losses": earlier.get(r.id, 0) + 1, "requeued": r.id in requeue},
+                    )
+                )
                 for r in lost
-            ]  # fmt: skip
+            ]
             conn.execute(events.insert(), new_events)
         return len(lost)
 
@@ -344,21 +452,41 @@ class RunStore(SqlBase):
         no longer holds is left alone. Each is a ``run.released`` event."""
         if not run_ids:
             return 0
-        values: dict[str, Any] = {"status": RunStatus.PENDING.value, "worker": None,
-                                  "started_at": None, "lease_until": None}  # fmt: skip
+        values: dict[str, Any] = {
+            "status": RunStatus.PENDING.value,
+            "worker": None,
+            "started_at": None,
+            "lease_until": None,
+        }
         if started:
             values["error"] = RELEASED_STARTED
         with self._write() as conn:
             released = conn.execute(
                 update(runs)
-                .where(runs.c.id.in_(list(run_ids)), runs.c.worker == worker,
-                       runs.c.status == RunStatus.RUNNING.value)
-                .values(**values).returning(runs.c.id, runs.c.job_id)
-            ).all()  # fmt: skip
+                .where(
+                    runs.c.id.in_(list(run_ids)),
+                    runs.c.worker == worker,
+                    runs.c.status == RunStatus.RUNNING.value,
+                )
+                .values(**values)
+                .returning(runs.c.id, runs.c.job_id)
+            ).all()
             if released:
-                conn.execute(events.insert(), [rows.event_values(Event(
-                    kind="run.released", at=now, job_id=r.job_id, run_id=r.id,
-                    data={"started": started})) for r in released])  # fmt: skip
+                conn.execute(
+                    events.insert(),
+                    [
+                        rows.event_values(
+                            Event(
+                                kind="run.released",
+                                at=now,
+                                job_id=r.job_id,
+                                run_id=r.id,
+                                data={"started": started},
+                            )
+                        )
+                        for r in released
+                    ],
+                )
                 self.dialect.notify(conn)
         return len(released)
 
@@ -366,23 +494,32 @@ class RunStore(SqlBase):
         """How often each of these runs was lost before (its ``run.lost`` events)."""
         query = (
             select(events.c.run_id, func.count())
-            .where(events.c.job_id.in_({r.job_id for r in lost}),
-                   events.c.run_id.in_([r.id for r in lost]), events.c.kind == "run.lost")
+            .where(
+                events.c.job_id.in_({r.job_id for r in lost}),
+                events.c.run_id.in_([r.id for r in lost]),
+                events.c.kind == "run.lost",
+            )
             .group_by(events.c.run_id)
-        )  # fmt: skip
+        )
         return {int(run_id): int(n) for run_id, n in conn.execute(query).all()}
 
     def _dead_letter(self, conn: Connection, dead: Sequence[Any], now: datetime) -> None:
         conn.execute(
-            update(runs).where(runs.c.id.in_([r.id for r in dead]))
-            .values(status=RunStatus.LOST.value, finished_at=to_micros(now), lease_until=None,
-                    error=f"its worker vanished {MAX_LOSSES + 1} times")
-        )  # fmt: skip
+            update(runs)
+            .where(runs.c.id.in_([r.id for r in dead]))
+            .values(
+                status=RunStatus.LOST.value,
+                finished_at=to_micros(now),
+                lease_until=None,
+                error=f"its worker vanished {MAX_LOSSES + 1} times",
+            )
+        )
         retries = []
         for r in dead:
             due = next_attempt_due(rows.load_policy(r.policy), r.attempt, now)
             if due is not None:
-                retries.append(self._retry_values(r.job_id, r.scheduled_for, r.attempt + 1,
-                                                  due, now))  # fmt: skip
+                retries.append(
+                    self._retry_values(r.job_id, r.scheduled_for, r.attempt + 1, due, now)
+                )
         if retries:
             conn.execute(self._insert_ignore(runs), retries)

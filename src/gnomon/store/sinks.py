@@ -54,9 +54,15 @@ class SinkCursor:
 
 
 def _cursor(row: Any) -> SinkCursor:
-    return SinkCursor(name=row["name"], after_id=row["after_id"], holder=row["holder"],
-                      lease_until=rows.instant(row["lease_until"]), attempts=row["attempts"],
-                      retry_at=rows.instant(row["retry_at"]), error=row["error"])  # fmt: skip
+    return SinkCursor(
+        name=row["name"],
+        after_id=row["after_id"],
+        holder=row["holder"],
+        lease_until=rows.instant(row["lease_until"]),
+        attempts=row["attempts"],
+        retry_at=rows.instant(row["retry_at"]),
+        error=row["error"],
+    )
 
 
 class SinkCursorStore(SqlBase):
@@ -85,10 +91,18 @@ class SinkCursorStore(SqlBase):
 
     def _create_sink_cursor(self, conn: Connection, name: str, now: datetime) -> None:
         newest = conn.execute(select(func.max(events.c.id))).scalar() or 0
-        conn.execute(self._insert_ignore(sink_cursors).values(
-            name=name, after_id=newest, holder=None, lease_until=None, attempts=0,
-            retry_at=None, error=None, updated_at=to_micros(now),
-        ))  # fmt: skip
+        conn.execute(
+            self._insert_ignore(sink_cursors).values(
+                name=name,
+                after_id=newest,
+                holder=None,
+                lease_until=None,
+                attempts=0,
+                retry_at=None,
+                error=None,
+                updated_at=to_micros(now),
+            )
+        )
 
     def take_sink_cursor(
         self, name: str, holder: str, now: datetime, lease: float
@@ -108,19 +122,34 @@ class SinkCursorStore(SqlBase):
             now_us = to_micros(now)
             taken = conn.execute(
                 update(sink_cursors)
-                .where(sink_cursors.c.name == name,
-                       or_(sink_cursors.c.holder.is_(None), sink_cursors.c.holder == holder,
-                           sink_cursors.c.lease_until <= now_us))
-                .values(holder=holder, lease_until=to_micros(now + timedelta(seconds=lease)),
-                        updated_at=now_us)
-            ).rowcount  # fmt: skip
+                .where(
+                    sink_cursors.c.name == name,
+                    or_(
+                        sink_cursors.c.holder.is_(None),
+                        sink_cursors.c.holder == holder,
+                        sink_cursors.c.lease_until <= now_us,
+                    ),
+                )
+                .values(
+                    holder=holder,
+                    lease_until=to_micros(now + timedelta(seconds=lease)),
+                    updated_at=now_us,
+                )
+            ).rowcount
             return self._sink_cursor(conn, name) if taken else None
 
     def save_sink_progress(
-        self, cursor: SinkCursor, *, after_id: int, now: datetime, lease: float,
-        attempts: int = 0, retry_at: datetime | None = None, error: str | None = None,
+        self,
+        cursor: SinkCursor,
+        *,
+        after_id: int,
+        now: datetime,
+        lease: float,
+        attempts: int = 0,
+        retry_at: datetime | None = None,
+        error: str | None = None,
         dropped: Event | None = None,
-    ) -> SinkCursor | None:  # fmt: skip
+    ) -> SinkCursor | None:
         """Move ``cursor`` (as its holder last saw it) to ``after_id``, record how the next
         event is doing and renew the lease, in one transaction with the ``dropped`` event if
         one is given. None, and nothing written, if the holder lost the cursor meanwhile."""
@@ -129,19 +158,33 @@ class SinkCursorStore(SqlBase):
         with self._write() as conn:
             moved = conn.execute(
                 update(sink_cursors)
-                .where(sink_cursors.c.name == cursor.name,
-                       sink_cursors.c.holder == cursor.holder,
-                       sink_cursors.c.after_id == cursor.after_id)
-                .values(after_id=after_id, lease_until=to_micros(until), attempts=attempts,
-                        retry_at=rows.micros(retry_at), error=error, updated_at=to_micros(now))
-            ).rowcount  # fmt: skip
+                .where(
+                    sink_cursors.c.name == cursor.name,
+                    sink_cursors.c.holder == cursor.holder,
+                    sink_cursors.c.after_id == cursor.after_id,
+                )
+                .values(
+                    after_id=after_id,
+                    lease_until=to_micros(until),
+                    attempts=attempts,
+                    retry_at=rows.micros(retry_at),
+                    error=error,
+                    updated_at=to_micros(now),
+                )
+            ).rowcount
             if not moved:
                 return None
             if dropped is not None:
                 conn.execute(events.insert(), [rows.event_values(dropped)])
-        return SinkCursor(name=cursor.name, after_id=after_id, holder=cursor.holder,
-                          lease_until=until, attempts=attempts, retry_at=retry_at,
-                          error=error)  # fmt: skip
+        return SinkCursor(
+            name=cursor.name,
+            after_id=after_id,
+            holder=cursor.holder,
+            lease_until=until,
+            attempts=attempts,
+            retry_at=retry_at,
+            error=error,
+        )
 
     def release_sink_cursor(self, name: str, holder: str) -> bool:
         """Give the lease up (on a clean stop), so another replica takes over at once."""
@@ -150,7 +193,7 @@ class SinkCursorStore(SqlBase):
                 update(sink_cursors)
                 .where(sink_cursors.c.name == name, sink_cursors.c.holder == holder)
                 .values(holder=None, lease_until=None)
-            ).rowcount  # fmt: skip
+            ).rowcount
         return bool(released)
 
 

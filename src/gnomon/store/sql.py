@@ -84,10 +84,14 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                 raise JobExists(job.id)
             given.add(job.id)
         values = [rows.job_values(job) for job in new]
-        created = [
-            rows.event_values(Event(kind="job.created", at=job.created_at, job_id=job.id))
-            for job in new
-        ] if event_data else []  # fmt: skip
+        created = (
+            [
+                rows.event_values(Event(kind="job.created", at=job.created_at, job_id=job.id))
+                for job in new
+            ]
+            if event_data
+            else []
+        )
         try:
             with self._write() as conn:
                 self._insert_jobs.run(conn, values)
@@ -107,9 +111,13 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         return rows.job_from_row(row)
 
     def list_jobs(
-        self, *, state: JobState | None = None, search: str | None = None,
-        limit: int = 100, offset: int = 0,
-    ) -> list[Job]:  # fmt: skip
+        self,
+        *,
+        state: JobState | None = None,
+        search: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Job]:
         query = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
         if state is not None:
             query = query.where(jobs.c.state == state.value)
@@ -126,9 +134,13 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             return int(conn.execute(query).scalar_one())
 
     def save_job(
-        self, job: Job, event: Event, *, cancel_pending: bool = False,
+        self,
+        job: Job,
+        event: Event,
+        *,
+        cancel_pending: bool = False,
         fires: FirePlan | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Replace a stored job's definition and state, recording ``event`` (and ``fires``)."""
         values = rows.job_values(job)
         del values["created_at"]
@@ -163,9 +175,17 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             return self._advance_jobs(conn, now, planner, limit)
 
     def step(
-        self, now: datetime, planner: Planner, limit: int, worker: str, capacity: int,
-        lease: float, until: datetime | None = None, ahead: int = 0, queue: bool = False,
-    ) -> tuple[AdvanceResult, list[rows.ClaimedRun], datetime | None]:  # fmt: skip
+        self,
+        now: datetime,
+        planner: Planner,
+        limit: int,
+        worker: str,
+        capacity: int,
+        lease: float,
+        until: datetime | None = None,
+        ahead: int = 0,
+        queue: bool = False,
+    ) -> tuple[AdvanceResult, list[rows.ClaimedRun], datetime | None]:
         """The scheduler's step in ONE transaction: :meth:`advance_jobs`, then
         :meth:`claim_runs` (up to ``capacity``), then the next wake-up as :meth:`next_wakeup`
         would give it. Same statements, one commit instead of three.
@@ -200,15 +220,21 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                 later = sum(1 for c in claimed if _due_us(c) > now_us)
                 room, room_ahead = capacity - (len(claimed) - later), ahead - later
                 if room > 0 or room_ahead > 0:
-                    claimed += self._claim_runs(conn, now, worker, room, lease, until,
-                                                room_ahead, status)  # fmt: skip
+                    claimed += self._claim_runs(
+                        conn, now, worker, room, lease, until, room_ahead, status
+                    )
             wake = self._next_wakeup(conn, now, until)
         return result, claimed, wake
 
     def _advance_jobs(
-        self, conn: Connection, now: datetime, planner: Planner, limit: int,
-        until: datetime | None = None, claim: Claimer | None = None,
-    ) -> AdvanceResult:  # fmt: skip
+        self,
+        conn: Connection,
+        now: datetime,
+        planner: Planner,
+        limit: int,
+        until: datetime | None = None,
+        claim: Claimer | None = None,
+    ) -> AdvanceResult:
         bounds = {"now": to_micros(now), "until": to_micros(max(now, until or now))}
         found = self._due_jobs.mappings(conn, {**bounds, "limit": limit})
         if not found:
@@ -232,8 +258,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                 continue
             self._record_plan(conn, job, plan, now, new_runs, new_events)
             state = JobState.DONE if plan.next_fire_at is None else job.state
-            advanced.append({"k": job.id, "nf": rows.micros(plan.next_fire_at),
-                             "st": state.value})  # fmt: skip
+            advanced.append({"k": job.id, "nf": rows.micros(plan.next_fire_at), "st": state.value})
         for job_id, error in broken:
             # One bad job must not stop every other: it is paused, with the reason, and the
             # loop goes on (it used to raise out of every tick, for ever).
@@ -252,9 +277,15 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         return AdvanceResult(len(found), len(new_runs), len(found) >= limit)
 
     def _claim_new(
-        self, conn: Connection, now: datetime, until_us: int, due: list[Job],
-        new_runs: list[dict[str, Any]], new_events: list[dict[str, Any]], claim: Claimer,
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        now: datetime,
+        until_us: int,
+        due: list[Job],
+        new_runs: list[dict[str, Any]],
+        new_events: list[dict[str, Any]],
+        claim: Claimer,
+    ) -> None:
         """Insert ``new_runs``, those due by ``until_us`` of ``overlap=allow`` jobs already
         claimed for ``claim.worker`` (earliest due first, up to its capacity).
 
@@ -264,11 +295,16 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         them.) Rows the insert ignores (the fire was recorded already) are not claimed.
         """
         jobs_by_id = {job.id: job for job in due}
-        pending = [v for v in new_runs if v["status"] == RunStatus.PENDING.value
-                   and v["due_at"] <= until_us
-                   and jobs_by_id[v["job_id"]].policy.overlap is Overlap.ALLOW]  # fmt: skip
-        take = within(sorted(pending, key=lambda v: v["due_at"]), to_micros(now),
-                       claim.capacity, claim.ahead)  # fmt: skip
+        pending = [
+            v
+            for v in new_runs
+            if v["status"] == RunStatus.PENDING.value
+            and v["due_at"] <= until_us
+            and jobs_by_id[v["job_id"]].policy.overlap is Overlap.ALLOW
+        ]
+        take = within(
+            sorted(pending, key=lambda v: v["due_at"]), to_micros(now), claim.capacity, claim.ahead
+        )
         if not take:
             self._insert_runs.run(conn, new_runs)
             return
@@ -276,8 +312,12 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         for values in take:
             start = max(now_us, values["due_at"])
             started = start if claim.status is RunStatus.RUNNING else None
-            values.update(status=claim.status.value, worker=claim.worker,
-                          started_at=started, lease_until=start + lease_us)  # fmt: skip
+            values.update(
+                status=claim.status.value,
+                worker=claim.worker,
+                started_at=started,
+                lease_until=start + lease_us,
+            )
         [(before,)] = MAX_RUN_ID.rows(conn)
         self._insert_runs.run(conn, new_runs)
         # Rows of this worker's inserted after ``before`` are these: on SQLite nobody else
@@ -296,9 +336,17 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             start = rows.instant(values["started_at"]) or now
             run = rows.run_from_row({**values, "id": run_id})
             claim.claimed.append(rows.ClaimedRun(run=run, action=job.action, policy=job.policy))
-            new_events.append(rows.event_values(Event(
-                kind=claimed_event(claim.status), at=start, job_id=job.id, run_id=run_id,
-                data={"attempt": 1})))  # fmt: skip
+            new_events.append(
+                rows.event_values(
+                    Event(
+                        kind=claimed_event(claim.status),
+                        at=start,
+                        job_id=job.id,
+                        run_id=run_id,
+                        data={"attempt": 1},
+                    )
+                )
+            )
 
     def _unfinished_counts(self, conn: Connection, due: list[Job]) -> dict[str, int]:
         if not due:
@@ -311,28 +359,48 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         return {job_id: int(n) for job_id, n in conn.execute(query).all()}
 
     def _record_plan(
-        self, conn: Connection, job: Job, plan: FirePlan, now: datetime,
-        new_runs: list[dict[str, Any]], new_events: list[dict[str, Any]],
-    ) -> None:  # fmt: skip
+        self,
+        conn: Connection,
+        job: Job,
+        plan: FirePlan,
+        now: datetime,
+        new_runs: list[dict[str, Any]],
+        new_events: list[dict[str, Any]],
+    ) -> None:
         now_us = to_micros(now)
         for fire in plan.fires:
             finished = fire.status is not RunStatus.PENDING
-            new_runs.append({
-                "job_id": job.id, "scheduled_for": to_micros(fire.scheduled_for), "attempt": 1,
-                "due_at": to_micros(fire.due_at), "reason": RunReason.SCHEDULE.value,
-                "status": fire.status.value, "created_at": now_us,
-                "finished_at": now_us if finished else None, "started_at": None,
-                "worker": None, "lease_until": None, "cancel_requested": False,
-                "result": None, "error": fire.note or FIRE_NOTES.get(fire.status),
-                "output": None,
-            })  # fmt: skip
+            new_runs.append(
+                {
+                    "job_id": job.id,
+                    "scheduled_for": to_micros(fire.scheduled_for),
+                    "attempt": 1,
+                    "due_at": to_micros(fire.due_at),
+                    "reason": RunReason.SCHEDULE.value,
+                    "status": fire.status.value,
+                    "created_at": now_us,
+                    "finished_at": now_us if finished else None,
+                    "started_at": None,
+                    "worker": None,
+                    "lease_until": None,
+                    "cancel_requested": False,
+                    "result": None,
+                    "error": fire.note or FIRE_NOTES.get(fire.status),
+                    "output": None,
+                }
+            )
             if finished:
-                event = Event(kind=f"run.{fire.status.value}", at=now, job_id=job.id,
-                              data={"scheduled_for": fire.scheduled_for.isoformat()})  # fmt: skip
+                event = Event(
+                    kind=f"run.{fire.status.value}",
+                    at=now,
+                    job_id=job.id,
+                    data={"scheduled_for": fire.scheduled_for.isoformat()},
+                )
                 new_events.append(rows.event_values(event))
         if plan.missed_uncounted:
-            event = Event(kind="run.missed", at=now, job_id=job.id,
-                          data={"uncounted": plan.missed_uncounted})  # fmt: skip
+            event = Event(
+                kind="run.missed", at=now, job_id=job.id, data={"uncounted": plan.missed_uncounted}
+            )
             new_events.append(rows.event_values(event))
         if plan.cancel_running:
             conn.execute(
@@ -361,8 +429,13 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                     values["scheduled_for"] += 1
                     continue
                 values["attempt"] = self._next_attempt_of_unrun_fire(conn, job_id, scheduled_for)
-            event = Event(kind="job.triggered", at=now, job_id=job_id, run_id=run_id,
-                          data={"reason": reason.value})  # fmt: skip
+            event = Event(
+                kind="job.triggered",
+                at=now,
+                job_id=job_id,
+                run_id=run_id,
+                data={"reason": reason.value},
+            )
             conn.execute(events.insert(), [rows.event_values(event)])
             self.dialect.notify(conn)
         return self.get_run(run_id)
@@ -371,9 +444,10 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         self, conn: Connection, job_id: str, scheduled_for: datetime
     ) -> int:
         recorded = conn.execute(
-            select(runs.c.attempt, runs.c.status)
-            .where(runs.c.job_id == job_id, runs.c.scheduled_for == to_micros(scheduled_for))
-        ).all()  # fmt: skip
+            select(runs.c.attempt, runs.c.status).where(
+                runs.c.job_id == job_id, runs.c.scheduled_for == to_micros(scheduled_for)
+            )
+        ).all()
         never_ran = {RunStatus.MISSED.value, RunStatus.SKIPPED.value, RunStatus.CANCELLED.value}
         if not recorded or any(status not in never_ran for _, status in recorded):
             raise Conflict(f"job {job_id!r} already has a run for {scheduled_for}")
@@ -446,9 +520,13 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             return [rows.run_from_row(r) for r in conn.execute(query).mappings()]
 
     def list_events(
-        self, *, after_id: int = 0, job_id: str | None = None, limit: int = 100,
+        self,
+        *,
+        after_id: int = 0,
+        job_id: str | None = None,
+        limit: int = 100,
         newest: bool = False,
-    ) -> list[Event]:  # fmt: skip
+    ) -> list[Event]:
         """Oldest first from ``after_id`` on; or, with ``newest``, the newest first."""
         order = events.c.id.desc() if newest else events.c.id
         query = select(events).where(events.c.id > after_id).order_by(order).limit(limit)

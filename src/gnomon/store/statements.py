@@ -34,12 +34,20 @@ def job_exists(conn: Connection, job_id: str) -> bool:
 # under lock in finish_runs: an outcome only ever comes from the worker holding the run.
 FINISH = Prepared(
     update(runs)
-    .where(runs.c.id == bindparam("b_id"), runs.c.status == RunStatus.RUNNING.value,
-           runs.c.worker == bindparam("b_worker"))
-    .values(status=bindparam("b_status"), finished_at=bindparam("b_finished_at"),
-            result=bindparam("b_result"), error=bindparam("b_error"),
-            output=bindparam("b_output"), lease_until=None)
-)  # fmt: skip
+    .where(
+        runs.c.id == bindparam("b_id"),
+        runs.c.status == RunStatus.RUNNING.value,
+        runs.c.worker == bindparam("b_worker"),
+    )
+    .values(
+        status=bindparam("b_status"),
+        finished_at=bindparam("b_finished_at"),
+        result=bindparam("b_result"),
+        error=bindparam("b_error"),
+        output=bindparam("b_output"),
+        lease_until=None,
+    )
+)
 
 
 class HeldRun(NamedTuple):
@@ -54,40 +62,55 @@ class HeldRun(NamedTuple):
 
 # One running run, by id (the fields of HeldRun, in order).
 HELD_ONE = Prepared(
-    select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt)
-    .where(runs.c.id == bindparam("id"), runs.c.status == RunStatus.RUNNING.value)
-)  # fmt: skip
+    select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt).where(
+        runs.c.id == bindparam("id"), runs.c.status == RunStatus.RUNNING.value
+    )
+)
 # Marks one claimed run as running (or queued, for a broker) for its holder; executed many
 # at once.
 START = (
-    update(runs).where(runs.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status"), worker=bindparam("b_worker"),
-            started_at=bindparam("b_started"), lease_until=bindparam("b_lease"))
-)  # fmt: skip
+    update(runs)
+    .where(runs.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        worker=bindparam("b_worker"),
+        started_at=bindparam("b_started"),
+        lease_until=bindparam("b_lease"),
+    )
+)
 ADVANCE = (
-    update(jobs).where(jobs.c.id == bindparam("k"))
+    update(jobs)
+    .where(jobs.c.id == bindparam("k"))
     .values(next_fire_at=bindparam("nf"), state=bindparam("st"))
-)  # fmt: skip
-NEXT_JOB = Prepared(select(func.min(jobs.c.next_fire_at))
-                    .where(jobs.c.next_fire_at > bindparam("after")))  # fmt: skip
+)
+NEXT_JOB = Prepared(
+    select(func.min(jobs.c.next_fire_at)).where(jobs.c.next_fire_at > bindparam("after"))
+)
 # The next fire in (after, until] of a job a look-ahead step leaves until its fire is due
 # (its overlap policy must see the fire's own moment: gnomon.planning.AHEAD).
 NEXT_EXACT_JOB = Prepared(
-    select(func.min(jobs.c.next_fire_at))
-    .where(jobs.c.next_fire_at > bindparam("after"), jobs.c.next_fire_at <= bindparam("until"),
-           *(jobs.c.overlap != o.value for o in sorted(AHEAD)))
-)  # fmt: skip
+    select(func.min(jobs.c.next_fire_at)).where(
+        jobs.c.next_fire_at > bindparam("after"),
+        jobs.c.next_fire_at <= bindparam("until"),
+        *(jobs.c.overlap != o.value for o in sorted(AHEAD)),
+    )
+)
 NEXT_RUN = Prepared(
     select(func.min(runs.c.due_at))
     .join(jobs, jobs.c.id == runs.c.job_id)
-    .where(runs.c.status == RunStatus.PENDING.value, jobs.c.state != JobState.PAUSED.value,
-           runs.c.due_at > bindparam("after"))
-)  # fmt: skip
+    .where(
+        runs.c.status == RunStatus.PENDING.value,
+        jobs.c.state != JobState.PAUSED.value,
+        runs.c.due_at > bindparam("after"),
+    )
+)
 MAX_RUN_ID = Prepared(select(func.max(runs.c.id)))
 CLAIMED_SINCE = Prepared(
-    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for)
-    .where(runs.c.id > bindparam("before"), runs.c.worker == bindparam("worker"),
-           runs.c.status == bindparam("status"))
-)  # fmt: skip
+    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for).where(
+        runs.c.id > bindparam("before"),
+        runs.c.worker == bindparam("worker"),
+        runs.c.status == bindparam("status"),
+    )
+)
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]

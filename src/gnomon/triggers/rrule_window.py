@@ -36,9 +36,12 @@ MAX_TIMES_PER_DAY = 1440
 _SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 _DAY_FILTERS = ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS", "BYEASTER")
 _FIXED_STEP = {  # dateutil's frequency constants: WEEKLY=2 … SECONDLY=6
-    2: timedelta(weeks=1), 3: timedelta(days=1), 4: timedelta(hours=1),
-    5: timedelta(minutes=1), 6: timedelta(seconds=1),
-}  # fmt: skip
+    2: timedelta(weeks=1),
+    3: timedelta(days=1),
+    4: timedelta(hours=1),
+    5: timedelta(minutes=1),
+    6: timedelta(seconds=1),
+}
 _YEARLY, _MONTHLY = 0, 1
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 

@@ -24,13 +24,32 @@ _NTH = "first second third fourth fifth sixth seventh eighth ninth tenth elevent
 ORDINAL_WORDS = {word: n for n, word in enumerate(_NTH.split(), start=1)}
 ORDINAL_WORDS |= {"fifteenth": 15, "twentieth": 20, "thirtieth": 30}
 UNIT_SECONDS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "wk": 604800, "wks": 604800, "week": 604800, "weeks": 604800,
-    "fortnight": 1209600, "fortnights": 1209600,
-}  # fmt: skip
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "wk": 604800,
+    "wks": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "fortnight": 1209600,
+    "fortnights": 1209600,
+}
 _COMPACT_UNIT = r"(?:h|hrs?|m|mins?|s|secs?|d|w)"
 _LEXEMES = re.compile(
     r"""

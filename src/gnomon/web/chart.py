@@ -60,8 +60,11 @@ def _frame(minutes: list[Minute], top: float, unit: str) -> tuple[list[Axis], li
     plot = HEIGHT - TOP - BOTTOM
     axis = [Axis(TOP + plot * (1 - f), f"{top * f:g}{unit}") for f in (0, 0.5, 1)]
     step = (WIDTH - LEFT) / max(1, len(minutes))
-    ticks = [Axis(LEFT + i * step, m.start.strftime("%H:%M"))
-             for i, m in enumerate(minutes) if m.start.minute == 0]  # fmt: skip
+    ticks = [
+        Axis(LEFT + i * step, m.start.strftime("%H:%M"))
+        for i, m in enumerate(minutes)
+        if m.start.minute == 0
+    ]
     return axis, ticks
 
 
@@ -80,8 +83,16 @@ def outcome_chart(minutes: list[Minute]) -> Chart:
             height = plot * count / top
             base -= height
             title = f"{minute.start:%H:%M} UTC · {count} {group}"
-            bars.append(Bar(round(LEFT + i * step, 2), round(base, 2), round(max(step - 1, 1), 2),
-                            round(height, 2), group.replace(" ", "-"), title))  # fmt: skip
+            bars.append(
+                Bar(
+                    round(LEFT + i * step, 2),
+                    round(base, 2),
+                    round(max(step - 1, 1), 2),
+                    round(height, 2),
+                    group.replace(" ", "-"),
+                    title,
+                )
+            )
     axis, ticks = _frame(minutes, top, "")
     return Chart(bars=bars, axis=axis, ticks=ticks, peak=max(totals, default=0))
 

@@ -44,8 +44,7 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, token: str = Form(max_length=200),
-          csrf: str = Form("")) -> Response:  # fmt: skip
+def login(request: Request, token: str = Form(max_length=200), csrf: str = Form("")) -> Response:
     """Check the pasted token; keep it in an HttpOnly, SameSite=Strict cookie."""
     check_csrf(request, csrf)
     ctx = context(request)
@@ -54,8 +53,14 @@ def login(request: Request, token: str = Form(max_length=200),
     except ApiError as exc:
         return render(request, "login.html", status_code=exc.status, error=exc.message)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token.strip(), httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)  # fmt: skip
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token.strip(),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        max_age=12 * 3600,
+    )
     return response
 
 
@@ -141,8 +146,9 @@ def error_message(exc: ValidationError | ApiError | GnomonError) -> tuple[str, i
     return json.loads(bytes(response.body))["message"], 422
 
 
-def _form_error(request: Request, form: dict[str, str], message: str,
-                status: int = 422) -> HTMLResponse:  # fmt: skip
+def _form_error(
+    request: Request, form: dict[str, str], message: str, status: int = 422
+) -> HTMLResponse:
     form.pop("csrf", None)
     return render(request, "new.html", status_code=status, kinds=kinds(), form=form, error=message)
 
@@ -173,8 +179,9 @@ def job_action(request: Request, job_id: str, verb: str, csrf: str = Form("")) -
 
 
 @router.get("/ui/preview")
-def ui_preview(request: Request, when: str = Query("", max_length=500),
-               tz: str = Query("UTC", max_length=64)) -> JSONResponse:  # fmt: skip
+def ui_preview(
+    request: Request, when: str = Query("", max_length=500), tz: str = Query("UTC", max_length=64)
+) -> JSONResponse:
     """Live preview for the new-job form: description and next fires, or the error."""
     principal(request)
     now = context(request).scheduler.clock.now()

@@ -147,22 +147,28 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
 def audit_page(request: Request, before_id: int | None = Query(None, ge=1)) -> HTMLResponse:
     principal(request)
     entries = service.audit_entries(context(request).scheduler, before_id=before_id, limit=100)
-    return render(request, "audit.html", entries=entries,
-                  older=entries[-1].id if len(entries) == 100 else None)  # fmt: skip
+    return render(
+        request,
+        "audit.html",
+        entries=entries,
+        older=entries[-1].id if len(entries) == 100 else None,
+    )
 
 
 @router.get("/ui/events")
 def ui_events(
-    request: Request, after: int = Query(0, ge=0, le=2**62),
+    request: Request,
+    after: int = Query(0, ge=0, le=2**62),
     job_id: str | None = Query(None, max_length=200),
     last_event_id: int | None = Header(None, ge=0, le=2**62),
-) -> StreamingResponse:  # fmt: skip
+) -> StreamingResponse:
     """The live feed (SSE) for signed-in browsers (EventSource cannot send a bearer header)."""
     principal(request)
     start = max(after, last_event_id or 0)
     stream = event_stream(context(request), request, start, job_id, follow=True, named=False)
-    return StreamingResponse(stream, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})  # fmt: skip
+    return StreamingResponse(
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )
 
 
 def _security_headers(app: FastAPI) -> None:
@@ -188,8 +194,7 @@ def install(app: FastAPI) -> None:
             from gnomon.api.problems import gnomon_error_response
 
             return gnomon_error_response(exc)
-        return render(request, "error.html", status_code=404, title="No such job",
-                      message=str(exc))  # fmt: skip
+        return render(request, "error.html", status_code=404, title="No such job", message=str(exc))
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> Response:
@@ -198,8 +203,9 @@ def install(app: FastAPI) -> None:
 
             body = {"code": exc.code, "message": exc.message, "field": exc.field}
             return JSONResponse(body, status_code=exc.status, headers=exc.headers)
-        return render(request, "error.html", status_code=exc.status, title=exc.code,
-                      message=exc.message)  # fmt: skip
+        return render(
+            request, "error.html", status_code=exc.status, title=exc.code, message=exc.message
+        )
 
     _security_headers(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

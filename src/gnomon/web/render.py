@@ -102,9 +102,13 @@ def render(request: Request, template: str, status_code: int = 200, **values: An
     who = values.setdefault("who", getattr(request.state, "principal", None))
     values.setdefault("can_write", who is not None and who.scope.allows(Scope.WRITE))
     page = env.get_template(template).render(
-        request=request, csrf=csrf_token(request), open_mode=ctx.auth.is_open(), now=now,
-        relative=lambda v: relative(v, now), **values,
-    )  # fmt: skip
+        request=request,
+        csrf=csrf_token(request),
+        open_mode=ctx.auth.is_open(),
+        now=now,
+        relative=lambda v: relative(v, now),
+        **values,
+    )
     response = HTMLResponse(page, status_code=status_code)
     remember_csrf(request, response)
     return response

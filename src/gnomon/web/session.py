@@ -59,13 +59,21 @@ def remember_csrf(request: Request, response: Response) -> None:
     """Set the CSRF cookie if this request made one up."""
     seed = getattr(request.state, "csrf_seed", None)
     if seed and not request.cookies.get(CSRF_COOKIE):
-        response.set_cookie(CSRF_COOKIE, seed, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")  # fmt: skip
+        response.set_cookie(
+            CSRF_COOKIE,
+            seed,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a form whose CSRF token is missing or wrong (403 ``forbidden``)."""
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not submitted or not hmac.compare_digest(submitted, csrf_token(request)):
-        raise ApiError(403, "forbidden", "the form's CSRF token is missing or wrong; reload "
-                       "the page and try again")  # fmt: skip
+        raise ApiError(
+            403,
+            "forbidden",
+            "the form's CSRF token is missing or wrong; reload the page and try again",
+        )

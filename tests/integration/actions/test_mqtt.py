@@ -368,9 +368,12 @@ def test_scheduler_retries_a_publish_whose_puback_was_lost(
     config = {"topic": topic, "payload": "on", "broker": f"mqtt://127.0.0.1:{proxy.port}"}
     with Scheduler(str(tmp_path / "gnomon.db"), workers=2) as scheduler:
         job = scheduler.add(
-            timedelta(hours=1), ActionSpec(kind="mqtt", config=config),
-            max_attempts=2, backoff=0, timeout=10,
-        )  # fmt: skip
+            timedelta(hours=1),
+            ActionSpec(kind="mqtt", config=config),
+            max_attempts=2,
+            backoff=0,
+            timeout=10,
+        )
         scheduler.trigger(job.id)
         scheduler.tick()
         assert proxy.publish_seen.wait(5)

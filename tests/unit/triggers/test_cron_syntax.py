@@ -49,23 +49,41 @@ def test_bad_expressions_are_refused_with_the_field(expr: str, message: str) -> 
 @pytest.mark.parametrize(
     ("expr", "expected"),
     [
-        P("0 9 * * 1-5", ["2026-01-01T09:00", "2026-01-02T09:00", "2026-01-05T09:00"],
-          id="weekdays"),
-        P("0 9 * * mon-fri", ["2026-01-01T09:00", "2026-01-02T09:00", "2026-01-05T09:00"],
-          id="weekday-names"),
+        P(
+            "0 9 * * 1-5",
+            ["2026-01-01T09:00", "2026-01-02T09:00", "2026-01-05T09:00"],
+            id="weekdays",
+        ),
+        P(
+            "0 9 * * mon-fri",
+            ["2026-01-01T09:00", "2026-01-02T09:00", "2026-01-05T09:00"],
+            id="weekday-names",
+        ),
         P("0 0 1 JAN,jul *", ["2026-07-01T00:00", "2027-01-01T00:00"], id="month-names"),
         P("0 12 * * 7", ["2026-01-04T12:00", "2026-01-11T12:00"], id="seven-is-sunday"),
-        P("0 0 13 * 5", ["2026-01-02T00:00", "2026-01-09T00:00", "2026-01-13T00:00"],
-          id="vixie-dom-or-dow"),
-        P("0 0 */10 * 1", ["2026-05-11T00:00", "2026-06-01T00:00", "2026-08-31T00:00"],
-          id="vixie-star-in-dom-means-and"),
+        P(
+            "0 0 13 * 5",
+            ["2026-01-02T00:00", "2026-01-09T00:00", "2026-01-13T00:00"],
+            id="vixie-dom-or-dow",
+        ),
+        P(
+            "0 0 */10 * 1",
+            ["2026-05-11T00:00", "2026-06-01T00:00", "2026-08-31T00:00"],
+            id="vixie-star-in-dom-means-and",
+        ),
         P("0 0 L * *", ["2026-01-31T00:00", "2026-02-28T00:00"], id="last-day"),
         P("0 0 LW * *", ["2026-01-30T00:00", "2026-02-27T00:00"], id="last-weekday"),
-        P("0 0 15W * *", ["2026-01-15T00:00", "2026-02-16T00:00", "2026-03-16T00:00"],
-          id="nearest-weekday-15"),
+        P(
+            "0 0 15W * *",
+            ["2026-01-15T00:00", "2026-02-16T00:00", "2026-03-16T00:00"],
+            id="nearest-weekday-15",
+        ),
         P("0 0 1W 8 *", ["2026-08-03T00:00", "2027-08-02T00:00"], id="1w-saturday-stays-in-month"),
-        P("0 0 31W * *", ["2026-01-30T00:00", "2026-03-31T00:00", "2026-05-29T00:00"],
-          id="31w-skips-short-months"),
+        P(
+            "0 0 31W * *",
+            ["2026-01-30T00:00", "2026-03-31T00:00", "2026-05-29T00:00"],
+            id="31w-skips-short-months",
+        ),
         P("0 0 * * 5#3", ["2026-01-16T00:00", "2026-02-20T00:00"], id="third-friday"),
         P("0 0 * * 5L", ["2026-01-30T00:00", "2026-02-27T00:00"], id="last-friday"),
         P("*/20 * * * * *", ["2026-01-01T00:00:20", "2026-01-01T00:00:40"], id="six-fields"),
@@ -77,7 +95,7 @@ def test_bad_expressions_are_refused_with_the_field(expr: str, message: str) -> 
         P("@midnight", ["2026-01-02T00:00"], id="at-midnight"),
         P("@hourly", ["2026-01-01T01:00"], id="at-hourly"),
     ],
-)  # fmt: skip
+)
 def test_cron_forms_fire(expr: str, expected: list[str]) -> None:
     got = fires(CronTrigger(expr), START, len(expected))
     assert [f.replace(tzinfo=None).isoformat(timespec="seconds") for f in got] == [

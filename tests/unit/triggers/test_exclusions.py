@@ -17,18 +17,36 @@ NOW = at("2026-12-20T10:00+01:00")
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        P("every weekday at 9:00 except holidays in DE-BY",
-          ["2026-12-21", "2026-12-22", "2026-12-23", "2026-12-24", "2026-12-28", "2026-12-29",
-           "2026-12-30", "2026-12-31", "2027-01-04", "2027-01-05", "2027-01-07"],
-          id="bavaria-skips-christmas-new-year-epiphany"),
-        P("0 9 * * 1-5 except 2026-12-24,2026-12-31",
-          ["2026-12-21", "2026-12-22", "2026-12-23", "2026-12-25", "2026-12-28"],
-          id="listed-dates"),
-        P("every weekday at 9:00 except holidays in DE-BY and 2026-12-23",
-          ["2026-12-21", "2026-12-22", "2026-12-24"], id="holidays-and-dates"),
+        P(
+            "every weekday at 9:00 except holidays in DE-BY",
+            [
+                "2026-12-21",
+                "2026-12-22",
+                "2026-12-23",
+                "2026-12-24",
+                "2026-12-28",
+                "2026-12-29",
+                "2026-12-30",
+                "2026-12-31",
+                "2027-01-04",
+                "2027-01-05",
+                "2027-01-07",
+            ],
+            id="bavaria-skips-christmas-new-year-epiphany",
+        ),
+        P(
+            "0 9 * * 1-5 except 2026-12-24,2026-12-31",
+            ["2026-12-21", "2026-12-22", "2026-12-23", "2026-12-25", "2026-12-28"],
+            id="listed-dates",
+        ),
+        P(
+            "every weekday at 9:00 except holidays in DE-BY and 2026-12-23",
+            ["2026-12-21", "2026-12-22", "2026-12-24"],
+            id="holidays-and-dates",
+        ),
         P("* * * * * * except 2026-12-20", ["2026-12-21"], id="per-second-job-skips-day-at-once"),
     ],
-)  # fmt: skip
+)
 def test_exclusions(spec: str, expected: list[str]) -> None:
     trigger = parse(spec, tz=BERLIN, now=NOW)
     assert isinstance(trigger, ExceptTrigger)

@@ -30,9 +30,16 @@ def invoke(app: typer.Typer, *args: str) -> tuple[int, str, str]:
 
 def test_json_lists_fires_in_utc(run: typer.Typer) -> None:
     code, out, _ = invoke(
-        run, "0 9 * * 1-5", "--tz", "Europe/Berlin", "--after", "2026-11-23T00:00", "--count",
-        "3", "--json",
-    )  # fmt: skip
+        run,
+        "0 9 * * 1-5",
+        "--tz",
+        "Europe/Berlin",
+        "--after",
+        "2026-11-23T00:00",
+        "--count",
+        "3",
+        "--json",
+    )
     assert code == 0
     assert json.loads(out) == {
         "description": "At 09:00, Monday through Friday (Europe/Berlin)",
@@ -57,9 +64,20 @@ def test_table_shows_local_and_utc(run: typer.Typer) -> None:
 
 def test_solar_needs_lat_and_lon(run: typer.Typer) -> None:
     code, out, _ = invoke(
-        run, "sunset", "--lat", "52.52", "--lon", "13.405", "--tz", "Europe/Berlin",
-        "--after", "2026-03-29T00:00", "--json", "-n", "1",
-    )  # fmt: skip
+        run,
+        "sunset",
+        "--lat",
+        "52.52",
+        "--lon",
+        "13.405",
+        "--tz",
+        "Europe/Berlin",
+        "--after",
+        "2026-03-29T00:00",
+        "--json",
+        "-n",
+        "1",
+    )
     assert code == 0
     assert json.loads(out)["fires"][0].startswith("2026-03-29T17:35")
     code, _, err = invoke(run, "sunset", "--lat", "52.52", "--json")
@@ -69,9 +87,18 @@ def test_solar_needs_lat_and_lon(run: typer.Typer) -> None:
 
 def test_literal_dst_option(run: typer.Typer) -> None:
     code, out, _ = invoke(
-        run, "30 2 * * *", "--tz", "Europe/Berlin", "--after", "2026-10-25T00:00", "--dst",
-        "literal", "--json", "-n", "2",
-    )  # fmt: skip
+        run,
+        "30 2 * * *",
+        "--tz",
+        "Europe/Berlin",
+        "--after",
+        "2026-10-25T00:00",
+        "--dst",
+        "literal",
+        "--json",
+        "-n",
+        "2",
+    )
     assert code == 0
     assert json.loads(out)["fires"] == ["2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"]
 

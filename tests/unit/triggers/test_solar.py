@@ -45,8 +45,13 @@ def test_berlin_on_the_dst_day_matches_astral_reference() -> None:
     for event in ("dawn", "sunrise", "noon", "sunset", "dusk"):
         trigger = SolarTrigger(event, *BERLIN, tz="Europe/Berlin")
         got[event] = local(fires(trigger, start, 1), "Europe/Berlin")[0][11:16]
-    assert got == {"dawn": "06:13", "sunrise": "06:48", "noon": "13:11", "sunset": "19:35",
-                   "dusk": "20:09"}  # fmt: skip
+    assert got == {
+        "dawn": "06:13",
+        "sunrise": "06:48",
+        "noon": "13:11",
+        "sunset": "19:35",
+        "dusk": "20:09",
+    }
 
 
 def test_offset_applies_in_real_time() -> None:

@@ -56,13 +56,19 @@ def upgrade() -> None:
     pending = sa.text("status = 'pending'")
     running = sa.text("status = 'running'")
     op.create_index(
-        "ix_gnomon_runs_pending", "gnomon_runs", ["due_at"],
-        postgresql_where=pending, sqlite_where=pending,
-    )  # fmt: skip
+        "ix_gnomon_runs_pending",
+        "gnomon_runs",
+        ["due_at"],
+        postgresql_where=pending,
+        sqlite_where=pending,
+    )
     op.create_index(
-        "ix_gnomon_runs_running", "gnomon_runs", ["lease_until"],
-        postgresql_where=running, sqlite_where=running,
-    )  # fmt: skip
+        "ix_gnomon_runs_running",
+        "gnomon_runs",
+        ["lease_until"],
+        postgresql_where=running,
+        sqlite_where=running,
+    )
     op.create_table(
         "gnomon_events",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
