@@ -3,6 +3,7 @@
 
     python3 dev.py up [gnomon up options]   start gnomon (embedded SQLite default)
     python3 dev.py test [pytest options]    run the whole test suite
+                                            (in parallel lanes: tests/lanes.py)
 
 Each command creates ``.venv`` beside this file on first use and installs what it needs
 into it; it reinstalls only when ``pyproject.toml`` changes. Everything after the
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 EXTRAS = {"up": "postgres", "test": "dev"}
+PARALLEL = ["-n", "3"]
 
 
 def ensure_env(extras: str) -> None:
@@ -57,7 +59,9 @@ def main(argv: list[str]) -> int:
     if command == "up":
         cmd = [str(BIN / "gnomon"), "up", *rest]
     else:
-        cmd = [str(BIN / "python"), "-m", "pytest", *rest]
+        # The whole suite runs on 3 workers in lanes (tests/lanes.py); a selection of tests
+        # runs as given (add ``-n 3`` for lanes there too).
+        cmd = [str(BIN / "python"), "-m", "pytest", *(rest or PARALLEL)]
     os.chdir(ROOT)
     try:
         return subprocess.call(cmd)

@@ -10,8 +10,8 @@ keeps adding and listing jobs on the same file (RELIABILITY #18): every command 
 
 Runs the killed process held (claimed, ``running``) are read from the store right after the
 kill. Their fate is the crash windows of RELIABILITY #3 and #4: a run claimed but not yet
-started must run on the new process once its 30 s lease expires — so when there are such runs
-the test waits for them (up to a minute) instead of leaving them out. A run whose action had
+started must run on the new process once its lease (10 s here, ``GNOMON_LEASE``) expires — so
+when there are such runs the test waits for them instead of leaving them out. A run whose action had
 already written when the kill came may run a second time with the *same run id* (at least
 once; the run id is the idempotency key): such re-executions are listed and allowed, any
 other duplicate fails.
@@ -47,7 +47,8 @@ from tests.reliability.workload import (
 
 ONE_SHOTS = 100
 INTERVALS = 100
-LEASE = 30.0  # gnomon up's lease: held runs are taken back within LEASE * 1.5
+LEASE = 10.0  # the processes' lease (GNOMON_LEASE): held runs are taken back within LEASE * 1.5
+ENV = {"GNOMON_LEASE": f"{LEASE:g}"}
 
 
 def reexecutions(entries: list[Entry], killed_pid: int, killed_at: float) -> set[Fire]:
@@ -101,7 +102,7 @@ class CliWriter:
 
 def test_every_fire_once_across_kill_9_and_restart(tmp_path: Path, launcher: Launcher) -> None:
     db, ledger = str(tmp_path / "gnomon.db"), tmp_path / "ledger.jsonl"
-    first = launcher.start(db, "first")
+    first = launcher.start(db, "first", env=ENV)
     first.wait_ready()
     with CliWriter(db) as cli:
         run_through_kill_9(db, ledger, launcher, first)
@@ -139,7 +140,7 @@ def run_through_kill_9(db: str, ledger: Path, launcher: Launcher, first: GnomonP
     held = {r.id: (r.job_id, r.scheduled_for) for r in runs_held_by(db, first.pid)}
     before_kill = read(ledger)
     sleep_until(killed_at + timedelta(seconds=1))
-    second = launcher.start(db, "second")
+    second = launcher.start(db, "second", env=ENV)
     restarted_at = utcnow()
 
     wanted = set(must)

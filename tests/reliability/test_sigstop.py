@@ -1,8 +1,9 @@
-"""RELIABILITY #6: a replica frozen (SIGSTOP) past its 30 s lease, then continued.
+"""RELIABILITY #6: a replica frozen (SIGSTOP) past its lease, then continued.
 
 Two ``gnomon up`` processes on PostgreSQL run 20 jobs every second. One is stopped at a
-random moment for 35 s — longer than the 30 s lease, so whatever it had claimed is taken back
-by the other — then continued. The other replica must keep every fire going meanwhile, and
+random moment for 15 s — longer than their 10 s lease (``GNOMON_LEASE``; the default 30 s
+only makes the test longer), so whatever it had claimed is taken back by the other — then
+continued. The other replica must keep every fire going meanwhile, and
 when the frozen one wakes up it must not run anything a second time. With the default
 misfire policy (grace 60 s) no fire is dropped either: 0 duplicate, 0 missing.
 
@@ -37,7 +38,7 @@ from tests.reliability.workload import (
 )
 
 JOBS = 20
-LEASE = 30.0  # gnomon up's lease
+LEASE = 10.0  # the processes' lease (GNOMON_LEASE)
 FROZEN = LEASE + 5
 
 
@@ -47,7 +48,8 @@ def test_replica_frozen_past_its_lease_runs_nothing_twice(
     tmp_path: Path, launcher: Launcher, postgres_url: str
 ) -> None:
     ledger = tmp_path / "ledger.jsonl"
-    frozen, other = (launcher.start(postgres_url, f"replica-{i}") for i in range(2))
+    env = {"GNOMON_LEASE": f"{LEASE:g}"}
+    frozen, other = (launcher.start(postgres_url, f"replica-{i}", env=env) for i in range(2))
     frozen.wait_ready()
     other.wait_ready()
     base = next_whole_second(utcnow(), margin=1.0)

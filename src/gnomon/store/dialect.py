@@ -7,8 +7,9 @@ The rest of the store writes one statement for every database and asks its :clas
 difference                    SQLite                          PostgreSQL
 ============================  ==============================  ================================
 opening (:meth:`engine_        a file (its folder created),    a pool of 10 (+20), pinged
-options`, :meth:`configure`)  WAL pragmas, ``BEGIN            before use
-                              IMMEDIATE`` for writes
+options`, :meth:`configure`)  WAL pragmas, ``BEGIN            before use; a session idle in a
+                              IMMEDIATE`` for writes          transaction is ended after
+                                                              ``IDLE_IN_TRANSACTION``
 writers of one process        queue on a lock (one writer     run at once (row locks)
 (:meth:`writer_lock`)         per database anyway)
 insert unless the key is      ``INSERT … ON CONFLICT DO       the same, PostgreSQL's construct
@@ -68,6 +69,13 @@ from gnomon.store.locks import IdentityHold, try_advisory, try_flock
 log = logging.getLogger(__name__)
 WRITE = "gnomon_write"  # execution option: this transaction writes (BEGIN IMMEDIATE)
 MIGRATION_LOCK = 4774663  # PostgreSQL advisory lock id of schema migrations ('gnomon')
+IDLE_IN_TRANSACTION = 10_000
+"""Milliseconds a PostgreSQL session of gnomon may sit idle inside a transaction before the
+server ends it (``idle_in_transaction_session_timeout``). gnomon's transactions take
+milliseconds; a process frozen inside one (SIGSTOP, a paused VM, a debugger) would otherwise
+keep its row locks and stall every other replica until it continues. Once the server has ended
+the session, the frozen process's transaction fails when it wakes, and the lease hands its runs
+to the others. A URL that sets its own ``options`` keeps them instead."""
 
 
 def driver_execute(conn: Connection, sql: str, args: Any = (), *, many: bool = False) -> Any:
@@ -211,7 +219,11 @@ class PostgresDialect(Dialect):
     name = "postgresql"
 
     def engine_options(self, url: URL) -> dict[str, Any]:
-        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        if "options" not in url.query:
+            timeout = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION}"
+            options["connect_args"] = {"options": timeout}
+        return options
 
     def insert_ignore(self, table: Table) -> Any:
         return postgresql.insert(table).on_conflict_do_nothing()
