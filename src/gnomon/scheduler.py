@@ -140,6 +140,7 @@ class Scheduler:
         self._next_heartbeat = self.clock.monotonic()
         self._ticked_at: datetime | None = None  # ``now`` of the last tick
         self._ticked_until: datetime | None = None  # how far ahead the last tick looked
+        self._seen_run: int | None = None  # the newest run id before the last tick
         self._starved = False  # the last tick had more due runs than it could hand over
         self._full = False  # the last tick's batch of due jobs was full: more are waiting
         self._ahead_full = False  # the last step took as many runs ahead as it was allowed
@@ -384,6 +385,11 @@ class Scheduler:
         self._wake.set()
         return run
 
+    def changed(self) -> None:
+        """Tell the loop that runs or jobs were written outside its methods (a retry or a
+        backfill by a face): it looks at once instead of at its next wake-up or poll."""
+        self._wake.set()
+
     def runs(
         self, job_id: str | None = None, *, limit: int = 50, status: RunStatus | None = None
     ) -> builtins.list[Run]:
@@ -406,6 +412,9 @@ class Scheduler:
         # Runs sent to a broker are never sent before they are due: nothing to look ahead for.
         until = now if self.dispatcher.queues else now + self.lookahead
         self._ticked_at, self._ticked_until = now, until
+        # Runs recorded from now on (a retry or backfill by the API, another process) may be
+        # due before ``now`` yet unseen by this tick: the sleep after it must not skip them.
+        self._seen_run = self.store.last_run_id()
         jobs = fires = claimed = 0
         lost = self._maintain(now)
         for _ in range(STEPS_PER_TICK):
@@ -490,7 +499,9 @@ class Scheduler:
         """Sleep until the next due moment, a local change, or ``poll`` seconds."""
         known, self._wake_at = self._wake_at, None  # fresh from the tick: no need to ask
         while not self._stop.is_set():
-            wake = known or self.store.next_wakeup(after=self._ticked_at, until=self._ticked_until)
+            wake = known or self.store.next_wakeup(
+                after=self._ticked_at, until=self._ticked_until, seen_run=self._seen_run
+            )
             known = None
             now = self.clock.now()
             if wake is not None and wake <= now and self._starved:

@@ -283,6 +283,7 @@ def backfill(
             recorded.append(scheduler.store.add_run(job_id, fire, now, RunReason.BACKFILL))
         except Conflict:  # that fire is already in the history
             continue
+    scheduler.changed()
     return Backfill(runs=recorded, already_recorded=len(fires) - len(recorded))
 
 
@@ -374,7 +375,9 @@ def runs_in_flight(scheduler: Scheduler) -> builtins.list[Run]:
 def retry_run(scheduler: Scheduler, run_id: int) -> Run:
     """A new attempt, due now, of the fire of a finished unsuccessful run (reason
     ``manual``); raises :class:`Conflict` for a run that cannot be retried."""
-    return activity.retry_run(scheduler.store, run_id, scheduler.clock.now())
+    new = activity.retry_run(scheduler.store, run_id, scheduler.clock.now())
+    scheduler.changed()
+    return new
 
 
 def cancel_run(scheduler: Scheduler, run_id: int) -> RunStatus:

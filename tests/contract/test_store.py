@@ -840,6 +840,19 @@ def test_next_wakeup_after_a_tick_leaves_out_the_runs_it_could_not_take(store: S
     assert store.next_wakeup(after=seconds(4)) == seconds(5)
 
 
+def test_next_wakeup_sees_a_run_recorded_since_the_tick_though_due_before_it(
+    store: SqlStore,
+) -> None:
+    """A retry due at 5 s, committed while the tick of 6 s ran: that tick never saw it."""
+    store.add_jobs([make_job("a", first=seconds(30))])
+    seen = store.last_run_id()
+    late = store.add_run("a", seconds(5), seconds(5), RunReason.MANUAL)
+    assert late.id > seen
+    assert store.next_wakeup(after=seconds(6), seen_run=seen) == seconds(5)
+    # The next tick saw it (and could not take it): left out again, as before.
+    assert store.next_wakeup(after=seconds(7), seen_run=store.last_run_id()) == seconds(30)
+
+
 def test_step_records_claims_and_tells_the_next_wakeup_at_once(store: SqlStore) -> None:
     store.add_jobs([make_job("a"), make_job("b", first=seconds(15))])
     result, claimed, wake = store.step(seconds(10), planner(seconds(10)), 500, "w", 10, 30)

@@ -99,9 +99,19 @@ class Store(Protocol):
         raise NotImplementedError
 
     def next_wakeup(
-        self, after: datetime | None = None, until: datetime | None = None
+        self,
+        after: datetime | None = None,
+        until: datetime | None = None,
+        seen_run: int | None = None,
     ) -> datetime | None:
-        """The earliest moment a step has work (a due job or run), None if none is known."""
+        """The earliest moment a step has work (a due job or run), None if none is known.
+        Runs due by ``after`` are left out (the step at ``after`` saw them), except those
+        with an id above ``seen_run`` (recorded after :meth:`last_run_id` said so)."""
+        raise NotImplementedError
+
+    def last_run_id(self) -> int:
+        """The newest run id, 0 if there is none; read before a step, it tells
+        :meth:`next_wakeup` which runs that step may not have seen."""
         raise NotImplementedError
 
     def add_run(

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, func, select, update
 
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound, StoreUnavailable
 from gnomon.events import Event
-from gnomon.instants import to_micros
+from gnomon.instants import from_micros, to_micros
 from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
@@ -37,6 +37,7 @@ from gnomon.store.sinks import SinkCursorStore
 from gnomon.store.statements import (
     CLAIMED_SINCE,
     MAX_RUN_ID,
+    NEW_RUN,
     NEXT_EXACT_JOB,
     NEXT_JOB,
     NEXT_RUN,
@@ -454,13 +455,18 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         return int(max(attempt for attempt, _ in recorded)) + 1
 
     def next_wakeup(
-        self, after: datetime | None = None, until: datetime | None = None
+        self,
+        after: datetime | None = None,
+        until: datetime | None = None,
+        seen_run: int | None = None,
     ) -> datetime | None:
         """The earliest moment the scheduler has work: a job's next fire or a run due.
 
         Pending runs due at or before ``after`` (the last tick's ``now``) are left out: that
         tick saw them and could not take them (no free worker, ``overlap=queue``), and their
         old due time would otherwise hide the next fire and make the scheduler oversleep.
+        With ``seen_run`` (:meth:`last_run_id` before that tick), runs recorded since are
+        not left out: the tick cannot have seen them (a retry committed while it ran).
 
         With ``until`` (the last tick looked ahead to it), the answer is when the next tick
         is needed: half the look-ahead (``until - after``) before the next fire or run beyond
@@ -469,7 +475,20 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         that the last tick did not take (another replica holds it, or it is new).
         """
         with self._read() as conn:
-            return self._next_wakeup(conn, after, until)
+            wake = self._next_wakeup(conn, after, until)
+            if seen_run is None or after is None:
+                return wake
+            [(new,)] = NEW_RUN.rows(conn, {"seen": seen_run, "after": to_micros(after)})
+        if new is None:
+            return wake
+        fresh = from_micros(new)
+        return fresh if wake is None else min(wake, fresh)
+
+    def last_run_id(self) -> int:
+        """The newest run id (0 with none): what a tick that starts now can see."""
+        with self._read() as conn:
+            [(newest,)] = MAX_RUN_ID.rows(conn)
+        return int(newest or 0)
 
     def _next_wakeup(
         self, conn: Connection, after: datetime | None, until: datetime | None = None

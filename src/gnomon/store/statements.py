@@ -95,6 +95,19 @@ NEXT_EXACT_JOB = Prepared(
         *(jobs.c.overlap != o.value for o in sorted(AHEAD)),
     )
 )
+# Pending runs due by a tick's ``now`` but recorded since it began (ids above the newest it
+# could see): written by another thread or process while the tick ran (a retry from the API),
+# so the tick did not see them, and ``NEXT_RUN``'s ``after`` would leave them out.
+NEW_RUN = Prepared(
+    select(func.min(runs.c.due_at))
+    .join(jobs, jobs.c.id == runs.c.job_id)
+    .where(
+        runs.c.id > bindparam("seen"),
+        runs.c.due_at <= bindparam("after"),
+        runs.c.status == RunStatus.PENDING.value,
+        jobs.c.state != JobState.PAUSED.value,
+    )
+)
 NEXT_RUN = Prepared(
     select(func.min(runs.c.due_at))
     .join(jobs, jobs.c.id == runs.c.job_id)
