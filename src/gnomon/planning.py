@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from gnomon.instants import iso
 from gnomon.models import Job, Misfire, Overlap, Policy, RunReason, RunStatus
 from gnomon.triggers.base import Trigger
 
@@ -38,12 +39,24 @@ FIRE_NOTES = {
 
 @dataclass(frozen=True, slots=True)
 class Fire:
-    """One fire to record: PENDING (to run at ``due_at``), MISSED, SKIPPED or CANCELLED."""
+    """One fire to record: PENDING (to run at ``due_at``), MISSED, SKIPPED or CANCELLED.
+
+    A summary stands for ``count`` fires, from ``scheduled_for`` to ``last``: one row for
+    all the fires a pause swallowed (:func:`paused_fires`)."""
 
     scheduled_for: datetime
     due_at: datetime
     status: RunStatus
     note: str | None = None  # why it does not run, when the status alone does not say
+    count: int = 1
+    last: datetime | None = None  # the last fire a summary stands for
+
+    def summary(self) -> dict[str, object] | None:
+        """What a summary row records as its result: how many fires, first and last."""
+        if self.count == 1:
+            return None
+        last = self.last or self.scheduled_for
+        return {"fires": self.count, "first": iso(self.scheduled_for), "last": iso(last)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,11 @@ class FirePlan:
     next_fire_at: datetime | None = None
     missed_uncounted: int = 0  # missed fires beyond MAX_LISTED_FIRES, summarised
     cancel_running: bool = False  # overlap=replace: stop the unfinished run
+
+    @property
+    def fire_count(self) -> int:
+        """How many fires the plan decides on, summaries and uncounted ones included."""
+        return sum(f.count for f in self.fires) + self.missed_uncounted
 
 
 def due_fires(
@@ -107,17 +125,29 @@ def _fires_near(
         span *= 2
 
 
-def paused_fires(trigger: Trigger, paused_at: datetime, now: datetime) -> FirePlan:
-    """The fires that fell while a job was paused, all ``missed``, and the next one after now.
+PAUSED_NOTE = "missed: the job was paused"
 
-    Resuming never catches up, but every fire the pause swallowed is still recorded.
+
+def paused_fires(trigger: Trigger, paused_at: datetime, now: datetime) -> FirePlan:
+    """The fires that fell while a job was paused, as one ``missed`` summary, and the next
+    fire after now.
+
+    Resuming never catches up, but what the pause swallowed is recorded: one row at the
+    first swallowed fire standing for all of them (their count, first and last), not one
+    row per fire — a week's pause of an every-minute job would otherwise bury the job's
+    history under ten thousand rows. (A pause of more than a hundred thousand fires is
+    counted from the fires' mean gap, as :func:`due_fires` does.)
     """
     first = trigger.next_after(paused_at)
     if first is None or first > now:
         return FirePlan([], trigger.next_after(now), 0, False)
     listed, more, upcoming = due_fires(trigger, first, now)
-    note = "missed: the job was paused"
-    return FirePlan([Fire(f, f, RunStatus.MISSED, note) for f in listed], upcoming, more, False)
+    count, last = len(listed) + more, listed[-1]
+    note = PAUSED_NOTE
+    if count > 1:
+        note = f"{PAUSED_NOTE}: {count} fires, {iso(first)} to {iso(last)}, none run"
+    summary = Fire(first, first, RunStatus.MISSED, note, count=count, last=last)
+    return FirePlan([summary], upcoming, 0, False)
 
 
 def jitter_delay(policy: Policy, job_id: str, fire: datetime, gap: timedelta | None) -> timedelta:

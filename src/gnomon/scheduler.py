@@ -361,7 +361,8 @@ class Scheduler:
         return paused
 
     def resume(self, job_id: str) -> Job:
-        """Resume from now: fires that fell in the pause are recorded ``missed``, not run."""
+        """Resume from now: the fires that fell in the pause are not run; one ``missed`` run
+        records them all (their count, first and last: see :func:`paused_fires`)."""
         job, now = self.get(job_id), self.clock.now()
         if job.state is not JobState.PAUSED:
             return job
@@ -369,7 +370,7 @@ class Scheduler:
         next_fire = swallowed.next_fire_at
         state = JobState.ACTIVE if next_fire is not None else JobState.DONE
         resumed = replace(job, state=state, next_fire_at=next_fire, updated_at=now)
-        missed = len(swallowed.fires) + swallowed.missed_uncounted
+        missed = swallowed.fire_count
         event = Event(kind="job.resumed", at=now, job_id=job_id, data={"missed": missed})
         self.store.save_job(resumed, event, fires=swallowed)
         self._wake.set()

@@ -215,11 +215,38 @@ def test_pause_and_resume_does_not_catch_up_the_pause(
     assert (resumed.state, resumed.next_fire_at) == (JobState.ACTIVE, at(80))
     scheduler.tick(clock.now())
     step(scheduler, clock, 10)
-    swallowed = [(t, "missed") for t in range(20, 80, 10)]  # recorded, never run
-    assert fired(scheduler, "job") == [(10, "succeeded"), *swallowed, (80, "succeeded")]
-    kinds = [e.kind for e in scheduler.events(job_id="job", limit=1000)]
-    assert "job.paused" in kinds
-    assert "job.resumed" in kinds
+    # The six fires of the pause (20 … 70 s) are never run, and recorded as one summary.
+    assert fired(scheduler, "job") == [(10, "succeeded"), (20, "missed"), (80, "succeeded")]
+    summary = history(scheduler, "job")[1]
+    assert summary.result == {
+        "fires": 6,
+        "first": "2026-01-01T00:00:20Z",
+        "last": "2026-01-01T00:01:10Z",
+    }
+    assert summary.error == (
+        "missed: the job was paused: 6 fires, 2026-01-01T00:00:20Z to 2026-01-01T00:01:10Z, "
+        "none run"
+    )
+    events = scheduler.events(job_id="job", limit=1000)
+    [missed] = [e for e in events if e.kind == "run.missed"]
+    assert missed.data["fires"] == 6
+    [resumed] = [e for e in events if e.kind == "job.resumed"]
+    assert resumed.data == {"missed": 6}
+    assert "job.paused" in [e.kind for e in events]
+
+
+def test_a_long_pause_of_a_frequent_job_is_one_row_not_one_per_fire(
+    scheduler: Scheduler, clock: FakeClock
+) -> None:
+    """A week's pause of an every-minute job: 10,080 fires, one row and one event."""
+    scheduler.add(timedelta(minutes=1), RECORD, id="job")
+    scheduler.pause("job")
+    clock.advance(timedelta(days=7))
+    scheduler.resume("job")
+    [summary] = history(scheduler, "job")
+    assert (summary.status, summary.result["fires"]) == (RunStatus.MISSED, 7 * 24 * 60)
+    assert summary.result["last"] == "2026-01-08T00:00:00Z"
+    assert [e.kind for e in scheduler.events(job_id="job", limit=100_000)].count("run.missed") == 1
 
 
 def test_a_one_shot_whose_time_passes_during_a_pause_is_recorded_as_missed(

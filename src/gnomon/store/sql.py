@@ -371,6 +371,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         now_us = to_micros(now)
         for fire in plan.fires:
             finished = fire.status is not RunStatus.PENDING
+            summary = fire.summary()
             new_runs.append(
                 {
                     "job_id": job.id,
@@ -385,7 +386,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                     "worker": None,
                     "lease_until": None,
                     "cancel_requested": False,
-                    "result": None,
+                    "result": None if summary is None else rows.dumps(summary),
                     "error": fire.note or FIRE_NOTES.get(fire.status),
                     "output": None,
                 }
@@ -395,7 +396,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                     kind=f"run.{fire.status.value}",
                     at=now,
                     job_id=job.id,
-                    data={"scheduled_for": fire.scheduled_for.isoformat()},
+                    data={"scheduled_for": fire.scheduled_for.isoformat(), **(summary or {})},
                 )
                 new_events.append(rows.event_values(event))
         if plan.missed_uncounted:
