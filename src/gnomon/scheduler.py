@@ -31,6 +31,8 @@ from gnomon.events.relay import EventRelay
 from gnomon.events.sinks import sinks_from_settings
 from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
 from gnomon.planning import paused_fires, planner_at
+from gnomon.pruner import Pruner
+from gnomon.retention import Retention
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
 from gnomon.store.admin import beat
@@ -153,6 +155,12 @@ class Scheduler:
         self._notices: queue.SimpleQueue[Sequence[FinishedRun] | None] = queue.SimpleQueue()
         self._notifier: threading.Thread | None = None
         self.relay = EventRelay(self.store, clock=self.clock, holder=self.worker_id, poll=poll)
+        self.pruner = Pruner(
+            self.store,
+            Retention.from_settings(self.settings),
+            self.clock,
+            interval=self.settings.prune_interval,
+        )
         for sink in sinks_from_settings(self.settings):
             self.relay.add_sink(sink)
 
@@ -450,17 +458,20 @@ class Scheduler:
         return TickReport(jobs, fires, claimed, lost, more)
 
     def _maintain(self, now: datetime) -> int:
-        """Heartbeats for runs in flight; recovery of runs whose worker vanished."""
+        """Heartbeats for runs in flight; recovery of runs whose worker vanished; a few
+        small steps of pruning old history (see :mod:`gnomon.pruner`)."""
         mono = self.clock.monotonic()
         if mono >= self._next_heartbeat:
             self.dispatcher.heartbeat()
             beat(self.store, self.worker_id, now)  # for `gnomon status`: this one is alive
             self._next_heartbeat = mono + self.lease / 3
+        lost = 0
         if mono >= self._next_recovery:
             self._next_recovery = mono + self.recovery_interval
             self.tenure.check(self.worker_id)
-            return self.store.recover_lost_runs(now)
-        return 0
+            lost = self.store.recover_lost_runs(now)
+        self.pruner.step()
+        return lost
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every run handed to workers has finished and been recorded."""

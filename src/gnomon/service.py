@@ -10,9 +10,9 @@ re-exported here, so no face imports :mod:`gnomon.store`.
 
 Use cases: tokens (create, revoke, list, verify, count the live ones), the audit log (append,
 read), health (ping, schema revision, heartbeats, lag, queue depth), counts for metrics and
-the dashboard, cursor pages of jobs, one run, backfill, device-job sync (jobs under an id
-prefix, replace one, record and read discovery events), and named destinations (list, put,
-remove; see :mod:`gnomon.destinations`).
+the dashboard, cursor pages of jobs, one run, backfill, pruning old history by hand,
+device-job sync (jobs under an id prefix, replace one, record and read discovery events), and
+named destinations (list, put, remove; see :mod:`gnomon.destinations`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
 from gnomon.events import Event
 from gnomon.models import Job, JobState, Run, RunReason, RunStatus
 from gnomon.open_mode import LAST_TOKEN_REFUSAL
+from gnomon.pruner import prune_all
 from gnomon.redaction import redact
+from gnomon.retention import PruneReport, Retention
 from gnomon.scheduler import Scheduler
 from gnomon.settings import Settings
 from gnomon.settings import destinations as settings_destinations
@@ -209,8 +211,14 @@ def run_counts(scheduler: Scheduler) -> dict[str, int]:
 
 
 def fire_counts(scheduler: Scheduler) -> dict[str, int]:
-    """Recorded fires (first attempts) by reason: schedule, manual, backfill."""
+    """Recorded fires (first attempts) by reason: schedule, manual, backfill (those pruned
+    since included: a total that never goes down)."""
     return admin.fire_counts(scheduler.store)
+
+
+def run_totals(scheduler: Scheduler) -> dict[str, int]:
+    """Runs ever recorded, by status (those pruned since included: never goes down)."""
+    return admin.run_totals(scheduler.store)
 
 
 def jobs_after(
@@ -285,6 +293,39 @@ def backfill(
             continue
     scheduler.changed()
     return Backfill(runs=recorded, already_recorded=len(fires) - len(recorded))
+
+
+# -- retention ------------------------------------------------------------------------------
+
+
+def retention_rules(
+    scheduler: Scheduler,
+    *,
+    older_than: timedelta | None = None,
+    failed_older_than: timedelta | None = None,
+    keep_per_job: int | None = None,
+) -> Retention:
+    """The scheduler's retention settings, with what a person gave by hand instead (see
+    :meth:`Retention.overridden`). Raises :class:`InvalidSpec` naming the option at fault."""
+    if keep_per_job is not None and keep_per_job < 0:
+        raise InvalidSpec(f"keep_per_job: {keep_per_job} must be 0 (no limit) or more")
+    for name, age in (("older_than", older_than), ("failed_older_than", failed_older_than)):
+        if age is not None and age <= timedelta(0):
+            raise InvalidSpec(f"{name}: must be more than zero")
+    return Retention.from_settings(scheduler.settings).overridden(
+        older_than=older_than, failed_older_than=failed_older_than, per_job=keep_per_job
+    )
+
+
+def prune(
+    scheduler: Scheduler, rules: Retention | None = None, *, dry_run: bool = False
+) -> PruneReport:
+    """Remove old history now by ``rules`` (default: the settings), in the same small
+    batches as the scheduler's own pruning; with ``dry_run``, only count what would go.
+    Unfinished runs, each job's newest finished run, undelivered events and the audit log
+    are never removed (see :mod:`gnomon.retention`)."""
+    rules = rules or Retention.from_settings(scheduler.settings)
+    return prune_all(scheduler.store, rules, scheduler.clock.now(), dry_run=dry_run)
 
 
 # -- device-job sync ------------------------------------------------------------------------
@@ -403,6 +444,8 @@ __all__ = [
     "FinishedRun",
     "Heartbeat",
     "NewToken",
+    "PruneReport",
+    "Retention",
     "Revoked",
     "Scope",
     "TokenInfo",
@@ -426,6 +469,7 @@ __all__ = [
     "newest_events",
     "oldest_due",
     "ping",
+    "prune",
     "put_destination",
     "queue_depth",
     "recent_runs",
@@ -433,9 +477,11 @@ __all__ = [
     "record_events",
     "remove_destination",
     "replace_job",
+    "retention_rules",
     "retry_run",
     "revoke_token",
     "run_counts",
+    "run_totals",
     "runs_in_flight",
     "schema_revision",
     "this_process",

@@ -42,6 +42,16 @@ GNOMON_DESTINATIONS         named broker destinations: a JSON object      (none)
                             ``{"name": {"url": …, "queue": …}}``; they
                             win over the database's (see
                             :func:`destinations`)
+GNOMON_KEEP_RUNS_DAYS       days a finished run is kept (0: for ever)    30
+GNOMON_KEEP_FAILED_DAYS     days a failed, timed-out or lost run is      90
+                            kept (0: for ever)
+GNOMON_KEEP_RUNS_PER_JOB    runs kept per job: beyond, its oldest        100000
+                            finished runs go (0: no limit)
+GNOMON_KEEP_EVENTS_DAYS     days an event is kept once every event       30
+                            sink delivered it (0: for ever)
+GNOMON_PRUNE_INTERVAL       seconds between a scheduler's prunes of      600
+                            old history (0: never; ``gnomon prune``
+                            still does; see :mod:`gnomon.retention`)
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
 GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
                             :func:`solar_location`)                       refused)
@@ -177,6 +187,11 @@ TIMINGS = (  # variable, default, lowest, highest (seconds)
     ("GNOMON_RECOVERY_INTERVAL", 1.0, 0.05, 3_600.0),
     ("GNOMON_STOP_TIMEOUT", 30.0, 0.0, 86_400.0),
 )
+KEEP = (  # variable, default, lowest, highest (days; 0 keeps for ever)
+    ("GNOMON_KEEP_RUNS_DAYS", 30.0, 0.0, 36_500.0),
+    ("GNOMON_KEEP_FAILED_DAYS", 90.0, 0.0, 36_500.0),
+    ("GNOMON_KEEP_EVENTS_DAYS", 30.0, 0.0, 36_500.0),
+)
 
 
 def _number(
@@ -224,6 +239,11 @@ class Settings:
     broker_url: str | None = field(default=None, repr=False)  # may carry a password
     celery_queue: str = "gnomon"
     resend_after: float = 300.0
+    keep_runs_days: float = 30.0
+    keep_failed_days: float = 90.0
+    keep_runs_per_job: int = 100_000
+    keep_events_days: float = 30.0
+    prune_interval: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -231,6 +251,8 @@ class Settings:
         workers = int(_number(env, "GNOMON_WORKERS", 8, 1, 10_000, whole=True))
         max_body = int(_number(env, "GNOMON_MAX_BODY_BYTES", MAX_BODY_BYTES, 1, 2**30, whole=True))
         lease, recovery, stop = (_number(env, *timing) for timing in TIMINGS)
+        keep_runs, keep_failed, keep_events = (_number(env, *keep) for keep in KEEP)
+        per_job = _number(env, "GNOMON_KEEP_RUNS_PER_JOB", 100_000, 0, 10**12, whole=True)
         settings = cls(
             database_url=env.get("GNOMON_DATABASE_URL", "gnomon.db"),
             mqtt_url=env.get("GNOMON_MQTT_URL", "mqtt://127.0.0.1:1883"),
@@ -252,6 +274,11 @@ class Settings:
             broker_url=env.get("GNOMON_BROKER_URL") or None,
             celery_queue=env.get("GNOMON_CELERY_QUEUE") or "gnomon",
             resend_after=_number(env, "GNOMON_RESEND_AFTER", 300.0, 1.0, 7 * 86_400.0),
+            keep_runs_days=keep_runs,
+            keep_failed_days=keep_failed,
+            keep_runs_per_job=int(per_job),
+            keep_events_days=keep_events,
+            prune_interval=_number(env, "GNOMON_PRUNE_INTERVAL", 600.0, 0.0, 7 * 86_400.0),
         )
         for secret in settings.secrets:
             register_secret(secret)

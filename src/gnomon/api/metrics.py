@@ -39,11 +39,12 @@ class StoreCollector(Collector):
         for reason, n in sorted(service.fire_counts(scheduler).items()):
             fires.add_metric([reason], n)
         yield fires
-        counts = service.run_counts(scheduler)
+        totals = service.run_totals(scheduler)  # pruned runs included: never goes down
         for status in ("missed", "skipped"):
             yield CounterMetricFamily(
-                f"gnomon_runs_{status}", f"Fires recorded as {status}.", value=counts.get(status, 0)
+                f"gnomon_runs_{status}", f"Fires recorded as {status}.", value=totals.get(status, 0)
             )
+        counts = service.run_counts(scheduler)
         runs = GaugeMetricFamily("gnomon_runs", "Stored runs by status.", labels=["status"])
         for status, n in sorted(counts.items()):
             runs.add_metric([status], n)

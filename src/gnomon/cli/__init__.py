@@ -54,6 +54,7 @@ for _optional in (
     "worker_cmd",
     "destinations",
     "beat",
+    "prune",
 ):
     try:
         _module = __import__(f"gnomon.cli.{_optional}", fromlist=["register"])

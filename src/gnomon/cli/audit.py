@@ -35,11 +35,18 @@ def record(
     scheduler: Scheduler, action: str, job_id: str, diff: dict[str, Any] | None = None
 ) -> None:
     """Append ``action`` on ``job:<job_id>`` by this CLI user to the audit log."""
+    record_on(scheduler, action, f"job:{job_id}", diff)
+
+
+def record_on(
+    scheduler: Scheduler, action: str, target: str, diff: dict[str, Any] | None = None
+) -> None:
+    """Append ``action`` on ``target`` (``job:backup``, ``history``) by this CLI user."""
     service.record_audit(
         scheduler,
         actor=actor(),
         action=action,
-        target=f"job:{job_id}",
+        target=target,
         client=socket.gethostname(),
         diff=diff,
     )

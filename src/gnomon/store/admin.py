@@ -29,6 +29,7 @@ from gnomon.errors import InvalidSpec
 from gnomon.instants import from_micros, to_micros
 from gnomon.models import Job, JobState, Run, RunStatus
 from gnomon.store import rows
+from gnomon.store.retention import pruned_counts
 from gnomon.store.sql import SqlStore
 from gnomon.store.statements import job_search
 from gnomon.store.tables import audit, jobs, runs, schedulers, tokens
@@ -258,10 +259,21 @@ def run_counts(store: SqlStore) -> dict[str, int]:
 
 
 def fire_counts(store: SqlStore) -> dict[str, int]:
-    """Recorded fires (first attempts) by reason: schedule, manual, backfill."""
+    """Recorded fires (first attempts) by reason: schedule, manual, backfill — those pruned
+    since included, so the totals never go down."""
     query = select(runs.c.reason, func.count()).where(runs.c.attempt == 1).group_by(runs.c.reason)
     with store._read() as conn:
-        return {reason: int(n) for reason, n in conn.execute(query).all()}
+        stored = {reason: int(n) for reason, n in conn.execute(query).all()}
+    return _plus(stored, pruned_counts(store)[1])
+
+
+def run_totals(store: SqlStore) -> dict[str, int]:
+    """Runs ever recorded, by status: those stored and those pruned since (for counters)."""
+    return _plus(run_counts(store), pruned_counts(store)[0])
+
+
+def _plus(counts: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    return {key: counts.get(key, 0) + more.get(key, 0) for key in sorted({*counts, *more})}
 
 
 def job_counts(store: SqlStore) -> dict[str, int]:
@@ -398,6 +410,7 @@ __all__ = [
     "recent_runs",
     "revoke_token",
     "run_counts",
+    "run_totals",
     "schema_revision",
     "upcoming_jobs",
     "verify_token",

@@ -5,7 +5,9 @@ memory and per-tick work do not grow with the number of jobs. It is NULL for pau
 finished jobs, which therefore cost nothing. ``runs`` has one row per attempt at a fire;
 ``UNIQUE (job_id, scheduled_for, attempt)`` is what makes a fire impossible to record twice.
 ``events`` is the lifecycle history, ``sink_cursors`` how far each event sink delivered it;
-``tokens``, ``audit`` and ``schedulers`` serve the API and status (:mod:`gnomon.store.admin`).
+``tokens``, ``audit`` and ``schedulers`` serve the API and status (:mod:`gnomon.store.admin`);
+``tallies`` counts the runs pruned away (:mod:`gnomon.store.retention`), so the totals the
+metrics report never go down.
 Every table is here, in one ``metadata``; a test compares it with what the migrations build.
 """
 
@@ -147,6 +149,15 @@ schedulers = Table(
     Column("id", String(200), primary_key=True),
     Column("started_at", BigInteger, nullable=False),
     Column("beat_at", BigInteger, nullable=False),
+)
+
+# Running totals by name, e.g. ``pruned.runs.missed`` or ``pruned.fires.schedule``: what the
+# pruner removed, added back to the counts of the history (gnomon.store.retention).
+tallies = Table(
+    "gnomon_tallies",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("count", BigInteger, nullable=False),
 )
 
 # Named broker destinations (gnomon.destinations); those in the settings are not stored here.
