@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from gnomon.scheduler import Scheduler
 
 
+MISFIRE_HELP = (
+    "Fires missed by more than --grace (downtime): latest runs one for them all (coalesce), "
+    "skip runs none, all runs each (at most 100)."
+)
+
+
 def open_scheduler() -> Scheduler:
     from gnomon.scheduler import Scheduler
 
@@ -46,7 +52,7 @@ def add(
     max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
     backoff: float = typer.Option(1.0, "--backoff", help="Seconds before the first retry."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
-    misfire: str = typer.Option("latest", "--misfire", help="skip | latest | all"),
+    misfire: str = typer.Option("latest", "--misfire", help=MISFIRE_HELP),
     grace: float = typer.Option(60.0, "--grace", help="Seconds late a fire may still run."),
     overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
     jitter: float = typer.Option(0.0, "--jitter", help="Random delay up to N seconds."),

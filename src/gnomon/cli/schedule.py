@@ -24,7 +24,7 @@ from typing import Any
 import typer
 
 from gnomon.cli import audit, output
-from gnomon.cli.jobs import open_scheduler
+from gnomon.cli.jobs import MISFIRE_HELP, open_scheduler
 from gnomon.errors import InvalidSpec
 from gnomon.models import ActionSpec
 
@@ -287,7 +287,7 @@ def schedule(
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule."),
     max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
     timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
-    misfire: str = typer.Option("latest", "--misfire", help="skip | latest | all"),
+    misfire: str = typer.Option("latest", "--misfire", help=MISFIRE_HELP),
     overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
     as_json: bool = typer.Option(False, "--json-output", help="Print the job as JSON."),
 ) -> None:
