@@ -196,7 +196,7 @@ def build_server(scheduler: Scheduler, auth: Authenticator | None = None) -> MCP
 
     for verb, doc in (
         ("pause", "Pause a job: it does not fire until resumed."),
-        ("resume", "Resume a paused job from now (fires in the pause are recorded missed)."),
+        ("resume", "Resume a paused job from now (the pause's fires: one missed run)."),
         ("cancel", "Remove a job: its pending runs are cancelled, its history is kept."),
         ("trigger", "Run a job now, outside its schedule."),
     ):
