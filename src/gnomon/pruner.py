@@ -148,7 +148,8 @@ class Pruner:
 
     def step(self) -> None:
         """Take the next steps of the cycle under way, or start one when it is due. Never
-        raises for a database error: the cycle ends, and the next comes after the interval."""
+        raises: on an error (the database away, or a bug) the cycle ends, and the next comes
+        after the interval."""
         if self.interval <= 0:
             return
         if self._cycle is None:
@@ -168,6 +169,10 @@ class Pruner:
             except GnomonError as exc:
                 self._cycle = None
                 log.warning("pruning old history stopped (%s); again in %g s", exc, self.interval)
+                return
+            except Exception:  # a bug here must not stop the scheduler's loop
+                self._cycle = None
+                log.exception("pruning old history failed; again in %g s", self.interval)
                 return
 
     def _finished(self) -> None:

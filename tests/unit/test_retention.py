@@ -133,6 +133,25 @@ def test_a_cycle_starts_at_most_once_per_interval(
     assert scheduler.pruner.cycles == 2
 
 
+def test_a_failed_step_ends_the_cycle_not_the_scheduler(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = make_scheduler(settings=PRUNING)
+    scheduler.add(HOUR, RECORD, id="job")
+    with scheduler.store._write() as conn:  # the events step will find no sink cursors
+        conn.exec_driver_sql("ALTER TABLE gnomon_sink_cursors RENAME TO elsewhere")
+    tick_until_pruned(scheduler, clock)
+    assert (scheduler.pruner.cycles, scheduler.pruner.last) == (1, None)  # ended early
+    assert "pruning old history stopped" in caplog.text
+    with scheduler.store._write() as conn:
+        conn.exec_driver_sql("ALTER TABLE elsewhere RENAME TO gnomon_sink_cursors")
+    run_hours(scheduler, clock, 1)  # the scheduler goes on; the next cycle, an interval later
+    assert stored(scheduler) == [RunStatus.SUCCEEDED]
+    tick_until_pruned(scheduler, clock)
+    assert scheduler.pruner.cycles == 2
+    assert scheduler.pruner.last is not None
+
+
 def test_failures_are_kept_longer_and_the_last_run_of_a_job_for_ever(
     history: Scheduler, restart: Callable[[], Scheduler], clock: FakeClock
 ) -> None:
