@@ -119,6 +119,7 @@ class LaneScheduling(LoadScheduling):  # type: ignore[misc, valid-type]
         super().check_schedule(node, duration)
 
 
+@pytest.hookimpl(optionalhook=True)  # ``-p no:xdist`` runs serially, without this hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScheduling:
     return LaneScheduling(config, log)  # type: ignore[arg-type]
 

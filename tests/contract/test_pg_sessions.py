@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from gnomon.store import SqlStore
 from gnomon.store.dialect import IDLE_IN_TRANSACTION
-from tests.contract.conftest import PostgresDatabases
+from tests.backends import PostgresDatabases
 
 pytestmark = pytest.mark.postgres
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.integration.celery.conftest import broker_url, queue  # noqa: F401 (fixtures)
-from tests.reliability.conftest import Launcher, launcher, postgres_url  # noqa: F401
+from tests.reliability.conftest import Launcher, launcher  # noqa: F401
 from tests.servers import require
 
 READY = {
@@ -62,7 +62,7 @@ def api_up(client: httpx.Client) -> bool:
 @pytest.mark.postgres
 @pytest.mark.parametrize("broker", ["redis"])
 def test_up_with_a_broker_runs_a_job_on_the_worker_and_stops_every_child(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     broker_url: str,  # noqa: F811
     queue: str,  # noqa: F811
     launcher: Launcher,  # noqa: F811

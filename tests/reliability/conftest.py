@@ -5,7 +5,8 @@ repository on ``PYTHONPATH`` so they can import the ledger action). Whatever hap
 test, every process it started is continued (if stopped) and killed at teardown, and the tail
 of each process's output is printed, so a failure report shows what the schedulers said.
 
-``postgres_url`` is a fresh database on the local PostgreSQL server, dropped afterwards.
+``postgres_url`` (from ``tests/backends.py``) is a fresh database on the local PostgreSQL
+server, dropped afterwards; ``backend_url`` a fresh database on the test's ``backend``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-
-from tests.servers import fresh_postgres_database, require
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "Press Ctrl-C to stop."
@@ -187,19 +186,8 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty database on the local PostgreSQL server."""
-    require("postgres")
-    with fresh_postgres_database("gnomon_rel") as url:
-        yield url
-
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture
 def backend_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A fresh database on the test's ``backend`` (parametrize with :data:`BACKENDS`)."""
+    """A fresh database on the test's ``backend`` (parametrize with ``tests.backends.BACKENDS``)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'gnomon.db'}"
     return str(request.getfixturevalue("postgres_url"))

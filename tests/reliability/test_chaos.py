@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import BACKENDS
 from tests.reliability.checker import (
     Kill,
     check,
@@ -35,7 +36,7 @@ from tests.reliability.checker import (
     recorded_twice,
     reruns,
 )
-from tests.reliability.conftest import BACKENDS, GnomonProcess, Launcher
+from tests.reliability.conftest import GnomonProcess, Launcher
 from tests.reliability.ledger import read
 from tests.reliability.workload import (
     every,

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import BACKENDS
 from tests.reliability.checker import Fire, first_starts, interval_fires, percentile
-from tests.reliability.conftest import BACKENDS, GnomonProcess, Launcher
+from tests.reliability.conftest import GnomonProcess, Launcher
 from tests.reliability.ledger import Entry, read
 from tests.reliability.workload import (
     every,

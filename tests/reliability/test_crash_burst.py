@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from gnomon.triggers import AtTrigger
+from tests.backends import BACKENDS
 from tests.reliability.checker import (
     Kill,
     check,
@@ -27,7 +28,7 @@ from tests.reliability.checker import (
     recorded_twice,
     reruns,
 )
-from tests.reliability.conftest import BACKENDS, Launcher
+from tests.reliability.conftest import Launcher
 from tests.reliability.ledger import read
 from tests.reliability.workload import (
     ledger_job,

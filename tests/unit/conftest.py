@@ -1,52 +1,47 @@
-"""Fixtures for scheduler tests: a ``Scheduler`` on a fresh SQLite file, driven by a FakeClock.
+"""Unit tests are pure: no database, thread, subprocess or socket (issue 10).
 
-Tests move time with ``clock.advance(...)`` (which also moves the fake monotonic clock, so
-heartbeats and lease recovery happen as they would) and then call ``tick()``; they wait for
-runs with ``wait_idle(timeout=...)`` or on a gate from ``tests.unit.blocking`` — never sleep.
+An autouse guard makes each of those raise inside a unit test. Tests that need them live in
+``tests/engine`` (the scheduler, on SQLite and PostgreSQL), ``tests/contract`` (the store),
+``tests/api``, ``tests/integration`` and ``tests/reliability``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import socket
+import sqlite3
+import subprocess
+import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gnomon import FakeClock, Scheduler
-from gnomon.settings import Settings
-from tests.unit import blocking
+from gnomon import FakeClock
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class ImpureUnitTest(AssertionError):
+    """A unit test touched a database, a thread, a subprocess or a socket."""
+
+
+def _refuse(what: str) -> Any:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ImpureUnitTest(f"a unit test must not {what}: it belongs in tests/engine")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _pure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite3, "connect", _refuse("open a SQLite database"))
+    monkeypatch.setattr(sqlite3.dbapi2, "connect", _refuse("open a SQLite database"))
+    monkeypatch.setattr(threading.Thread, "start", _refuse("start a thread"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("start a subprocess"))
+    monkeypatch.setattr(socket.socket, "connect", _refuse("connect a socket"))
+    monkeypatch.setattr(socket.socket, "bind", _refuse("bind a socket"))
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(T0)
-
-
-@pytest.fixture
-def make_scheduler(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Scheduler]]:
-    """``make_scheduler(**kwargs)``: a Scheduler on ``tmp_path/gnomon.db`` with the test's
-    FakeClock and 4 workers; every one made is closed after the test (blocked runs released
-    first, so closing never waits on them)."""
-    made: list[Scheduler] = []
-
-    def make(**kwargs: Any) -> Scheduler:
-        kwargs.setdefault("clock", clock)
-        kwargs.setdefault("workers", 4)
-        kwargs.setdefault("settings", Settings(workers=4))
-        scheduler = Scheduler(f"sqlite:///{tmp_path / 'gnomon.db'}", **kwargs)
-        made.append(scheduler)
-        return scheduler
-
-    yield make
-    blocking.open_all()
-    for scheduler in made:
-        scheduler.close()
-
-
-@pytest.fixture
-def scheduler(make_scheduler: Callable[..., Scheduler]) -> Scheduler:
-    return make_scheduler()

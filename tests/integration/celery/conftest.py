@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.reliability.conftest import launcher, postgres_url  # noqa: F401 (fixtures)
+from tests.reliability.conftest import launcher  # noqa: F401 (a fixture)
 from tests.servers import require
 
 BROKERS = [pytest.param("redis", id="redis"), pytest.param("rabbitmq", id="rabbitmq")]

@@ -1,4 +1,4 @@
-"""Python actions for scheduler tests, referenced as ``"tests.unit.blocking:<name>"``.
+"""Python actions for scheduler tests, referenced as ``"tests.engine.blocking:<name>"``.
 
 ``wait`` blocks until the test lets the run go — on an event, never on a timer — so overlap
 tests can hold a run "in progress" for as long as they need. Runs are grouped per job in a

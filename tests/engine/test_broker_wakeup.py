@@ -14,7 +14,7 @@ from gnomon import FakeClock, Scheduler, python
 from gnomon.dispatch.celery import CeleryDispatcher
 from gnomon.store import ClaimedRun
 from gnomon.triggers import AtTrigger
-from tests.unit.conftest import T0
+from tests.engine.conftest import T0
 
 
 class Captured(CeleryDispatcher):
@@ -37,7 +37,7 @@ def test_a_one_shot_due_soon_wakes_a_broker_scheduler_when_due(
     dispatcher = Captured()
     scheduler = make_scheduler(dispatcher=dispatcher, lookahead=1.0)
     due = T0 + timedelta(seconds=10)
-    scheduler.add(AtTrigger(due), python("tests.unit.blocking:record"), id="once")
+    scheduler.add(AtTrigger(due), python("tests.engine.blocking:record"), id="once")
     clock.set(due - timedelta(seconds=0.5))
     report = scheduler.tick(clock.now())
     assert (report.fires, report.claimed) == (0, 0)  # nothing recorded ahead of its fire

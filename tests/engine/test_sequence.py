@@ -11,9 +11,9 @@ from gnomon.actions.base import RunContext
 from gnomon.actions.sequence import SequenceAction
 from gnomon.errors import InvalidAction
 from gnomon.models import RunStatus
-from tests.unit import seqsteps
+from tests.engine import seqsteps
 
-REF = "tests.unit.seqsteps"
+REF = "tests.engine.seqsteps"
 
 
 def py(func: str, *args: Any) -> dict[str, Any]:

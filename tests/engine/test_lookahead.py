@@ -17,11 +17,11 @@ from gnomon import FakeClock, Overlap, RunStatus, Scheduler, python
 from gnomon.dispatch import local
 from gnomon.errors import InvalidSpec
 from gnomon.triggers import AtTrigger, IntervalTrigger
-from tests.unit import blocking
-from tests.unit.conftest import T0
+from tests.engine import blocking
+from tests.engine.conftest import T0
 
-RECORD = python("tests.unit.blocking:record")
-BLOCKING = python("tests.unit.blocking:wait")
+RECORD = python("tests.engine.blocking:record")
+BLOCKING = python("tests.engine.blocking:wait")
 
 
 def at(seconds: float) -> datetime:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from gnomon.models import RunStatus
-from tests.unit.test_celery_executor import queued_run
+from tests.engine.test_celery_executor import queued_run
 
 
 def test_each_resend_waits_as_long_as_the_run_has_waited(tmp_path: Path) -> None:

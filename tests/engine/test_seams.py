@@ -21,9 +21,9 @@ from gnomon.runner import execute_run
 from gnomon.settings import Settings
 from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 from gnomon.triggers import AtTrigger
-from tests.unit.conftest import T0
+from tests.engine.conftest import T0
 
-RECORD = python("tests.unit.blocking:record")
+RECORD = python("tests.engine.blocking:record")
 
 
 class InlineDispatcher:

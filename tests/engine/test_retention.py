@@ -28,7 +28,7 @@ from gnomon.settings import Settings
 from gnomon.store.admin import list_audit
 from gnomon.store.retention import pruned_counts
 
-RECORD = python("tests.unit.blocking:record")
+RECORD = python("tests.engine.blocking:record")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -161,7 +161,7 @@ def test_a_failed_step_ends_the_cycle_not_the_scheduler(
 def test_failures_are_kept_longer_and_the_last_run_of_a_job_for_ever(
     history: Scheduler, restart: Callable[[], Scheduler], clock: FakeClock
 ) -> None:
-    history.add(HOUR, python("tests.unit.blocking:fail"), id="failing")
+    history.add(HOUR, python("tests.engine.blocking:fail"), id="failing")
     history.add(HOUR, RECORD, id="fine")
     run_hours(history, clock, 3)
     history.pause("failing")
@@ -239,12 +239,17 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> typer.Typer:
+def cli(tmp_path: Path, request: pytest.FixtureRequest) -> typer.Typer:
+    """``gnomon prune`` on the test's database (the history's backend, if it has one)."""
     app = typer.Typer()
+    db = str(tmp_path / "gnomon.db")
+    if "old_history" in request.fixturenames:
+        history: Scheduler = request.getfixturevalue("old_history")
+        db = history.store.engine.url.render_as_string(hide_password=False)
 
     @app.callback()
     def _options() -> None:
-        state.db = str(tmp_path / "gnomon.db")
+        state.db = db
 
     prune.register(app)
     return app
@@ -258,7 +263,7 @@ def old_history(make_scheduler: Callable[..., Scheduler], clock: FakeClock) -> S
     settings = Settings(workers=4, prune_interval=0)
     scheduler = make_scheduler(settings=settings)
     scheduler.add(HOUR, RECORD, id="hourly")
-    scheduler.add(3 * HOUR, python("tests.unit.blocking:fail"), id="failing")
+    scheduler.add(3 * HOUR, python("tests.engine.blocking:fail"), id="failing")
     run_hours(scheduler, clock, 6)
     return scheduler
 

@@ -17,9 +17,9 @@ import pytest
 
 from gnomon import FakeClock, Misfire, Policy, RunStatus, Scheduler, python
 from gnomon.cli import main
-from tests.unit.conftest import T0
+from tests.engine.conftest import T0
 
-RECORD = python("tests.unit.blocking:record")
+RECORD = python("tests.engine.blocking:record")
 HOUR = timedelta(hours=1)
 
 

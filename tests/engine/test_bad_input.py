@@ -23,9 +23,9 @@ from gnomon.errors import (
     JobExists,
     JobNotFound,
 )
-from tests.unit.conftest import T0
+from tests.engine.conftest import T0
 
-GOOD_ACTION = python("tests.unit.blocking:plain", 1)
+GOOD_ACTION = python("tests.engine.blocking:plain", 1)
 EVERY_MINUTE = timedelta(minutes=1)
 
 
@@ -108,13 +108,13 @@ def test_malformed_callable_reference(scheduler: Scheduler, ref: str) -> None:
             id="missing-module",
         ),
         pytest.param(
-            "tests.unit.blocking:no_such_function",
+            "tests.engine.blocking:no_such_function",
             r"has no attribute 'no_such_function'",
             id="missing-attribute",
         ),
         pytest.param(
-            "tests.unit.blocking:NOT_CALLABLE",
-            r"'tests.unit.blocking:NOT_CALLABLE' is not callable",
+            "tests.engine.blocking:NOT_CALLABLE",
+            r"'tests.engine.blocking:NOT_CALLABLE' is not callable",
             id="not-callable",
         ),
     ],
@@ -156,7 +156,7 @@ def test_reference_to_a_module_that_fails_to_import(
 def test_python_arguments_must_be_json(scheduler: Scheduler) -> None:
     refused(
         scheduler,
-        lambda: scheduler.add(EVERY_MINUTE, python("tests.unit.blocking:plain", {1, 2}), id="j"),
+        lambda: scheduler.add(EVERY_MINUTE, python("tests.engine.blocking:plain", {1, 2}), id="j"),
         InvalidAction,
         r"python action: args and kwargs must be JSON",
     )

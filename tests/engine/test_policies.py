@@ -1,7 +1,7 @@
 """Misfire, overlap, pause/resume, remove, trigger-now and one-shot policies, end to end.
 
 A real ``Scheduler`` on SQLite with a FakeClock: tests move time, call ``tick()``, and wait for
-runs with ``wait_idle`` or on a gate (``tests.unit.blocking``). Nothing sleeps.
+runs with ``wait_idle`` or on a gate (``tests.engine.blocking``). Nothing sleeps.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from gnomon.definitions import define_job
 from gnomon.errors import InvalidTrigger
 from gnomon.models import Run
 from gnomon.planning import planner_at
-from tests.unit import blocking
-from tests.unit.conftest import T0
+from tests.engine import blocking
+from tests.engine.conftest import T0
 
-RECORD = python("tests.unit.blocking:record")
-WAIT = python("tests.unit.blocking:wait")
+RECORD = python("tests.engine.blocking:record")
+WAIT = python("tests.engine.blocking:wait")
 TEN_SECONDS = timedelta(seconds=10)
 
 

@@ -18,8 +18,8 @@ from gnomon.dispatch import journal as journal_module
 from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.store import FinishedRun
 from gnomon.triggers import AtTrigger
-from tests.unit import blocking
-from tests.unit.conftest import T0
+from tests.engine import blocking
+from tests.engine.conftest import T0
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -126,7 +126,9 @@ def test_a_restarted_scheduler_records_what_its_dead_predecessor_journaled(
     make_scheduler: Callable[..., Scheduler], clock: FakeClock
 ) -> None:
     first = make_scheduler(identity="alpha", stop_timeout=0.1)  # its recorder will be gone
-    first.add(AtTrigger(T0 + timedelta(seconds=1)), python("tests.unit.blocking:record"), id="job")
+    first.add(
+        AtTrigger(T0 + timedelta(seconds=1)), python("tests.engine.blocking:record"), id="job"
+    )
     pool = first.dispatcher
     assert isinstance(pool, LocalDispatcher)
     journal = pool.journal

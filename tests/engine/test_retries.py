@@ -18,8 +18,8 @@ import pytest
 from gnomon import FakeClock, RunReason, RunStatus, Scheduler, python, shell
 from gnomon.actions.base import OUTPUT_CAP
 from gnomon.models import Run
-from tests.unit import blocking
-from tests.unit.conftest import T0
+from tests.engine import blocking
+from tests.engine.conftest import T0
 
 EVERY_HOUR = timedelta(hours=1)
 
@@ -51,7 +51,7 @@ def test_a_failing_action_runs_max_attempts_times_with_growing_delays(
 ) -> None:
     scheduler.add(
         EVERY_HOUR,
-        python("tests.unit.blocking:fail"),
+        python("tests.engine.blocking:fail"),
         id="flaky",
         max_attempts=4,
         backoff=10,
@@ -82,7 +82,7 @@ def test_a_failing_action_runs_max_attempts_times_with_growing_delays(
 def test_retry_delays_stop_growing_at_max_backoff(scheduler: Scheduler, clock: FakeClock) -> None:
     scheduler.add(
         EVERY_HOUR,
-        python("tests.unit.blocking:fail"),
+        python("tests.engine.blocking:fail"),
         id="flaky",
         max_attempts=5,
         backoff=10,
@@ -166,7 +166,7 @@ def test_a_shell_action_timeout_in_its_config_applies_too(
 
 
 def test_a_python_timeout_records_timed_out(scheduler: Scheduler, clock: FakeClock) -> None:
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:wait"), id="stuck", timeout=0.5)
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:wait"), id="stuck", timeout=0.5)
     run_due(scheduler, clock, 3600)
     run = only_run(scheduler, "stuck")
     assert (run.status, run.error) == (RunStatus.TIMED_OUT, "timed out after 0.5 s")
@@ -178,10 +178,10 @@ def test_a_python_timeout_records_timed_out(scheduler: Scheduler, clock: FakeClo
 @pytest.mark.parametrize(
     ("ref", "args", "result"),
     [
-        pytest.param("tests.unit.blocking:plain", [41], 42, id="sync"),
-        pytest.param("tests.unit.blocking:record_async", [21], 42, id="async"),
+        pytest.param("tests.engine.blocking:plain", [41], 42, id="sync"),
+        pytest.param("tests.engine.blocking:record_async", [21], 42, id="async"),
         pytest.param(
-            "tests.unit.blocking:record", ["a", 1], {"args": ["a", 1], "kwargs": {}}, id="ctx"
+            "tests.engine.blocking:record", ["a", 1], {"args": ["a", 1], "kwargs": {}}, id="ctx"
         ),
     ],
 )
@@ -195,7 +195,7 @@ def test_python_functions_sync_and_async(
 
 
 def test_a_function_with_ctx_gets_the_runs_identity(scheduler: Scheduler, clock: FakeClock) -> None:
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:record", x=1), id="job")
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:record", x=1), id="job")
     run_due(scheduler, clock, 3600)
     [ctx] = blocking.gate("job").entered
     run = only_run(scheduler, "job")
@@ -207,8 +207,8 @@ def test_a_function_with_ctx_gets_the_runs_identity(scheduler: Scheduler, clock:
 def test_an_exception_is_a_failed_outcome_and_the_scheduler_goes_on(
     scheduler: Scheduler, clock: FakeClock
 ) -> None:
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:fail"), id="bad")
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:plain", 1), id="good")
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:fail"), id="bad")
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:plain", 1), id="good")
     run_due(scheduler, clock, 3600)
     bad = only_run(scheduler, "bad")
     assert (bad.status, bad.error) == (RunStatus.FAILED, "RuntimeError: boom on attempt 1")
@@ -293,7 +293,7 @@ def test_an_outcome_that_cannot_be_recorded_does_not_stop_the_scheduler(
 ) -> None:
     """Not the database being away (that is retried) but bad data or a bug: the recorder
     must live on, or no later outcome is recorded and ``wait_idle`` never returns."""
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:plain", 1), id="job")
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:plain", 1), id="job")
     finish_runs = scheduler.store.finish_runs
     calls = []
 
@@ -317,7 +317,7 @@ def test_an_action_reporting_an_unfinished_status_fails_once(
     scheduler: Scheduler, clock: FakeClock, status: str
 ) -> None:
     """A run recorded 'pending' would be claimed and executed again at every tick."""
-    scheduler.add(EVERY_HOUR, python("tests.unit.blocking:report", status), id="job")
+    scheduler.add(EVERY_HOUR, python("tests.engine.blocking:report", status), id="job")
     run_due(scheduler, clock, 3600)
     run_due(scheduler, clock, 1)
     run = only_run(scheduler, "job")
@@ -339,7 +339,7 @@ def test_a_run_longer_than_its_lease_is_kept_by_heartbeats_and_taken_back_when_t
     holder."""
     a: Scheduler = make_scheduler(worker_id="A")
     b: Scheduler = make_scheduler(worker_id="B")
-    a.add(EVERY_HOUR, python("tests.unit.blocking:wait"), id="long")
+    a.add(EVERY_HOUR, python("tests.engine.blocking:wait"), id="long")
     gate = blocking.gate("long")
     clock.advance(3600)
     a.tick(clock.now())

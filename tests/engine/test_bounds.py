@@ -18,8 +18,8 @@ from gnomon.cli import main
 from gnomon.command import _fast_next
 from gnomon.errors import InvalidPolicy, InvalidTrigger
 from gnomon.triggers import IntervalTrigger, parse
-from tests.unit.conftest import T0
-from tests.unit.test_bad_input import GOOD_ACTION, refused
+from tests.engine.conftest import T0
+from tests.engine.test_bad_input import GOOD_ACTION, refused
 
 TOO_LONG = r"is too long: an interval or delay is at most 36525 days"
 OUT_OF_RANGE = r"out of range: give a time from 1970-01-01 up to \(not including\) 9000-01-01"
@@ -161,7 +161,7 @@ def test_cli_add_refuses_a_huge_schedule(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], when: str, pattern: str
 ) -> None:
     db = tmp_path / "cli.db"
-    code, err = cli(db, capsys, "add", when, "--python", "tests.unit.blocking:plain", "--id", "j")
+    code, err = cli(db, capsys, "add", when, "--python", "tests.engine.blocking:plain", "--id", "j")
     assert code == 2
     one_error_line(err, pattern)
     assert stored_ids(db) == []
@@ -179,7 +179,7 @@ def test_cli_add_refuses_a_huge_policy(
         "add",
         "every 5m",
         "--python",
-        "tests.unit.blocking:plain",
+        "tests.engine.blocking:plain",
         CLI_OPTIONS[name],
         str(value),
     )
@@ -259,7 +259,7 @@ def huge_error() -> None:
 def test_an_attempt_keeps_a_bounded_result_and_error(
     scheduler: Scheduler, clock: FakeClock, ref: str, field: str, most: int
 ) -> None:
-    scheduler.add("every 5m", python(f"tests.unit.test_bounds:{ref}"), id="big")
+    scheduler.add("every 5m", python(f"tests.engine.test_bounds:{ref}"), id="big")
     clock.advance(300)
     scheduler.tick()
     assert scheduler.wait_idle(timeout=10)

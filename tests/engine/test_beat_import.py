@@ -17,7 +17,7 @@ from gnomon.errors import InvalidSpec
 from gnomon.scheduler import Scheduler
 from gnomon.triggers import CronTrigger
 from gnomon.triggers.solar import SolarTrigger
-from tests.unit.beat_app import app
+from tests.engine.beat_app import app
 
 TARGET = {"broker": "redis://127.0.0.1:6379/9"}
 
@@ -82,7 +82,7 @@ def test_import_is_idempotent_and_updates_a_changed_entry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = tmp_path / "beat.db"
-    ref = "tests.unit.beat_app:app"
+    ref = "tests.engine.beat_app:app"
     assert gnomon(db, "import-beat", ref, "--dry-run", "--json") == 1  # refused entries: 1
     dry = rows(capsys)
     assert dry["cleanup"]["result"] == "would create"
@@ -114,11 +114,11 @@ def test_import_is_idempotent_and_updates_a_changed_entry(
 
 
 def test_a_bad_reference_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert gnomon(tmp_path / "x.db", "import-beat", "tests.unit.beat_app") == 2
-    assert capsys.readouterr().err.startswith("error: 'tests.unit.beat_app': write the app as")
-    assert gnomon(tmp_path / "x.db", "import-beat", "tests.unit.beat_app:nope") == 2
+    assert gnomon(tmp_path / "x.db", "import-beat", "tests.engine.beat_app") == 2
+    assert capsys.readouterr().err.startswith("error: 'tests.engine.beat_app': write the app as")
+    assert gnomon(tmp_path / "x.db", "import-beat", "tests.engine.beat_app:nope") == 2
     with pytest.raises(InvalidSpec, match="not a Celery app"):
-        load_app("tests.unit.beat_app:timedelta")
+        load_app("tests.engine.beat_app:timedelta")
 
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -21,7 +21,7 @@ def test_a_module_another_thread_is_still_importing_is_waited_for(
     # Two runs of a job whose module is not imported yet start at once on two workers: one
     # imports it; the other must wait for that import, not see a module without attributes.
     (tmp_path / "gnomon_slow_module.py").write_text(
-        "from tests.unit import test_references as t\n"
+        "from tests.engine import test_references as t\n"
         "t.ENTERED.set()\n"
         "t.RELEASE.wait(10)\n"
         "def answer():\n"

@@ -1,0 +1,20 @@
+"""The formatter owns the layout (issue 10): no ``# fmt: skip`` / ``# fmt: off`` anywhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKER = re.compile(r"#\s*fmt:\s*(skip|off)\b")
+
+
+def test_no_formatter_escape_hatches() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("src", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if MARKER.search(line) and path != Path(__file__).resolve()
+    ]
+    assert found == [], f"let ruff format own these lines: {found}"
