@@ -70,11 +70,13 @@ Location = tuple[float, float]
 
 
 def check_name(name: object) -> str:
-    """A job name: text of at most 500 characters (the column's size), one line."""
+    """A job name: text of at most ``limits.MAX_NAME_CHARS`` characters, one line."""
     if not isinstance(name, str):
         raise InvalidSpec(f"job name {name!r} must be text")
-    if len(name) > 500:
-        raise InvalidSpec(f"job name of {len(name)} characters is too long (at most 500)")
+    if len(name) > limits.MAX_NAME_CHARS:
+        raise InvalidSpec(
+            f"job name of {len(name)} characters is too long (at most {limits.MAX_NAME_CHARS})"
+        )
     if any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidSpec(f"job name {name!r} contains a control character")
     return name
@@ -225,7 +227,7 @@ def _next_fire(trigger: Trigger, after: datetime) -> datetime | None:
         ) from None
 
 
-def define_job(
+def define_job(  # noqa: PLR0913 - keyword-only job fields
     when: When,
     action: ActionLike,
     *,

@@ -46,10 +46,16 @@ RANGE = f"from {EARLIEST.date().isoformat()} up to (not including) {LATEST.date(
 MAX_ID = 2**62
 """The largest run or event id a request may name (ids are 64-bit integers; a larger
 number is refused as out of range, never sent to the database)."""
+MAX_NAME_CHARS = 500
+"""A job's name (the column's size)."""
 MAX_NOTE_CHARS = 500
 """An error kept in a lifecycle event's data (the run keeps up to :data:`MAX_ERROR_CHARS`)."""
 MAX_SPEC_CHARS = 500
 MAX_TZ_CHARS = 64
+MAX_PAGE = 500
+"""The most rows one page of a list asks for (API ``limit``)."""
+MAX_BACKFILL_FIRES = 1000
+"""The most fires one backfill may record (its ``max_fires``)."""
 
 
 def check_instant(value: datetime, what: str) -> datetime:

@@ -77,6 +77,15 @@ class RunReason(StrEnum):
 _OUTCOMES = frozenset(s.value for s in RunStatus if s.finished)
 
 
+def _seconds(name: str, value: object, *, zero_ok: bool) -> None:
+    """A policy duration: a finite number of seconds, zero or more (or more than zero)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPolicy(f"policy {name}: {value!r} must be a number of seconds")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        need = "zero or more" if zero_ok else "more than zero"
+        raise InvalidPolicy(f"policy {name}: {value!r} must be {need}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """Retries, timeout, misfire and overlap rules of a job.
@@ -98,24 +107,21 @@ class Policy:
     notify_on: tuple[str, ...] = ("failed", "timed_out", "lost")
 
     def __post_init__(self) -> None:
-        def positive(name: str, value: float, *, zero_ok: bool = True) -> None:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidPolicy(f"policy {name}: {value!r} must be a number of seconds")
-            bad = not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok)
-            if bad:
-                need = "zero or more" if zero_ok else "more than zero"
-                raise InvalidPolicy(f"policy {name}: {value!r} must be {need}")
+        self._check_counts_and_seconds()
+        self._check_notify()
+        self._coerce_enums()
 
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise InvalidPolicy(f"policy max_attempts: {self.max_attempts!r} must be 1 or more")
-        if not isinstance(self.catchup_cap, int) or self.catchup_cap < 1:
-            raise InvalidPolicy(f"policy catchup_cap: {self.catchup_cap!r} must be 1 or more")
-        positive("backoff", self.backoff)
-        positive("max_backoff", self.max_backoff)
-        positive("jitter", self.jitter)
-        positive("grace", self.grace)
+    def _check_counts_and_seconds(self) -> None:
+        for name in ("max_attempts", "catchup_cap"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise InvalidPolicy(f"policy {name}: {value!r} must be 1 or more")
+        for name in ("backoff", "max_backoff", "jitter", "grace"):
+            _seconds(name, getattr(self, name), zero_ok=True)
         if self.timeout is not None:
-            positive("timeout", self.timeout, zero_ok=False)
+            _seconds("timeout", self.timeout, zero_ok=False)
+
+    def _check_notify(self) -> None:
         for name in ("notify_urls", "notify_on"):
             value = getattr(self, name)
             listed = isinstance(value, list | tuple)
@@ -127,6 +133,8 @@ class Policy:
                 raise InvalidPolicy(
                     f"policy notify_on: {status!r} is not one of {', '.join(sorted(_OUTCOMES))}"
                 )
+
+    def _coerce_enums(self) -> None:
         for name, enum in (("misfire", Misfire), ("overlap", Overlap)):
             value = getattr(self, name)
             if not isinstance(value, enum):

@@ -9,11 +9,11 @@ advice never disagrees with itself. Plain strings: the CLI imports this without 
 
 from __future__ import annotations
 
-FIRST_TOKEN_COMMAND = "gnomon token create NAME --scope admin"
+FIRST_TOKEN_COMMAND = "gnomon token create NAME --scope admin"  # noqa: S105 - a message, not a password
 """The one recommended command: an ``admin`` token keeps what open mode allowed."""
 
 FIRST_TOKEN_ENDS_OPEN_MODE = (
-    "creating the first token ends open mode: from then on every request needs a token"
+    "creating the first token ends open mode: from then on every request needs a token"  # noqa: S105 - a message, not a password
 )
 
 OPEN_MODE_NOTICE = (
@@ -29,7 +29,7 @@ OPEN_MODE_ENDED = (
 )
 
 LAST_TOKEN_REFUSAL = (
-    "{name!r} is the last live token: revoking it would bring open mode back (every request "
+    "{name!r} is the last live token: revoking it would bring open mode back (every request "  # noqa: S105 - a message, not a password
     "from this machine served as admin, no token needed). Create another token first, or "
     "give --reopen"
 )

@@ -15,7 +15,7 @@ from gnomon.errors import GnomonError, InvalidTrigger
 from gnomon.instants import iso
 
 
-def next_fires(
+def next_fires(  # noqa: PLR0917 - the fast path's plain arguments
     spec: str,
     tz: str = "UTC",
     after: str | None = None,
@@ -29,15 +29,15 @@ def next_fires(
     try:
         description, fires = _plan(spec, tz, after, count, lat, lon, dst)
     except GnomonError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the fast path of gnomon next prints without Typer
         sys.exit(2)
     if as_json:
-        print(json.dumps({"description": description, "fires": [iso(f) for f in fires]}))
+        print(json.dumps({"description": description, "fires": [iso(f) for f in fires]}))  # noqa: T201 - the fast path of gnomon next prints without Typer
     else:
         _show_table(description, fires, tz)
 
 
-def _plan(
+def _plan(  # noqa: PLR0917 - the fast path's plain arguments
     spec: str,
     tz: str,
     after: str | None,

@@ -71,7 +71,7 @@ class Scheduler:
     ...     s.run_forever()
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options
         self,
         url: str | None = None,
         *,

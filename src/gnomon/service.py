@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from gnomon import limits
 from gnomon.destinations import Destination, check_destination
 from gnomon.errors import Conflict, InvalidSpec, StoreUnavailable
 from gnomon.events import Event
@@ -281,7 +282,7 @@ def backfill(
         if len(fires) == max_fires:
             raise InvalidSpec(
                 f"max_fires: the range holds more than {max_fires} fires; "
-                "narrow it or raise max_fires (up to 1000)"
+                f"narrow it or raise max_fires (up to {limits.MAX_BACKFILL_FIRES})"
             )
         fires.append(fire)
         fire = job.trigger.next_after(fire)

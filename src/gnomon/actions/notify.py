@@ -121,7 +121,7 @@ class NotifyAction:
         """Never: apprise sends the message; no command or code of the job's choosing runs."""
         return False
 
-    def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def validate(self, config: Mapping[str, Any]) -> dict[str, Any]:  # noqa: C901 - known debt: to split
         """The normalised config, or :class:`InvalidAction` naming the first bad field.
 
         Error messages name a bad URL by its position and scheme only, since the rest of

@@ -360,7 +360,7 @@ class RedisAction:
             return {}
         return {"list": destination.queue}
 
-    def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:
+    def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:  # noqa: PLR0911 - one return per case
         try:
             redis = _redis()
             config = _resolved(self, config, ctx)

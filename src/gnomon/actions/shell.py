@@ -98,7 +98,7 @@ class ShellAction:
         env = {**os.environ, **config.get("env", {}), **ctx.environment()}
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             try:
-                proc = subprocess.Popen(
+                proc = subprocess.Popen(  # noqa: S603 - the shell action exists to run the job's command (argv, no shell)
                     config["argv"],
                     cwd=config.get("cwd"),
                     env=env,

@@ -23,7 +23,7 @@ from gnomon.api.schemas import (
     RunOut,
 )
 from gnomon.errors import InvalidSpec
-from gnomon.limits import MAX_ID
+from gnomon.limits import MAX_ID, MAX_PAGE
 from gnomon.models import ActionSpec, JobState, RunStatus
 from gnomon.service import Scope
 
@@ -37,7 +37,7 @@ BACKFILL_FIELDS = ("start", "end", "max_fires")
 def list_jobs(
     request: Request,
     who: Principal = READ,
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
     offset: int = Query(0, ge=0, le=10_000_000),
     state: JobState | None = None,
     search: str | None = Query(None, max_length=200),
@@ -231,7 +231,7 @@ def job_runs(
     request: Request,
     job_id: str = JobId,
     who: Principal = READ,
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=MAX_PAGE),
     status: RunStatus | None = None,
 ) -> RunList:
     """The job's runs, newest first."""

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 import gnomon
-from gnomon import definitions, service
+from gnomon import definitions, limits, service
 from gnomon.api import convert
 from gnomon.api.auth import Principal, need
 from gnomon.api.context import ApiContext, context
@@ -57,8 +57,8 @@ SSE_DOC: dict[int | str, dict[str, Any]] = {
 def preview(
     request: Request,
     who: Principal = READ,
-    when: str = Query(min_length=1, max_length=500, examples=["0 9 * * 1-5"]),
-    tz: str = Query("UTC", min_length=1, max_length=64),
+    when: str = Query(min_length=1, max_length=limits.MAX_SPEC_CHARS, examples=["0 9 * * 1-5"]),
+    tz: str = Query("UTC", min_length=1, max_length=limits.MAX_TZ_CHARS),
     count: int = Query(10, ge=1, le=100),
 ) -> PreviewOut:
     """The next ``count`` fires of a schedule and its description; nothing is stored."""
@@ -132,7 +132,7 @@ def audit(
     who: Principal = READ,
     target: str | None = Query(None, max_length=250, examples=["job:nightly-backup"]),
     before_id: int | None = Query(None, ge=1, le=MAX_ID),
-    limit: int = Query(50, ge=1, le=500),
+    limit: int = Query(50, ge=1, le=limits.MAX_PAGE),
 ) -> AuditPage:
     """Who changed what, newest first; page back with ``before_id``."""
     found = service.audit_entries(

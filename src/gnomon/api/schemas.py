@@ -63,7 +63,7 @@ class JobIn(Strict):
     tz: str = TzText
     action: ActionIn
     id: str | None = Field(default=None, min_length=1, max_length=200, examples=["nightly-backup"])
-    name: str | None = Field(default=None, min_length=1, max_length=500)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.MAX_NAME_CHARS)
     policy: PolicyIn = Field(default_factory=lambda: PolicyIn())
     paused: bool = False
 
@@ -74,7 +74,7 @@ class JobPatch(Strict):
     when: str | None = Field(default=None, min_length=1, max_length=limits.MAX_SPEC_CHARS)
     tz: str | None = Field(default=None, min_length=1, max_length=limits.MAX_TZ_CHARS)
     action: ActionIn | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=500)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.MAX_NAME_CHARS)
     policy: PolicyIn | None = None
 
 
@@ -133,7 +133,9 @@ class RunList(BaseModel):
 class BackfillIn(Strict):
     start: BoundedInstant = Field(description="Fires at or after this instant…")
     end: BoundedInstant = Field(description="…and before this one (not after now).")
-    max_fires: int = Field(default=100, ge=1, le=1000, description="Refuse a range holding more.")
+    max_fires: int = Field(
+        default=100, ge=1, le=limits.MAX_BACKFILL_FIRES, description="Refuse a range holding more."
+    )
 
 
 class BackfillOut(BaseModel):
@@ -182,7 +184,7 @@ class WorkflowScheduleIn(Strict):
         description="A named destination for the `amqp`, `redis` or `celery` action (instead "
         "of a URL in its config).",
     )
-    name: str | None = Field(default=None, min_length=1, max_length=500)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.MAX_NAME_CHARS)
     policy: PolicyIn = Field(default_factory=lambda: PolicyIn())
     paused: bool = False
 

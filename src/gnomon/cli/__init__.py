@@ -74,17 +74,17 @@ def main(argv: list[str] | None = None) -> None:
         if callable(show):
             show()
         else:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - CLI error line, printed before Typer loads
         code = int(getattr(exc, "exit_code", 2))
     except GnomonError as exc:
         if state.verbose:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - CLI error line, printed before Typer loads
         code = 2 if isinstance(exc, InvalidSpec) else 1
     except Exception as exc:  # a bug: still one line (it may hold what it read: not shown)
         if state.verbose:
             traceback.print_exc()
-        print(
+        print(  # noqa: T201 - CLI error line, printed before Typer loads
             f"error: unexpected {type(exc).__name__}; run with -v to see the traceback",
             file=sys.stderr,
         )

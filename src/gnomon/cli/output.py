@@ -44,7 +44,7 @@ STATUS_STYLE = {
 
 
 def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, default=str))
+    print(json.dumps(value, indent=2, sort_keys=True, default=str))  # noqa: T201 - the CLI's JSON output, unwrapped
 
 
 def when(value: datetime | None) -> str:

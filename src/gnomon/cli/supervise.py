@@ -89,7 +89,7 @@ class Supervisor:
     def start(self) -> None:
         for child in self.children:
             try:
-                proc = subprocess.Popen(
+                proc = subprocess.Popen(  # noqa: S603 - gnomon's own children (argv)
                     child.argv,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,

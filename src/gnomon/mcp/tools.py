@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from gnomon import service
 from gnomon.errors import GnomonError, InvalidAction, InvalidSpec, InvalidTrigger
 from gnomon.instants import iso
+from gnomon.limits import MAX_NAME_CHARS
 from gnomon.models import ActionSpec
 from gnomon.redaction import redact_text
 from gnomon.service import Scope
@@ -201,7 +202,7 @@ class AgentDesk:
             id=id,
             tz=tz,
             policy=dict(policy or {}),
-            name=f"{name or kind + ' job'} {tag}"[:500],
+            name=f"{name or kind + ' job'} {tag}"[:MAX_NAME_CHARS],
         )
         self.audit(
             caller, "job.create", f"job:{job.id}", {"after": _summary(job), "agent": caller.agent}

@@ -95,7 +95,7 @@ def schema_is_current(engine: Engine) -> bool:
         with engine.connect() as conn, conn.begin():
             if not inspect(conn).has_table(VERSION_TABLE):
                 return False
-            current = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+            current = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()  # noqa: S608 - a constant table name
     except OperationalError as exc:
         raise StoreUnavailable(f"database unavailable: {error_line(exc)}") from exc
     except DatabaseError as exc:  # e.g. --db pointing at a file that is not a database

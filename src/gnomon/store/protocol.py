@@ -77,7 +77,7 @@ class Store(Protocol):
 
     # -- the scheduler's step -----------------------------------------------------------------
 
-    def step(
+    def step(  # noqa: PLR0913, PLR0917 - one step's inputs, on the hot path
         self,
         now: datetime,
         planner: Planner,

@@ -69,7 +69,7 @@ class RunStore(SqlBase):
         with self._write() as conn:
             return self._claim_runs(conn, now, worker, limit, lease)
 
-    def _claim_runs(
+    def _claim_runs(  # noqa: PLR0917 - a claim's inputs, on the hot path
         self,
         conn: Connection,
         now: datetime,

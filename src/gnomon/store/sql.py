@@ -26,7 +26,7 @@ from sqlalchemy import Connection, func, select, update
 from gnomon.errors import Conflict, JobExists, JobNotFound, RunNotFound, StoreUnavailable
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
-from gnomon.limits import MAX_NOTE_CHARS
+from gnomon.limits import MAX_ID, MAX_NOTE_CHARS
 from gnomon.models import Job, JobState, Overlap, Run, RunReason, RunStatus
 from gnomon.planning import FIRE_NOTES, MAX_LOSSES, FirePlan
 from gnomon.store import rows
@@ -46,7 +46,7 @@ from gnomon.store.statements import (
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
-BEFORE_ANY = -(2**62)  # a moment (µs since the epoch) before any stored one
+BEFORE_ANY = -MAX_ID  # a moment (µs since the epoch) before any stored one
 UNFINISHED = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
@@ -175,7 +175,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         with self._write() as conn:
             return self._advance_jobs(conn, now, planner, limit)
 
-    def step(
+    def step(  # noqa: PLR0913, PLR0917 - one step's inputs, on the hot path
         self,
         now: datetime,
         planner: Planner,
@@ -277,7 +277,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         self._insert_events.run(conn, new_events)
         return AdvanceResult(len(found), len(new_runs), len(found) >= limit)
 
-    def _claim_new(
+    def _claim_new(  # noqa: PLR0917 - one step's inputs, on the hot path
         self,
         conn: Connection,
         now: datetime,

@@ -23,6 +23,7 @@ from gnomon.api.problems import ApiError
 from gnomon.api.routes_jobs import add_job
 from gnomon.api.schemas import JobIn
 from gnomon.errors import GnomonError
+from gnomon.limits import MAX_SPEC_CHARS, MAX_TZ_CHARS
 from gnomon.service import Scope
 from gnomon.triggers.base import next_fires
 from gnomon.web.render import render
@@ -180,7 +181,9 @@ def job_action(request: Request, job_id: str, verb: str, csrf: str = Form("")) -
 
 @router.get("/ui/preview")
 def ui_preview(
-    request: Request, when: str = Query("", max_length=500), tz: str = Query("UTC", max_length=64)
+    request: Request,
+    when: str = Query("", max_length=MAX_SPEC_CHARS),
+    tz: str = Query("UTC", max_length=MAX_TZ_CHARS),
 ) -> JSONResponse:
     """Live preview for the new-job form: description and next fires, or the error."""
     principal(request)

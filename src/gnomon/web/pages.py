@@ -15,6 +15,7 @@ from gnomon.api.context import context
 from gnomon.api.problems import ApiError
 from gnomon.api.routes_ops import event_stream
 from gnomon.errors import JobNotFound
+from gnomon.limits import MAX_ID
 from gnomon.models import Job, JobState, RunStatus
 from gnomon.scheduler import Scheduler
 from gnomon.service import Scope
@@ -158,9 +159,9 @@ def audit_page(request: Request, before_id: int | None = Query(None, ge=1)) -> H
 @router.get("/ui/events")
 def ui_events(
     request: Request,
-    after: int = Query(0, ge=0, le=2**62),
+    after: int = Query(0, ge=0, le=MAX_ID),
     job_id: str | None = Query(None, max_length=200),
-    last_event_id: int | None = Header(None, ge=0, le=2**62),
+    last_event_id: int | None = Header(None, ge=0, le=MAX_ID),
 ) -> StreamingResponse:
     """The live feed (SSE) for signed-in browsers (EventSource cannot send a bearer header)."""
     principal(request)

@@ -13,6 +13,7 @@ from gnomon import service
 from gnomon.api.context import context
 from gnomon.api.problems import ApiError
 from gnomon.errors import Conflict
+from gnomon.limits import MAX_ID
 from gnomon.models import RunStatus
 from gnomon.service import Scope
 from gnomon.web.render import render
@@ -66,7 +67,7 @@ def runs_page(
     last: str = Query("", pattern="^(|1h|6h|24h|7d)$"),
     since: str = Query("", max_length=40),
     until: str = Query("", max_length=40),
-    before_id: int | None = Query(None, ge=1, le=2**62),
+    before_id: int | None = Query(None, ge=1, le=MAX_ID),
 ) -> HTMLResponse:
     """Runs of every job, newest first, filtered by status, job and time (scheduled for)."""
     principal(request)
@@ -99,7 +100,7 @@ def runs_page(
 
 @router.post("/runs/{run_id}/{verb}")
 def run_action(
-    request: Request, verb: str, run_id: int = Path(ge=1, le=2**62), csrf: str = Form("")
+    request: Request, verb: str, run_id: int = Path(ge=1, le=MAX_ID), csrf: str = Form("")
 ) -> Response:
     """Retry or cancel one run, then go back to the page the button was on."""
     check_csrf(request, csrf)

@@ -19,7 +19,7 @@ from gnomon.api.context import context
 from gnomon.api.problems import ApiError
 from gnomon.service import Scope
 
-TOKEN_COOKIE = "gnomon_token"
+TOKEN_COOKIE = "gnomon_token"  # noqa: S105 - a cookie's name, not a password
 CSRF_COOKIE = "gnomon_csrf"
 
 
