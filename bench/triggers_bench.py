@@ -115,7 +115,7 @@ _BARE_APP = (
 
 _OWN_SHARE = (
     "import time, gnomon, gnomon.cli; began = time.perf_counter(); "
-    "from gnomon.preview import _plan; import json; "
+    "from gnomon.cli.preview import _plan; import json; "
     "d, f = _plan('0 9 * * 1-5', 'UTC', None, 5, None, None, 'cron'); "
     "json.dumps({'description': d, 'fires': [x.isoformat() for x in f]}); "
     "print((time.perf_counter() - began) * 1e3)"

@@ -1,5 +1,5 @@
 """``python -m gnomon``: the command line."""
 
-from gnomon.command import main
+from gnomon.cli.command import main
 
 main()

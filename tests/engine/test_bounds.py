@@ -15,7 +15,7 @@ import pytest
 
 from gnomon import FakeClock, JobState, Scheduler, limits, python
 from gnomon.cli import main
-from gnomon.command import _fast_next
+from gnomon.cli.command import _fast_next
 from gnomon.errors import InvalidPolicy, InvalidTrigger
 from gnomon.triggers import IntervalTrigger, parse
 from tests.engine.conftest import T0

@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from gnomon.cli import app
-from gnomon.command import next_parser
+from gnomon.cli.command import next_parser
 
 
 def typer_options() -> set[str]:
@@ -25,7 +25,7 @@ def test_fast_path_knows_exactly_the_typer_commands_options() -> None:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from gnomon.command import main; sys.argv[0] = 'gnomon'; main()"
+    code = "import sys; from gnomon.cli.command import main; sys.argv[0] = 'gnomon'; main()"
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
     )

@@ -1,92 +1,23 @@
-"""The ``gnomon`` command line (Typer + Rich).
+"""The ``gnomon`` command line.
 
-A thin face over the same services the API uses. Command modules import heavy parts
-(SQLAlchemy, the store) inside the commands, so ``gnomon next`` and ``--help`` start fast.
-A :class:`~gnomon.errors.GnomonError` prints one line and exits non-zero (2 for bad input,
-1 otherwise); so does any other exception (a bug), without its message; ``-v`` shows the
-traceback.
+- :mod:`gnomon.cli.command`: the console script's entry point. ``gnomon next`` runs there
+  with :mod:`argparse` and :mod:`gnomon.cli.preview`, without importing Typer (a fast cold
+  start for scripts); every other command goes to the Typer app.
+- :mod:`gnomon.cli.typer_app`: the Typer ``app``, its global options and error handling
+  (``main``).
+- one module per command group (``jobs``, ``schedule``, ``up``, ``worker_cmd``, …).
+
+This package's ``__init__`` imports nothing, so the fast path stays fast; ``gnomon.cli.app``
+and ``gnomon.cli.main`` (from ``typer_app``) are loaded on first use.
 """
 
 from __future__ import annotations
 
-import sys
-import traceback
-
-import typer
-from typer.exceptions import TyperException
-
-from gnomon.cli import devices, jobs, schedule, up
-from gnomon.cli.state import state
-from gnomon.errors import GnomonError, InvalidSpec
-
-app = typer.Typer(
-    name="gnomon",
-    help="gnomon: a durable task scheduler. Fires at the right time, once.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+import importlib
+from typing import Any
 
 
-@app.callback()
-def _options(
-    db: str | None = typer.Option(
-        None,
-        "--db",
-        help="Database URL or SQLite file (default: GNOMON_DATABASE_URL, else ./gnomon.db).",
-    ),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
-) -> None:
-    state.db = db
-    state.verbose = verbose
-
-
-jobs.register(app)
-devices.register(app)
-schedule.register(app)
-up.register(app)
-for _optional in (
-    "next_cmd",
-    "tokens",
-    "api_cmd",
-    "status",
-    "mcp_cmd",
-    "worker_cmd",
-    "destinations",
-    "beat",
-    "prune",
-):
-    try:
-        _module = __import__(f"gnomon.cli.{_optional}", fromlist=["register"])
-    except ImportError:  # a command whose module is not there yet
-        continue
-    _module.register(app)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``gnomon`` console script."""
-    try:
-        code = app(args=argv, standalone_mode=False)
-    except typer.Abort:
-        code = 130
-    except TyperException as exc:  # usage errors: typer's own message and exit code
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - CLI error line, printed before Typer loads
-        code = int(getattr(exc, "exit_code", 2))
-    except GnomonError as exc:
-        if state.verbose:
-            traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - CLI error line, printed before Typer loads
-        code = 2 if isinstance(exc, InvalidSpec) else 1
-    except Exception as exc:  # a bug: still one line (it may hold what it read: not shown)
-        if state.verbose:
-            traceback.print_exc()
-        print(  # noqa: T201 - CLI error line, printed before Typer loads
-            f"error: unexpected {type(exc).__name__}; run with -v to see the traceback",
-            file=sys.stderr,
-        )
-        code = 1
-    sys.exit(code if isinstance(code, int) else 0)
+def __getattr__(name: str) -> Any:
+    if name in ("app", "main"):
+        return getattr(importlib.import_module("gnomon.cli.typer_app"), name)
+    raise AttributeError(f"module 'gnomon.cli' has no attribute {name!r}")

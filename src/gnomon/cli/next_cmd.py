@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gnomon.preview import next_fires
+from gnomon.cli.preview import next_fires
 
 if TYPE_CHECKING:
     import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``next`` command to ``app`` (``gnomon.command`` runs it without Typer)."""
+    """Add the ``next`` command to ``app`` (``gnomon.cli.command`` runs it without Typer)."""
     app.command("next")(_typer_command())
 
 

@@ -1,8 +1,7 @@
 """What ``gnomon next`` prints: a schedule's description and next fires.
 
-Outside the ``gnomon.cli`` package on purpose: the console script runs ``next`` without
-importing Typer (see :mod:`gnomon.command`), and importing anything in ``gnomon.cli`` would
-import it.
+The console script runs ``next`` without importing Typer (see :mod:`gnomon.cli.command`):
+this module imports nothing of the Typer app (``gnomon.cli``'s ``__init__`` loads nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from gnomon.errors import GnomonError, InvalidTrigger
 from gnomon.instants import iso
 
 
-def next_fires(  # noqa: PLR0917 - the fast path's plain arguments
+def next_fires(
     spec: str,
     tz: str = "UTC",
     after: str | None = None,
@@ -37,7 +36,7 @@ def next_fires(  # noqa: PLR0917 - the fast path's plain arguments
         _show_table(description, fires, tz)
 
 
-def _plan(  # noqa: PLR0917 - the fast path's plain arguments
+def _plan(
     spec: str,
     tz: str,
     after: str | None,

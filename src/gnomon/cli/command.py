@@ -34,7 +34,7 @@ def _fast_next(args: list[str]) -> int | None:
         return None
     if extra or not 1 <= options.count <= 1000:
         return None
-    from gnomon.preview import next_fires
+    from gnomon.cli.preview import next_fires
 
     try:
         next_fires(
@@ -58,6 +58,6 @@ def main() -> None:
         code = _fast_next(args[1:])
         if code is not None:
             sys.exit(code)
-    from gnomon.cli import main as full_main
+    from gnomon.cli.typer_app import main as full_main
 
     full_main(args)
