@@ -20,6 +20,7 @@ from gnomon.settings import Settings
 from tests.servers import require
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "devices"
+BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "devices" / "broken"
 START = datetime(2026, 6, 1, tzinfo=UTC)  # midnight UTC, before Berlin's sunrise
 
 COOP_MODULE = """
@@ -40,12 +41,46 @@ def scheduler(tmp_path: Path) -> Iterator[Scheduler]:
         yield s
 
 
+@pytest.fixture
+def with_broken(tmp_path: Path) -> Path:
+    """The README's example devices plus a deliberately broken one (a test fixture only)."""
+    folder = tmp_path / "devices"
+    shutil.copytree(EXAMPLES, folder)
+    shutil.copytree(BROKEN, folder / "broken")
+    return folder
+
+
 def job_ids(scheduler: Scheduler) -> list[str]:
     return sorted(j.id for j in scheduler.list())
 
 
-def test_discovery_reports_the_broken_module_and_schedules_the_others(scheduler: Scheduler) -> None:
-    reports = {r.device: r for r in apply_discovery(scheduler, EXAMPLES)}
+def test_the_readme_example_devices_are_all_ok(scheduler: Scheduler) -> None:
+    reports = apply_discovery(scheduler, EXAMPLES)
+    assert sorted(r.device for r in reports) == ["coop", "sprinkler"]
+    assert all(r.ok for r in reports), [r.error for r in reports]
+
+
+def test_gnomon_devices_exits_non_zero_when_a_device_failed(
+    with_broken: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gnomon.cli import main
+
+    db = str(tmp_path / "cli.db")
+    with pytest.raises(SystemExit) as failed:
+        main(["--db", db, "devices", str(with_broken)])
+    assert failed.value.code == 1
+    out = capsys.readouterr().out
+    assert "failed" in out
+    assert "coop" in out
+    with pytest.raises(SystemExit) as ok:
+        main(["--db", db, "devices", str(EXAMPLES)])
+    assert ok.value.code == 0
+
+
+def test_discovery_reports_the_broken_module_and_schedules_the_others(
+    scheduler: Scheduler, with_broken: Path
+) -> None:
+    reports = {r.device: r for r in apply_discovery(scheduler, with_broken)}
     assert reports["coop"].ok
     assert reports["sprinkler"].ok
     assert not reports["broken"].ok
@@ -180,11 +215,12 @@ def test_command_that_expired_while_the_device_was_away_is_not_executed(
     assert door.refused[0][1].startswith("stale")
 
 
-def test_replanning_job_applies_discovery_again(scheduler: Scheduler, tmp_path: Path) -> None:
+def test_replanning_job_applies_discovery_again(
+    scheduler: Scheduler, tmp_path: Path, with_broken: Path
+) -> None:
     from gnomon.devices.discovery import REPLAN_JOB, replan, schedule_replanning
 
-    folder = tmp_path / "devices"
-    shutil.copytree(EXAMPLES, folder)
+    folder = with_broken
     schedule_replanning(scheduler, folder)
     job = scheduler.get(REPLAN_JOB)
     assert job.action.config["ref"] == "gnomon.devices.discovery:replan"

@@ -15,7 +15,8 @@ def devices(
     target: str = typer.Argument(..., help="A folder of <device>/tasks.py modules, or 'status'."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Discover device modules (DIR) and bring their jobs in step; or 'status'."""
+    """Discover device modules (DIR) and bring their jobs in step; or 'status'. Exits 1 when
+    a device failed (a cron wrapper notices), after bringing the others in step."""
     if target == "status":
         show_status(as_json)
         return
@@ -30,13 +31,16 @@ def devices(
                 for r in reports
             ]
         )
-        return
-    for r in reports:
-        if r.ok:
-            changes = ", ".join(f"{n} {k}" for k, n in r.changes.items() if n)
-            output.console.print(f"[green]ok[/]     {r.device}: {len(r.jobs)} job(s) ({changes})")
-        else:
-            output.console.print(f"[red]failed[/] {r.device}: {r.error}")
+    else:
+        for r in reports:
+            if r.ok:
+                changes = ", ".join(f"{n} {k}" for k, n in r.changes.items() if n)
+                shown = f"{len(r.jobs)} job(s) ({changes})"
+                output.console.print(f"[green]ok[/]     {r.device}: {shown}")
+            else:
+                output.console.print(f"[red]failed[/] {r.device}: {r.error}")
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
 
 
 def show_status(as_json: bool) -> None:
