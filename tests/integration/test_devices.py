@@ -228,3 +228,33 @@ def test_replanning_job_applies_discovery_again(
     assert result["coop"] == "ok"
     assert "ModuleNotFoundError" in result["broken"]
     assert "device:coop:open-door" in job_ids(scheduler)
+
+
+def test_one_bad_task_does_not_drop_the_devices_good_tasks(
+    scheduler: Scheduler, tmp_path: Path
+) -> None:
+    folder = tmp_path / "devices" / "pump"
+    folder.mkdir(parents=True)
+    tasks = folder / "tasks.py"
+    good = "{'kind': 'shell', 'config': {'argv': ['true']}}"
+
+    def declare(second_when: str) -> None:
+        tasks.write_text(
+            "def schedule_tasks():\n"
+            f"    return [dict(name='flush', when='every 1h', action={good}),\n"
+            f"            dict(name='drain', when={second_when!r}, action={good}),\n"
+            "            dict(name='nameless-action', when='every 2h')]\n"
+        )
+
+    declare("every 3h")
+    [first] = apply_discovery(scheduler, tmp_path / "devices")
+    assert not first.ok  # the task without an action
+    assert "'nameless-action': no action" in (first.error or "")
+    assert job_ids(scheduler) == ["device:pump:drain", "device:pump:flush"]
+    declare("every 25 o'clock")  # now 'drain' is bad too: its job stays as it was
+    [second] = apply_discovery(scheduler, tmp_path / "devices")
+    assert not second.ok
+    assert "25 o'clock" in (second.error or "")
+    assert second.jobs == ["device:pump:flush"]
+    assert job_ids(scheduler) == ["device:pump:drain", "device:pump:flush"]
+    assert scheduler.get("device:pump:drain").trigger.describe() == "Every 3 hours"

@@ -3,9 +3,10 @@
 Each module is imported in isolation (its own module name, its folder on ``sys.path`` only
 while it loads) and asked for its tasks: ``schedule_tasks(scheduler)`` declares them on a
 :class:`~gnomon.devices.planner.DevicePlanner`, or ``schedule_tasks()`` returns a list of
-mappings. A module that fails to import, lacks ``schedule_tasks``, raises, or declares an
-invalid task is reported with its name and reason; the others carry on, and the failed
-device's existing jobs are kept untouched.
+mappings. A module that fails to import, lacks ``schedule_tasks`` or raises is reported with
+its name and reason, and its existing jobs are kept untouched; the other devices carry on. A
+module that declares an invalid task is reported too, with the task and the reason, but its
+good tasks are brought in step (the bad task's existing job, if any, is kept as it was).
 
 Applying a discovery is idempotent: a job whose definition is unchanged is left as it is
 (an interval keeps its phase), a changed one is updated in place, a new one added, and the
@@ -61,8 +62,9 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def load_tasks(device: str, path: Path) -> list[TaskDefinition]:
-    """Import one device module and return the tasks it declares (raises on any problem)."""
+def load_tasks(device: str, path: Path) -> DevicePlanner:
+    """Import one device module; the planner holds the tasks it declares and the problems of
+    those it could not take (raises when the module itself fails)."""
     spec = importlib.util.spec_from_file_location(f"gnomon_devices.{device}.tasks", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
@@ -86,12 +88,12 @@ def load_tasks(device: str, path: Path) -> list[TaskDefinition]:
             planner.add_definition(item)
     else:
         schedule_tasks(planner)
-    return planner.tasks
+    return planner
 
 
-def discover(directory: Path) -> dict[str, list[TaskDefinition] | BaseException]:
-    """Every device folder's tasks, or the exception that stopped its module."""
-    found: dict[str, list[TaskDefinition] | BaseException] = {}
+def discover(directory: Path) -> dict[str, DevicePlanner | BaseException]:
+    """Every device folder's planner (its tasks), or the exception that stopped its module."""
+    found: dict[str, DevicePlanner | BaseException] = {}
     for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
         path = folder / "tasks.py"
         if not path.is_file() or folder.name.startswith((".", "_")):
@@ -136,18 +138,27 @@ def apply_discovery(scheduler: Scheduler, directory: str | Path) -> list[DeviceR
     found = discover(folder)
     existing = {j.id: j for j in _device_jobs(scheduler)}
     reports: list[DeviceReport] = []
-    for device, tasks in found.items():
+    for device, planner in found.items():
         report = DeviceReport(device, ok=False)
-        try:
-            if isinstance(tasks, BaseException):
-                raise tasks
-            wanted = [_define(device, task, now) for task in tasks]
-        except BaseException as exc:
-            report.error = _failure(exc)
+        if isinstance(planner, BaseException):
+            report.error = _failure(planner)
             log.info("device %s: %s", device, report.error)
-        else:
-            report.ok, report.jobs = True, [job.id for job in wanted]
-            report.changes = _sync(scheduler, device, wanted, existing, now)
+            reports.append(report)
+            continue
+        wanted, problems = [], list(planner.problems)
+        for task in planner.tasks:
+            try:
+                wanted.append(_define(device, task, now))
+            except Exception as exc:  # a bad task: reported, the others carry on
+                problems.append((task.name, _failure(exc)))
+        # A bad task's job, if one exists from before, is kept as it was (not removed).
+        untouched = {device_job_id(device, name) for name, _ in problems if name is not None}
+        report.jobs = [job.id for job in wanted]
+        report.changes = _sync(scheduler, device, wanted, existing, now, untouched)
+        report.ok = not problems
+        if problems:
+            report.error = "; ".join(reason for _, reason in problems)
+            log.info("device %s: %s", device, report.error)
         reports.append(report)
     gone = {i for i in existing if i.split(":")[1] not in found}
     for job_id in sorted(gone):
@@ -161,7 +172,12 @@ def _device_jobs(scheduler: Scheduler) -> list[Job]:
 
 
 def _sync(
-    scheduler: Scheduler, device: str, wanted: list[Job], existing: dict[str, Job], now: datetime
+    scheduler: Scheduler,
+    device: str,
+    wanted: list[Job],
+    existing: dict[str, Job],
+    now: datetime,
+    untouched: set[str],
 ) -> dict[str, int]:
     changes = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
     for job in wanted:
@@ -181,7 +197,7 @@ def _sync(
             )
             service.replace_job(scheduler, kept, by="device discovery", at=now)
             changes["updated"] += 1
-    keep = {job.id for job in wanted}
+    keep = {job.id for job in wanted} | untouched
     for job_id in existing:
         if job_id.startswith(device_job_id(device, "")) and job_id not in keep:
             _remove(scheduler, job_id)

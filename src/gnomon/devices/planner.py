@@ -56,11 +56,14 @@ def mqtt_command(
 
 
 class DevicePlanner:
-    """Collects the tasks one device module declares."""
+    """Collects the tasks one device module declares. A task it cannot take is recorded in
+    ``problems`` (task name or None, reason) and the module carries on with the others: one
+    bad task never drops the device's good ones."""
 
     def __init__(self, device: str, *, tz: str = "UTC", location: Location | None = None) -> None:
         self.device, self.tz, self.location = device, tz, location
         self.tasks: list[TaskDefinition] = []
+        self.problems: list[tuple[str | None, str]] = []
 
     mqtt_command = staticmethod(mqtt_command)
 
@@ -76,8 +79,13 @@ class DevicePlanner:
     ) -> None:
         """Declare a task; ``options`` are policy fields (max_attempts, backoff, …)."""
         if any(t.name == name for t in self.tasks):
-            raise InvalidSpec(f"device {self.device}: two tasks are named {name!r}")
-        spec = action if isinstance(action, ActionSpec) else _action(action, name)
+            self.problems.append((name, f"device {self.device}: two tasks are named {name!r}"))
+            return
+        try:
+            spec = action if isinstance(action, ActionSpec) else _action(action, name)
+        except InvalidSpec as exc:
+            self.problems.append((name, str(exc)))
+            return
         self.tasks.append(
             TaskDefinition(
                 name=name,
@@ -92,10 +100,15 @@ class DevicePlanner:
     def add_definition(self, item: Mapping[str, Any]) -> None:
         """A task given as a mapping (the zero-argument ``schedule_tasks()`` form)."""
         if not isinstance(item, Mapping) or "name" not in item or "when" not in item:
-            raise InvalidSpec(f"device {self.device}: a task needs at least name and when")
+            self.problems.append(
+                (None, f"device {self.device}: a task needs at least name and when")
+            )
+            return
         options = {k: v for k, v in item.items() if k not in TASK_FIELDS}
         if "action" not in item:
-            raise InvalidSpec(f"device {self.device} task {item['name']!r}: no action")
+            name = str(item["name"])
+            self.problems.append((name, f"device {self.device} task {name!r}: no action"))
+            return
         self.add(
             item["when"],
             item["action"],
