@@ -14,6 +14,7 @@ from gnomon.actions.base import RunContext, cap_output
 from gnomon.actions.registry import get_action
 from gnomon.clock import Clock
 from gnomon.destinations import Resolver
+from gnomon.errors import InvalidAction
 from gnomon.limits import MAX_ERROR_CHARS, cap_result
 from gnomon.models import Outcome
 from gnomon.planning import retry_due
@@ -47,10 +48,16 @@ def execute_run(
         started_at=clock.now(),
         destinations=destinations,
     )
+    permanent = False
     try:
         action = get_action(claimed.action.kind)
         outcome = action.execute(claimed.action.config, ctx)
         secret_keys = action.secret_fields
+    except InvalidAction as exc:
+        # The action cannot run as configured (its code does not import, its kind is gone):
+        # a permanent failure, never retried with backoff — another attempt would fail alike.
+        outcome = Outcome.failure(f"{exc} (not retried: the action cannot run as configured)")
+        secret_keys, permanent = frozenset(), True
     except Exception as exc:  # an action's bug is the run's failure, not the scheduler's
         log.debug("run %s raised", run.id, exc_info=True)
         outcome = Outcome.failure(f"{type(exc).__name__}: {exc}")
@@ -75,6 +82,6 @@ def execute_run(
         result=mask(redact(cap_result(outcome.result), secret_keys), secrets),
         error=None if error is None else mask(redact_text(error), secrets),
         output=mask(redact_text(cap_output(outcome.output)), secrets),
-        retry_due=retry_due(policy, run.attempt, outcome.status, finished),
+        retry_due=None if permanent else retry_due(policy, run.attempt, outcome.status, finished),
         job_id=run.job_id,
     )

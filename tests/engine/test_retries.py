@@ -6,6 +6,7 @@ action's own timeout (half a second), which is what is under test.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import sys
 from collections.abc import Callable
@@ -77,6 +78,25 @@ def test_a_failing_action_runs_max_attempts_times_with_growing_delays(
     assert [c.attempt for c in blocking.gate("flaky").entered] == [1, 2, 3, 4]
     kinds = [e.kind for e in scheduler.events(job_id="flaky", limit=100)]
     assert (kinds.count("run.failed"), kinds.count("run.retrying")) == (4, 3)
+
+
+def test_code_that_no_longer_imports_fails_at_once_and_is_not_retried(
+    scheduler: Scheduler, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = f"gnomon_gone_{tmp_path.name.replace('-', '_')}"
+    module = tmp_path / f"{name}.py"
+    module.write_text("def work():\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scheduler.add(EVERY_HOUR, python(f"{name}:work"), id="gone", max_attempts=3, backoff=10)
+    module.unlink()  # the code is gone before the run: it cannot import any more
+    sys.modules.pop(name, None)
+    importlib.invalidate_caches()
+    run_due(scheduler, clock, 3600)
+    run = only_run(scheduler, "gone")
+    assert run.status is RunStatus.FAILED
+    assert f"cannot import {name!r}" in (run.error or "")
+    assert "not retried" in (run.error or "")
+    assert scheduler.runs("gone", status=RunStatus.PENDING) == []  # no retry is planned
 
 
 def test_retry_delays_stop_growing_at_max_backoff(scheduler: Scheduler, clock: FakeClock) -> None:
