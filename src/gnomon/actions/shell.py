@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -26,6 +27,23 @@ _POLL = 0.25  # how often a running command checks for cancellation, seconds
 
 STDERR_SHARE = OUTPUT_CAP // 4
 """stderr keeps up to this much (it is usually where the error is); stdout gets the rest."""
+
+
+def missing_program(argv: list[str], cwd: str | None = None) -> str | None:
+    """Why ``argv[0]`` would not start on this machine (not found, or not executable), or
+    None. A warning for the person adding the job, not a refusal: the job may run on another
+    machine (a Celery worker) where the program is installed."""
+    program = argv[0] if argv else ""
+    if os.sep in program or (os.altsep and os.altsep in program):
+        path = program if os.path.isabs(program) or cwd is None else os.path.join(cwd, program)
+        if not os.path.exists(path):
+            return f"{program!r} does not exist on this machine"
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            return f"{program!r} is not an executable file on this machine"
+        return None
+    if shutil.which(program) is None:
+        return f"{program!r} is not a program on this machine's PATH"
+    return None
 
 
 def _read_capped(stream: IO[bytes], limit: int) -> str:

@@ -69,6 +69,10 @@ def add(
         if not command:
             raise InvalidSpec("--shell needs a command after --, e.g. -- echo hello")
         action = shell_action(command)
+        from gnomon.actions.shell import missing_program
+
+        if (problem := missing_program(command)) is not None:
+            output.warn(f"{problem}: the job will fail unless it runs where the program is")
     else:
         if command:
             raise InvalidSpec(f"unexpected arguments {command!r}; use --args for --python")

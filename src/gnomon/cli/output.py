@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,11 @@ STATUS_STYLE = {
 
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True, default=str))  # noqa: T201 - the CLI's JSON output, unwrapped
+
+
+def warn(message: str) -> None:
+    """A warning for the person at the terminal, on stderr (stdout stays the command's output)."""
+    sys.stderr.write(f"warning: {message}\n")
 
 
 def when(value: datetime | None) -> str:
