@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -47,6 +48,25 @@ def ensure_env(extras: str) -> None:
     stamp.touch()
 
 
+def run(cmd: list[str]) -> int:
+    """Run ``cmd`` and return its exit code, leaving Ctrl-C to it.
+
+    Ctrl-C in a terminal reaches every process of the foreground group: gnomon stops cleanly
+    by itself (runs in flight finish and are recorded; a second Ctrl-C forces). This process
+    only waits for it; ``subprocess.call`` would kill the child 0.25 s after the Ctrl-C, and a
+    run killed mid-way runs again. SIGTERM sent to this process is passed on to the child.
+    """
+    child = subprocess.Popen(cmd)
+    if os.name == "posix":
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child has had its own since Popen
+        signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # not POSIX: the child got the same Ctrl-C; keep waiting
+            continue
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on old Pythons to say so
         print(f"gnomon needs Python 3.11 or newer; this is {sys.version.split()[0]}")
@@ -63,10 +83,7 @@ def main(argv: list[str]) -> int:
         # runs as given (add ``-n 3`` for lanes there too).
         cmd = [str(BIN / "python"), "-m", "pytest", *(rest or PARALLEL)]
     os.chdir(ROOT)
-    try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 130
+    return run(cmd)
 
 
 if __name__ == "__main__":
