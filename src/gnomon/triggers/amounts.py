@@ -23,6 +23,16 @@ _COUNT_WORDS = {"a": 1.0, "an": 1.0, "half": 0.5, "quarter": 0.25, "couple": 2.0
 _UNITS_HINT = "use seconds, minutes, hours, days or weeks"
 
 
+def _unit(p: Parser, ahead: int = 0) -> str | None:
+    """The unit word at ``ahead``: a word, or ``second``, which the tokenizer reads as an
+    ordinal ("the second monday") but after a count is the unit ("in 1 second")."""
+    word = p.word(ahead)
+    if word is not None:
+        return word
+    token = p.peek(ahead)
+    return token.text if token is not None and token.text == "second" else None
+
+
 def starts_amount(p: Parser) -> bool:
     """Whether the cursor is at an amount (a figure, a compact ``2h30m``, ``a``/``half``...)."""
     token = p.peek()
@@ -30,7 +40,7 @@ def starts_amount(p: Parser) -> bool:
         return False
     if token.kind in ("amount", "number"):
         return True
-    following = p.word(1)
+    following = _unit(p, 1)
     if token.text in _COUNT_WORDS:
         return following in UNIT_SECONDS or following in _COUNT_WORDS or following == "of"
     return False
@@ -68,7 +78,7 @@ def _part(p: Parser) -> float | None:
         return None
     p.take("of")
     p.take("a", "an")
-    unit = p.word()
+    unit = _unit(p)
     if unit not in UNIT_SECONDS:
         shown = p.peek().text if p.peek() is not None else "nothing"  # type: ignore[union-attr]
         raise InvalidTrigger(f"{p.spec!r}: unknown unit {shown!r}; {_UNITS_HINT}")

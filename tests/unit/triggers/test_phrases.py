@@ -28,6 +28,15 @@ NOW = at("2026-11-23T10:00:00+01:00")  # a Monday morning
         P("in 30 minutes", AtTrigger, ["2026-11-23T10:30:00+01:00"], id="in-30-minutes"),
         P("in 2 hours", AtTrigger, ["2026-11-23T12:00:00+01:00"], id="in-2-hours"),
         P("in an hour", AtTrigger, ["2026-11-23T11:00:00+01:00"], id="in-an-hour"),
+        # "second" is also an ordinal ("the second monday"); after a count it is the unit.
+        P("in 1 second", AtTrigger, ["2026-11-23T10:00:01+01:00"], id="in-1-second"),
+        P("in a second", AtTrigger, ["2026-11-23T10:00:01+01:00"], id="in-a-second"),
+        P(
+            "in 1 minute and 1 second",
+            AtTrigger,
+            ["2026-11-23T10:01:01+01:00"],
+            id="in-minute-and-second",
+        ),
         P("in 1h30m", AtTrigger, ["2026-11-23T11:30:00+01:00"], id="in-compound"),
         P("tomorrow at 2pm", AtTrigger, ["2026-11-24T14:00:00+01:00"], id="tomorrow-at-2pm"),
         P("today at 5pm", AtTrigger, ["2026-11-23T17:00:00+01:00"], id="today-at-5pm"),
