@@ -57,6 +57,11 @@ GNOMON_LONGITUDE            (decimal degrees; see                         schedu
                             :func:`solar_location`)                       refused)
 =========================== ============================================ ===================
 
+Where a setting comes from, first found wins: the process environment, then a ``.env`` file
+in the current directory (its ``GNOMON_*`` lines only, ``KEY=value`` as python-dotenv reads
+them; other lines are left to whatever else reads the file, e.g. Docker Compose), then the
+default above. An explicit ``env`` mapping given to a function here is used alone.
+
 This module is the only reader of ``GNOMON_*`` variables (a test checks it): the rest of gnomon
 takes them from :class:`Settings`, :func:`mcp_servers`, :func:`destinations` or
 :func:`solar_location`.
@@ -91,7 +96,7 @@ def mcp_servers(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     server: the operator vetted it. Read on every call, so an edit applies to the next run.
     Raises :class:`ConfigError` naming what is wrong.
     """
-    raw = (os.environ if env is None else env).get(MCP_SERVERS_ENV, "").strip()
+    raw = (environment() if env is None else env).get(MCP_SERVERS_ENV, "").strip()
     if not raw:
         return {}
     if raw.startswith("{"):
@@ -143,7 +148,7 @@ def destinations(env: Mapping[str, str] | None = None) -> dict[str, Destination]
     from gnomon.destinations import from_mapping
     from gnomon.errors import InvalidSpec
 
-    raw = (os.environ if env is None else env).get(DESTINATIONS_ENV, "").strip()
+    raw = (environment() if env is None else env).get(DESTINATIONS_ENV, "").strip()
     if not raw:
         return {}
     try:
@@ -169,7 +174,7 @@ def solar_location(env: Mapping[str, str] | None = None) -> tuple[float, float] 
     """``(GNOMON_LATITUDE, GNOMON_LONGITUDE)``, the place of solar schedules that name none;
     None when either is unset. Read on every call. Raises :class:`ConfigError` when one is
     not a number."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     if "GNOMON_LATITUDE" not in env or "GNOMON_LONGITUDE" not in env:
         return None
     try:
@@ -217,6 +222,25 @@ def _number(
     return value
 
 
+
+DOTENV = ".env"
+
+
+def environment() -> Mapping[str, str]:
+    """The settings' source: this process's environment over ``./.env``'s ``GNOMON_*`` lines
+    (see the module's doc for the order)."""
+    path = Path.cwd() / DOTENV
+    if not path.is_file():
+        return os.environ
+    from dotenv import dotenv_values
+
+    try:
+        found = dotenv_values(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc}") from None
+    ours = {k: v for k, v in found.items() if k.startswith("GNOMON_") and v is not None}
+    return {**ours, **os.environ}
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     database_url: str = "gnomon.db"
@@ -247,7 +271,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+        env = environment() if env is None else env
         workers = int(_number(env, "GNOMON_WORKERS", 8, 1, 10_000, whole=True))
         max_body = int(_number(env, "GNOMON_MAX_BODY_BYTES", MAX_BODY_BYTES, 1, 2**30, whole=True))
         lease, recovery, stop = (_number(env, *timing) for timing in TIMINGS)
