@@ -63,10 +63,39 @@ for _optional in (
     _module.register(app)
 
 
+GLOBAL = ("--db", "--verbose")  # options of every command, accepted after it too
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """``gnomon list --db x.db`` as ``gnomon --db x.db list``: the global options given after
+    the command move before it (nothing after ``--``, which belongs to the job's command)."""
+    front: list[str] = []
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":  # before the command
+        takes_value = argv[i] == "--db" and i + 1 < len(argv)
+        front.extend(argv[i : i + 2] if takes_value else argv[i : i + 1])
+        i += 2 if takes_value else 1
+    rest: list[str] = []
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg.split("=", 1)[0] in GLOBAL:
+            takes_value = arg == "--db" and i + 1 < len(argv)
+            front.extend(argv[i : i + 2] if takes_value else [arg])
+            i += 2 if takes_value else 1
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gnomon`` console script."""
+    args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except typer.Abort:
         code = 130
     except TyperException as exc:  # usage errors: typer's own message and exit code
