@@ -31,6 +31,7 @@ from gnomon.store.retention import (
     prune_aged_runs,
     prune_events,
     prune_excess_runs,
+    run_id_span,
 )
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ def cycle(
             if not step.more:
                 break
             after = step.last_id
-    if retention.per_job > 0:
+    # The per-job limit walks every job (a step each): only worth it when some job can hold
+    # more than ``per_job`` runs, i.e. when more run ids than that are stored at all.
+    if 0 < retention.per_job < run_id_span(store):
         last_job = ""
         while page := job_ids_after(store, last_job, JOBS_PAGE):
             for job_id in page:

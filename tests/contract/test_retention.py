@@ -102,6 +102,23 @@ def test_beyond_the_count_per_job_the_oldest_finished_runs_go(jobs: SqlStore) ->
     assert report.runs == {"succeeded": 5}
 
 
+def test_the_count_rule_visits_no_job_while_fewer_runs_than_its_limit_are_stored(
+    store: SqlStore,
+) -> None:
+    # A cycle walks every job (a step each) for the per-job limit: with 100,000 idle jobs that
+    # was a third of an idle scheduler's CPU. No job can exceed the limit while the stored run
+    # ids span no more than it, so the walk is skipped; beyond it, it happens as before.
+    store.add_jobs([make_job(f"j{n:02}") for n in range(40)], event_data=False)
+    for _ in range(3):
+        record(store, "j00", RunStatus.SUCCEEDED, days_ago(1))
+    rules = Retention(runs_days=30, per_job=3, events_days=30)
+    assert len(list(cycle(store, rules, NOW))) == 2  # aged runs, events
+    record(store, "j00", RunStatus.SUCCEEDED, days_ago(1))
+    steps = list(cycle(store, rules, NOW))
+    assert len(steps) == 2 + 40 + 1  # + a step per job, + one window of j00's excess
+    assert sum(s.total_runs for s in steps) == 1
+
+
 def test_the_count_rule_keeps_the_newest_finished_run_behind_unfinished_ones(
     jobs: SqlStore,
 ) -> None:

@@ -208,6 +208,17 @@ def prune_excess_runs(
     return RunBatch(removed, window[-1].id, len(window) == limit)
 
 
+def run_id_span(store: SqlStore) -> int:
+    """How many run ids lie between the oldest and the newest stored run (0 with none): no job
+    holds more runs than this. Two primary-key look-ups (one ``min`` and one ``max`` per
+    statement, which SQLite answers from the index; together they would scan the table)."""
+    newest = select(func.max(runs.c.id)).scalar_subquery()
+    oldest = select(func.min(runs.c.id)).scalar_subquery()
+    with store._read() as conn:
+        span = conn.execute(select(newest - oldest + 1)).scalar()
+    return int(span or 0)
+
+
 def job_ids_after(store: SqlStore, after: str, limit: int) -> list[str]:
     """Stored job ids after ``after``, in order: the per-job limit walks the jobs by pages."""
     query = select(jobs.c.id).where(jobs.c.id > after).order_by(jobs.c.id).limit(limit)
