@@ -25,6 +25,11 @@ def flaky(ctx: RunContext) -> str:
     return f"succeeded on attempt {ctx.attempt}"
 
 
+def loaded_message(ids: list[str]) -> str:
+    """What ``gnomon up --demo`` says: which jobs it loaded, and how to remove them."""
+    return f"demo jobs loaded: {', '.join(ids)} (remove them: gnomon cancel {' '.join(ids)})"
+
+
 def load_demo(scheduler: Scheduler) -> list[str]:
     """Add (or refresh) the demo jobs; returns their ids."""
     jobs: list[tuple[str, str | timedelta, ActionSpec, dict[str, Any]]] = [

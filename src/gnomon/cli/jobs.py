@@ -168,13 +168,14 @@ def resume(job_id: str = typer.Argument(...)) -> None:
     output.console.print(f"resumed {job_id}; next fire {output.when(job.next_fire_at)}")
 
 
-def cancel(job_id: str = typer.Argument(...)) -> None:
-    """Remove a job: no more fires; pending runs cancelled; history kept."""
+def cancel(job_ids: list[str] = typer.Argument(..., help="One or more job ids.")) -> None:
+    """Remove jobs: no more fires; pending runs cancelled; history kept."""
     with open_scheduler() as scheduler:
-        before = audit.summary(scheduler.get(job_id))
-        scheduler.remove(job_id)
-        audit.record(scheduler, "job.remove", job_id, {"before": before})
-    output.console.print(f"cancelled {job_id}")
+        for job_id in job_ids:
+            before = audit.summary(scheduler.get(job_id))
+            scheduler.remove(job_id)
+            audit.record(scheduler, "job.remove", job_id, {"before": before})
+            output.console.print(f"cancelled {job_id}")
 
 
 def trigger(

@@ -186,8 +186,9 @@ def up(  # noqa: C901, PLR0915 - known debt: to split
             console.print(f"device {report.device}: {mark} {report.error or ''}")
         schedule_replanning(scheduler, devices, database=state.db)
     if demo:
-        ids = ", ".join(__import__("gnomon.demo", fromlist=["x"]).load_demo(scheduler))
-        console.print(f"demo jobs loaded: {ids}")
+        from gnomon.demo import load_demo, loaded_message
+
+        console.print(loaded_message(load_demo(scheduler)), highlight=False)
     # The pool starts now: the scheduler takes its identity, and with it the runs a killed
     # predecessor of the same identity left, before the loop starts.
     pool = _while_unavailable(lambda: scheduler.dispatcher, stops)
@@ -313,10 +314,10 @@ def up_with_broker(
         )
     if demo:
         from gnomon.cli.jobs import open_scheduler
-        from gnomon.demo import load_demo
+        from gnomon.demo import load_demo, loaded_message
 
         with open_scheduler() as scheduler:
-            output.console.print(f"demo jobs loaded: {', '.join(load_demo(scheduler))}")
+            output.console.print(loaded_message(load_demo(scheduler)), highlight=False)
     flower = importlib.util.find_spec("flower") is not None
     if not flower and picked.flower is not False:
         if picked.flower:
