@@ -32,13 +32,18 @@ def test_a_queued_run_starts_once_with_its_action(store_url: str) -> None:
         now = START + timedelta(seconds=2)
         started = store.start_queued(run_id, "w1", now, 30.0)
         assert started is not None
-        assert started.run.id == run_id and started.run.job_id == "job"
-        assert started.run.status is RunStatus.RUNNING and started.run.worker == "w1"
+        assert started.run.id == run_id
+        assert started.run.job_id == "job"
+        assert started.run.status is RunStatus.RUNNING
+        assert started.run.worker == "w1"
         assert started.run.started_at == now
-        assert started.action.kind == "shell" and started.action.config["argv"] == ["true"]
+        assert started.action.kind == "shell"
+        assert started.action.config["argv"] == ["true"]
         assert store.start_queued(run_id, "w2", now, 30.0) is None  # a duplicate delivery
         run = store.get_run(run_id)
-        assert run is not None and run.worker == "w1" and run.status is RunStatus.RUNNING
+        assert run is not None
+        assert run.worker == "w1"
+        assert run.status is RunStatus.RUNNING
         assert [e.kind for e in store.list_events(job_id="job")].count("run.started") == 1
     finally:
         store.close()
