@@ -103,30 +103,36 @@ class QueuedRunStore(SqlBase):
         and return it; None if it is not queued — started by another delivery of the same
         run, finished, cancelled or unknown: a duplicate to drop."""
         now_us = to_micros(now)
+        job = jobs.c
+        of_job = [
+            select(col)
+            .where(job.id == runs.c.job_id)
+            .correlate(runs)
+            .scalar_subquery()
+            .label(col.name)
+            for col in (job.action_kind, job.action_config, job.policy)
+        ]
         with self._write() as conn:
-            started = conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.status == QUEUED)
-                .values(
-                    status=RunStatus.RUNNING.value,
-                    worker=worker,
-                    started_at=now_us,
-                    lease_until=now_us + round(lease * 1_000_000),
-                )
-                .returning(runs.c.id)
-            ).first()
-            if started is None:
-                return None
+            # One statement starts the run and reads it with its job's action and policy
+            # (the fence: only a queued run is started, once).
             row = (
                 conn.execute(
-                    select(runs, jobs.c.action_kind, jobs.c.action_config, jobs.c.policy)
-                    .join(jobs, jobs.c.id == runs.c.job_id)
-                    .where(runs.c.id == run_id)
+                    update(runs)
+                    .where(runs.c.id == run_id, runs.c.status == QUEUED)
+                    .values(
+                        status=RunStatus.RUNNING.value,
+                        worker=worker,
+                        started_at=now_us,
+                        lease_until=now_us + round(lease * 1_000_000),
+                    )
+                    .returning(*runs.c, *of_job)
                 )
                 .mappings()
                 .first()
             )
-            if row is None:  # its job is gone (removing a job cancels its queued runs)
+            if row is None:
+                return None
+            if row["action_kind"] is None:  # its job is gone (removing one cancels its runs)
                 conn.execute(
                     update(runs)
                     .where(runs.c.id == run_id)
