@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-EXTRAS = {"up": "postgres", "test": "dev"}
+EXTRAS = {"up": "all", "test": "dev"}  # up: every action kind works (notify, mcp, amqp, redis)
 PARALLEL = ["-n", "3"]
 
 

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 from gnomon.models import RunStatus
@@ -66,3 +67,17 @@ def test_ctrl_c_through_dev_py_lets_the_run_in_flight_finish_once(tmp_path: Path
     finally:
         store.close()
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED]
+
+
+def test_dev_py_up_installs_every_action_kind() -> None:
+    """The README's start command is a full install: notify, mcp, amqp and redis all work."""
+    sys.path.insert(0, str(REPO))
+    import dev  # the repository's dev.py, not a package module
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    assert dev.EXTRAS["up"] == "all"
+    wanted = {"postgres", "notify", "mcp", "amqp"}
+    assert wanted <= {e for req in extras["all"] for e in req.split("[")[1].rstrip("]").split(",")}
+    packages = {req.split(">")[0].split("[")[0] for name in wanted for req in extras[name]}
+    assert {"psycopg", "apprise", "mcp", "kombu", "redis"} <= packages

@@ -10,6 +10,7 @@ Every other command, and ``gnomon next --help``, goes through the Typer app.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -54,6 +55,10 @@ def _fast_next(args: list[str]) -> int | None:
 
 def main() -> None:
     args = sys.argv[1:]
+    # Python references resolve from the current directory, as with ``python -m`` and
+    # ``celery -A``: the console script's own folder is first on sys.path, not this one.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     if args[:1] == ["next"] and not {"--help", "-h"} & set(args):
         code = _fast_next(args[1:])
         if code is not None:
