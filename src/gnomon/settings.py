@@ -222,7 +222,6 @@ def _number(
     return value
 
 
-
 DOTENV = ".env"
 
 
@@ -240,6 +239,7 @@ def environment() -> Mapping[str, str]:
         raise ConfigError(f"{path}: cannot read it: {exc}") from None
     ours = {k: v for k, v in found.items() if k.startswith("GNOMON_") and v is not None}
     return {**ours, **os.environ}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
