@@ -121,8 +121,10 @@ def test_kill_9_random_replicas_for_minutes(
         f"max lateness {max(lateness):.2f} s"
     )
 
-    # A kill every 2-4 s plus a restart's ~1-1.5 s start-up: at least one kill per 6 s.
-    assert len(kills) >= CHAOS / 6, "the kills never happened"
+    # A cycle is the kill, the replica's downtime (1 s, then its start-up: ~1.5 s on a quiet
+    # machine, several seconds on a loaded one) and 1-3 s before the next kill: the loop must
+    # have gone round at least once per (3 s + the longest downtime measured).
+    assert len(kills) >= CHAOS / (3 + longest_down), "the kills never happened"
     assert not report.missing, report.summary()
     assert not report.unexpected, report.summary()
     assert recorded_twice(url) == []
