@@ -56,6 +56,10 @@ MAX_PAGE = 500
 """The most rows one page of a list asks for (API ``limit``)."""
 MAX_BACKFILL_FIRES = 1000
 """The most fires one backfill may record (its ``max_fires``)."""
+MAX_OFFSET = 10_000_000
+"""The largest offset one page of the API's job list may start at."""
+MAX_PREVIEW_FIRES = 1000
+"""The most fires ``gnomon next --count`` lists."""
 
 
 def check_instant(value: datetime, what: str) -> datetime:

@@ -23,7 +23,7 @@ from gnomon.api.schemas import (
     RunOut,
 )
 from gnomon.errors import InvalidSpec
-from gnomon.limits import MAX_ID, MAX_PAGE
+from gnomon.limits import MAX_ID, MAX_OFFSET, MAX_PAGE
 from gnomon.models import ActionSpec, JobState, RunStatus
 from gnomon.service import Scope
 
@@ -36,9 +36,10 @@ BACKFILL_FIELDS = ("start", "end", "max_fires")
 @router.get("/jobs", response_model=JobPage, responses=responses(401, 403, 422, 429, 503))
 def list_jobs(
     request: Request,
+    *,
     who: Principal = READ,
     limit: int = Query(50, ge=1, le=MAX_PAGE),
-    offset: int = Query(0, ge=0, le=10_000_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     state: JobState | None = None,
     search: str | None = Query(None, max_length=200),
     after: str | None = Query(None, max_length=200, description="Cursor: ids after this one."),

@@ -33,20 +33,22 @@ def _fast_next(args: list[str]) -> int | None:
         options, extra = next_parser().parse_known_args(args)
     except SystemExit:  # argparse could not read them: let Typer say what is wrong
         return None
-    if extra or not 1 <= options.count <= 1000:
+    from gnomon.limits import MAX_PREVIEW_FIRES
+
+    if extra or not 1 <= options.count <= MAX_PREVIEW_FIRES:
         return None
     from gnomon.cli.preview import next_fires
 
     try:
         next_fires(
             options.spec,
-            options.tz,
-            options.after,
-            options.count,
-            options.lat,
-            options.lon,
-            options.dst,
-            options.as_json,
+            tz=options.tz,
+            after=options.after,
+            count=options.count,
+            lat=options.lat,
+            lon=options.lon,
+            dst=options.dst,
+            as_json=options.as_json,
         )
     except SystemExit as exit_:
         return int(exit_.code or 0)

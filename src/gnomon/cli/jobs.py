@@ -39,9 +39,10 @@ def _json_arg(text: str | None, what: str, kind: type) -> Any:
     return value
 
 
-def add(
+def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     spec: str = typer.Argument(..., help="When: 'every 10m', 'in 30 minutes', ISO time, cron."),
     command: list[str] | None = typer.Argument(None, help="With --shell: the command after --."),
+    *,
     shell: bool = typer.Option(False, "--shell", help="Run the command given after --."),
     python: str | None = typer.Option(None, "--python", help="Call 'package.module:function'."),
     args: str | None = typer.Option(None, "--args", help="JSON array of arguments (--python)."),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gnomon.cli.preview import next_fires
+from gnomon.limits import MAX_PREVIEW_FIRES
 
 if TYPE_CHECKING:
     import typer
@@ -28,6 +29,7 @@ def _typer_command() -> Callable[..., None]:
 
     def next_command(
         spec: str = typer.Argument(..., help="A schedule: cron, ISO time, 'every 15m', 'sunset'…"),
+        *,
         tz: str = typer.Option("UTC", "--tz", help="IANA zone the schedule is read in."),
         after: str | None = typer.Option(
             None,
@@ -35,13 +37,17 @@ def _typer_command() -> Callable[..., None]:
             help="Start (and 'now' for relative phrases); ISO 8601, local to "
             "--tz when it has no offset. Default: now.",
         ),
-        count: int = typer.Option(5, "--count", "-n", min=1, max=1000, help="How many fires."),
+        count: int = typer.Option(
+            5, "--count", "-n", min=1, max=MAX_PREVIEW_FIRES, help="How many fires."
+        ),
         lat: float | None = typer.Option(None, "--lat", help="Latitude for solar events."),
         lon: float | None = typer.Option(None, "--lon", help="Longitude for solar events."),
         dst: str = typer.Option("cron", "--dst", help="DST policy: cron (default) or literal."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     ) -> None:
         """Describe SPEC and list its next fires (local and UTC)."""
-        next_fires(spec, tz, after, count, lat, lon, dst, as_json)
+        next_fires(
+            spec, tz=tz, after=after, count=count, lat=lat, lon=lon, dst=dst, as_json=as_json
+        )
 
     return next_command

@@ -16,6 +16,7 @@ from gnomon.instants import iso
 
 def next_fires(
     spec: str,
+    *,
     tz: str = "UTC",
     after: str | None = None,
     count: int = 5,
@@ -26,7 +27,7 @@ def next_fires(
 ) -> None:
     """Describe SPEC and print its next fires; a refused SPEC exits 2 with one line."""
     try:
-        description, fires = _plan(spec, tz, after, count, lat, lon, dst)
+        description, fires = _plan(spec, tz=tz, after=after, count=count, lat=lat, lon=lon, dst=dst)
     except GnomonError as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the fast path of gnomon next prints without Typer
         sys.exit(2)
@@ -38,6 +39,7 @@ def next_fires(
 
 def _plan(
     spec: str,
+    *,
     tz: str,
     after: str | None,
     count: int,

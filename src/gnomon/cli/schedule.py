@@ -237,7 +237,7 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def schedule(
+def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     kind: str = typer.Argument(
         ...,
         help="notification | shell | http | mqtt | mcp_tool | "
@@ -245,6 +245,7 @@ def schedule(
     ),
     spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
     command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
+    *,
     message: str | None = typer.Option(None, "--message", help="notification: the text."),
     title: str | None = typer.Option(None, "--title", help="notification: a title."),
     url: list[str] = typer.Option([], "--url", help="http: the URL; notification: apprise URLs."),

@@ -39,7 +39,8 @@ FIRST_JOB_HINT = (
 )
 
 
-def up(  # noqa: C901, PLR0915 - known debt: to split
+def up(  # noqa: C901, PLR0913, PLR0915 - one parameter per option (Typer); the body is known debt: to split
+    *,
     demo: bool = typer.Option(False, "--demo", help="Load example jobs that fire within a minute."),
     workers: int | None = typer.Option(None, "--workers", help="Worker threads (default 8)."),
     devices: str | None = typer.Option(

@@ -139,6 +139,7 @@ def build_server(scheduler: Scheduler, auth: Authenticator | None = None) -> MCP
         spec: str,
         action: dict[str, Any],
         ctx: Context,
+        *,
         id: str | None = None,
         tz: str = "UTC",
         policy: dict[str, Any] | None = None,

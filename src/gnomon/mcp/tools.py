@@ -172,6 +172,7 @@ class AgentDesk:
         caller: Caller,
         spec: str,
         action: Mapping[str, Any],
+        *,
         id: str | None = None,
         tz: str = "UTC",
         policy: Mapping[str, Any] | None = None,

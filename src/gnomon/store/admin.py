@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, String, func, select, update
 
 from gnomon.errors import InvalidSpec
 from gnomon.instants import from_micros, to_micros
@@ -183,10 +183,10 @@ def append_audit(
         conn.execute(
             audit.insert().values(
                 at=to_micros(at),
-                actor=actor[:200],
-                action=action[:50],
-                target=None if target is None else target[:250],
-                client=None if client is None else client[:100],
+                actor=_fit(audit.c.actor, actor),
+                action=_fit(audit.c.action, action),
+                target=None if target is None else _fit(audit.c.target, target),
+                client=None if client is None else _fit(audit.c.client, client),
                 diff=rows.dumps(diff) if diff else None,
             )
         )
@@ -387,6 +387,12 @@ def schema_revision(store: SqlStore) -> tuple[str | None, str | None]:
     with store._read() as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision(), head
+
+
+def _fit(column: Column[Any], text: str) -> str:
+    """``text`` cut to ``column``'s size (an audit entry is kept, never refused for its length)."""
+    size = column.type.length if isinstance(column.type, String) else None
+    return text if size is None else text[:size]
 
 
 __all__ = [

@@ -47,6 +47,7 @@ from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
 BEFORE_ANY = -MAX_ID  # a moment (µs since the epoch) before any stored one
+TAKEN_PROBE = 1000  # ids of a refused batch looked up to name the one already taken
 UNFINISHED = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
@@ -101,7 +102,9 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         except Conflict:  # a key taken (see driver_errors): say which id
             ids = [job.id for job in new]
             with self._read() as conn:
-                taken = conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids[:1000]))).first()
+                taken = conn.execute(
+                    select(jobs.c.id).where(jobs.c.id.in_(ids[:TAKEN_PROBE]))
+                ).first()
             raise JobExists(taken[0] if taken else ids[0]) from None
 
     def get_job(self, job_id: str) -> Job:

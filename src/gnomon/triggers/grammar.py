@@ -135,7 +135,7 @@ Clause = Callable[[Parser], bool]
 
 
 # -- times ----------------------------------------------------------------------------------
-def read_clock(p: Parser, *, bare: bool) -> Clock | int | None:
+def read_clock(p: Parser, *, bare: bool) -> Clock | int | None:  # noqa: PLR0911 - one return per grammar rule (recursive descent)
     """One time of day: a ``time`` token, noon/midnight, or (if ``bare``) a bare hour.
 
     A bare hour comes back as an ``int``, to be decided by the other words (or refused).
@@ -352,7 +352,7 @@ def _day_sets(p: Parser) -> bool:
     return True
 
 
-def _nth_of_month(p: Parser) -> bool:  # noqa: C901, PLR0912 - known debt: to split
+def _nth_of_month(p: Parser) -> bool:  # noqa: C901, PLR0911, PLR0912 - known debt: to split
     """``the first monday of the month``, ``last friday of every month``, ``the 15th of
     each month``, ``the last day of the month``, ``day 24 of the month``."""
     p.take("on")
@@ -423,7 +423,7 @@ def _day_of_month(p: Parser, day: int) -> str:
     return str(day)
 
 
-def _calendar_date(p: Parser) -> bool:
+def _calendar_date(p: Parser) -> bool:  # noqa: PLR0911 - one return per grammar rule (recursive descent)
     """``december 24``, ``24 december 2027``, ``24th of dec``, ``2026-12-24``, ``24/12/2026``."""
     p.take("on")
     p.take("the")
@@ -502,7 +502,7 @@ def _in_month(p: Parser) -> bool:
 
 
 # -- recurrence and amounts ------------------------------------------------------------------
-def _every(p: Parser) -> bool:  # noqa: C901 - known debt: to split
+def _every(p: Parser) -> bool:  # noqa: C901, PLR0911 - known debt: to split
     """``every 15 minutes``, ``every other monday``, ``every day``, ``every 2 weeks``..."""
     if not p.take("every", "each"):
         return False

@@ -24,7 +24,7 @@ _WEEK, _DAY, _HOUR = 604800, 86400, 3600
 _BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-def every_amount(r: Reading, ctx: Context, clocks: list[Clock]) -> Trigger:
+def every_amount(r: Reading, ctx: Context, clocks: list[Clock]) -> Trigger:  # noqa: PLR0911 - one return per reading of the amount
     """``every <amount>`` alone, with a time (weeks or days), or with a window or days."""
     from gnomon.triggers.natural import recurring, window_hours
 

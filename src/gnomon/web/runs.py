@@ -62,6 +62,7 @@ def _instant(name: str, value: str) -> datetime | None:
 @router.get("/runs", response_class=HTMLResponse)
 def runs_page(
     request: Request,
+    *,
     status: str = Query("", max_length=20),
     job: str = Query("", max_length=200),
     last: str = Query("", pattern="^(|1h|6h|24h|7d)$"),
