@@ -58,9 +58,11 @@ def _fast_next(args: list[str]) -> int | None:
 def main() -> None:
     args = sys.argv[1:]
     # Python references resolve from the current directory, as with ``python -m`` and
-    # ``celery -A``: the console script's own folder is first on sys.path, not this one.
+    # ``celery -A`` (the console script's own folder is on sys.path, not this one). Appended,
+    # not first: a file here named like a module gnomon imports (yaml.py, celery.py) must not
+    # replace it.
     if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.append(os.getcwd())
     if args[:1] == ["next"] and not {"--help", "-h"} & set(args):
         code = _fast_next(args[1:])
         if code is not None:
