@@ -301,6 +301,11 @@ class LocalDispatcher:
             recorder.admit_locked()  # back-pressure: never run far ahead of the recorder
             self._busy -= 1
             hungry = self._hungry()
+            # The recorder lingers for more outcomes while runs are in flight or due soon;
+            # when this was the last of them, it records now (it does not poll).
+            quiet = item.run.id in self._queued or not self._more_coming((), recorder.linger)
+        if quiet:
+            recorder.hurry()
         if hungry:
             self._on_free()
 
