@@ -58,11 +58,8 @@ def backfill(
             runs = {"runs": [r.id for r in done.runs]}
             diff = {"start": since.isoformat(), "end": until.isoformat(), **runs}
             audit.record(scheduler, "job.backfill", job_id, diff)
-    if dry_run:
-        _show_dry_run(job_id, fires, as_json)
-    else:
-        _show(job_id, done, as_json)
-    output.wrote_to(database)
+    data, text = _dry_run_view(job_id, fires) if dry_run else _done_view(job_id, done)
+    output.show_write(data, text, database, as_json=as_json)
 
 
 def _instant(text: str, option: str, zone: str) -> datetime:
@@ -87,38 +84,29 @@ def _in_cli_words(message: str) -> str:
     return f"{OPTION_OF[name]}:{rest}" if sep and name in OPTION_OF else message
 
 
-def _show_dry_run(job_id: str, fires: list[datetime], as_json: bool) -> None:
-    if as_json:
-        output.print_json(
-            {"job_id": job_id, "dry_run": True, "fires": [output.when(f) for f in fires]}
-        )
-        return
+def _dry_run_view(job_id: str, fires: list[datetime]) -> tuple[dict[str, Any], str]:
+    """The fires a backfill would record: as JSON, and for people."""
+    listed = [output.when(f) for f in fires]
+    data = {"job_id": job_id, "dry_run": True, "fires": listed}
     if not fires:
-        output.console.print(f"no fire of {job_id} in that range")
-        return
-    output.console.print(
-        f"would record {len(fires)} fire(s) of {job_id} "
-        "(those already in its history are left alone):"
-    )
-    for fire in fires:
-        output.console.print(f"  {output.when(fire)}")
+        return data, f"no fire of {job_id} in that range"
+    head = f"would record {len(fires)} fire(s) of {job_id} (any already in its history stays):"
+    return data, "\n  ".join([head, *listed])
 
 
-def _show(job_id: str, done: service.Backfill, as_json: bool) -> None:
-    if as_json:
-        data: dict[str, Any] = {
-            "job_id": job_id,
-            "runs": [output.run_json(r) for r in done.runs],
-            "already_recorded": done.already_recorded,
-        }
-        output.print_json(data)
-        return
-    output.console.print(
+def _done_view(job_id: str, done: service.Backfill) -> tuple[dict[str, Any], str]:
+    """The runs a backfill recorded: as JSON, and for people."""
+    data = {
+        "job_id": job_id,
+        "runs": [output.run_json(r) for r in done.runs],
+        "already_recorded": done.already_recorded,
+    }
+    head = (
         f"backfilled {job_id}: {len(done.runs)} run(s) recorded, due now; "
         f"{done.already_recorded} fire(s) already in its history"
     )
-    for run in done.runs:
-        output.console.print(f"  run {run.id} for {output.when(run.scheduled_for)}")
+    runs = [f"run {run.id} for {output.when(run.scheduled_for)}" for run in done.runs]
+    return data, "\n  ".join([head, *runs])
 
 
 def register(app: typer.Typer) -> None:

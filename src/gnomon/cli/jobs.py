@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def open_scheduler() -> Scheduler:
     from gnomon.scheduler import Scheduler
 
-    return Scheduler(state.db)
+    return Scheduler(state.db, clock=state.clock)
 
 
 def _json_arg(text: str | None, what: str, kind: type) -> Any:
@@ -85,14 +85,9 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
             scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options
         )
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        output.console.print(
-            f"added job [bold]{job.id}[/] — {job.trigger.describe()}; "
-            f"next fire {output.when(job.next_fire_at)}"
-        )
-    output.wrote_to(database)
+    output.show_write(
+        output.job_json(job), output.job_line(job, "added"), database, as_json=as_json
+    )
 
 
 def create_job(
@@ -174,11 +169,7 @@ def pause(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
         job = scheduler.pause(job_id)
         audit.record(scheduler, "job.pause", job_id)
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        output.console.print(f"paused {job_id}")
-    output.wrote_to(database)
+    output.show_write(output.job_json(job), f"paused {job_id}", database, as_json=as_json)
 
 
 def resume(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
@@ -187,11 +178,8 @@ def resume(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
         job = scheduler.resume(job_id)
         audit.record(scheduler, "job.resume", job_id)
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        output.console.print(f"resumed {job_id}; next fire {output.when(job.next_fire_at)}")
-    output.wrote_to(database)
+    line = f"resumed {job_id}; next fire {output.when(job.next_fire_at)}"
+    output.show_write(output.job_json(job), line, database, as_json=as_json)
 
 
 def cancel(
@@ -218,11 +206,8 @@ def trigger(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
         run = scheduler.trigger(job_id)
         audit.record(scheduler, "job.trigger", job_id, {"run_id": run.id})
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.run_json(run))
-    else:
-        output.console.print(f"triggered {job_id}: run {run.id} is due now")
-    output.wrote_to(database)
+    line = f"triggered {job_id}: run {run.id} is due now"
+    output.show_write(output.run_json(run), line, database, as_json=as_json)
 
 
 def history(

@@ -64,6 +64,22 @@ def wrote_to(database: str) -> None:
     sys.stderr.write(f"db: {redact_text(database)}\n")
 
 
+def show_write(data: Any, line: str, database: str, *, as_json: bool) -> None:
+    """What a write command did: ``data`` as JSON with ``--json``, else ``line`` for people;
+    then the database it wrote to (:func:`wrote_to`)."""
+    if as_json:
+        print_json(data)
+    else:
+        console.print(line)
+    wrote_to(database)
+
+
+def job_line(job: Job, done: str) -> str:
+    """``added job backup — Every 10 minutes; next fire 2026-03-02 07:10:00Z``."""
+    schedule = f"{job.trigger.describe()}; next fire {when(job.next_fire_at)}"
+    return f"{done} job [bold]{job.id}[/] — {schedule}"
+
+
 def when(value: datetime | None) -> str:
     if value is None:
         return "-"

@@ -330,12 +330,8 @@ def schedule(
             scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options
         )
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        when = f"{job.trigger.describe()}; next fire {output.when(job.next_fire_at)}"
-        output.console.print(f"scheduled {action.kind} job [bold]{job.id}[/] — {when}")
-    output.wrote_to(database)
+    line = output.job_line(job, f"scheduled {action.kind}")
+    output.show_write(output.job_json(job), line, database, as_json=as_json)
 
 
 def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

@@ -58,14 +58,9 @@ def update(  # noqa: PLR0913 - one parameter per command-line option (Typer)
         )
         audit.record(scheduler, "job.update", job_id, audit.changes(before, job))
         database = service.database_url(scheduler)
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        output.console.print(
-            f"updated job [bold]{job.id}[/] — {job.trigger.describe()}; "
-            f"next fire {output.when(job.next_fire_at)}"
-        )
-    output.wrote_to(database)
+    output.show_write(
+        output.job_json(job), output.job_line(job, "updated"), database, as_json=as_json
+    )
 
 
 def _new_action(
