@@ -92,6 +92,22 @@ def test_add_and_schedule_store_the_same_policy(gnomon: Gnomon, stored: Stored) 
     assert (a["state"], s["state"]) == ("paused", "paused")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["add", "every 1h", "--id", "w", "--shell"], id="add"),
+        pytest.param(["schedule", "shell", "every 1h", "--id", "w"], id="schedule"),
+    ],
+)
+def test_a_missing_program_is_the_same_warning(
+    gnomon: Gnomon, stored: Stored, command: list[str]
+) -> None:
+    done = gnomon(*command, "--", "no-such-prog-9f")
+    assert done.code == 0, done.err
+    assert done.err.startswith("warning: 'no-such-prog-9f' is not a program on this machine's")
+    assert stored("w")["action"]["config"]["argv"] == ["no-such-prog-9f"]
+
+
 def test_retries_is_max_attempts_less_one(gnomon: Gnomon, stored: Stored) -> None:
     assert (
         gnomon("schedule", "shell", "every 1h", "--id", "r", "--retries", "2", "--", "true").code

@@ -70,16 +70,13 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
         if not command:
             raise InvalidSpec("--shell needs a command after --, e.g. -- echo hello")
         action = shell_action(command)
-        from gnomon.actions.shell import missing_program
-
-        if (problem := missing_program(command)) is not None:
-            output.warn(f"{problem}: the job will fail unless it runs where the program is")
     else:
         if command:
             raise InvalidSpec(f"unexpected arguments {command!r}; use --args for --python")
         action = python_action(
             python or "", *_json_arg(args, "--args", list), **_json_arg(kwargs, "--kwargs", dict)
         )
+    warn_of_missing_program(action)
     with open_scheduler() as scheduler:
         job = create_job(
             scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options
@@ -88,6 +85,17 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     output.show_write(
         output.job_json(job), output.job_line(job, "added"), database, as_json=as_json
     )
+
+
+def warn_of_missing_program(action: ActionSpec) -> None:
+    """A shell action whose program this machine lacks is a warning, not an error: the job
+    may run on a worker that has it."""
+    if action.kind != "shell":
+        return
+    from gnomon.actions.shell import missing_program
+
+    if (problem := missing_program(list(action.config["argv"]))) is not None:
+        output.warn(f"{problem}: the job will fail unless it runs where the program is")
 
 
 def create_job(

@@ -27,7 +27,7 @@ import typer
 from gnomon import service
 from gnomon.cli import output
 from gnomon.cli.job_options import PAUSED, PLACE, POLICY, option, with_options
-from gnomon.cli.jobs import create_job, open_scheduler
+from gnomon.cli.jobs import create_job, open_scheduler, warn_of_missing_program
 from gnomon.errors import InvalidSpec
 from gnomon.models import ActionSpec
 
@@ -45,7 +45,7 @@ def _json(text: str | None, what: str) -> Any:
 
 def _need(value: Any, option: str, kind: str) -> Any:
     if value in (None, [], ""):
-        raise InvalidSpec(f"schedule {kind}: {option} is required")
+        raise InvalidSpec(f"{kind}: {option} is required")
     return value
 
 
@@ -140,9 +140,7 @@ def _notify(o: dict[str, Any]) -> ActionSpec:
 
     urls = o["url"] or list(Settings.from_env().notify_urls)
     if not urls:
-        raise InvalidSpec(
-            "schedule notification: give --url (apprise URL) or set GNOMON_NOTIFY_URLS"
-        )
+        raise InvalidSpec("notification: give --url (apprise URL) or set GNOMON_NOTIFY_URLS")
     config = {"urls": urls, "body": _need(o["message"], "--message", "notification")}
     if o["title"]:
         config["title"] = o["title"]
@@ -218,7 +216,7 @@ def _sequence(o: dict[str, Any]) -> ActionSpec:
 def _celery(o: dict[str, Any]) -> ActionSpec:
     config: dict[str, Any] = {"task": _need(o["task"], "--task", "celery")}
     if o["broker"] is None and o["destination"] is None:
-        raise InvalidSpec("schedule celery: give --broker URL or --destination NAME")
+        raise InvalidSpec("celery: give --broker URL or --destination NAME")
     config["args"] = _json(o["args"], "--args") if o["args"] is not None else []
     config["kwargs"] = _json(o["kwargs"], "--kwargs") if o["kwargs"] is not None else {}
     for key in ("broker", "destination", "backend", "queue", "priority", "expires"):
@@ -293,7 +291,7 @@ def build_action(kind: str, command: list[str] | None, options: dict[str, Any]) 
         hint = ""
         if key == "http" and command[0].lstrip().startswith(("{", "[")):
             hint = "; --json now prints the job as JSON: give the body with --json-body"
-        raise InvalidSpec(f"schedule {kind}: unexpected arguments {command!r}{hint}")
+        raise InvalidSpec(f"{kind}: unexpected arguments {command!r}{hint}")
     if options.get("config") is not None:
         if key in BUILDERS:
             raise InvalidSpec(f"--config: {kind} takes its own options, see gnomon schedule --help")
@@ -305,7 +303,7 @@ def build_action(kind: str, command: list[str] | None, options: dict[str, Any]) 
         return BUILDERS[key]({**options, "command": command})
     if options.get("command_name") is not None:  # a plugin kind named directly
         return _plugin({**options, "plugin_name": key})
-    raise InvalidSpec(f"schedule {kind}: give its config with --config JSON")
+    raise InvalidSpec(f"{kind}: give its config with --config JSON")
 
 
 @with_options(ACTION, POLICY, PLACE)
@@ -325,6 +323,7 @@ def schedule(
 ) -> None:
     """Schedule an action of any kind (see `gnomon actions`)."""
     action = build_action(kind, command, options)
+    warn_of_missing_program(action)
     with open_scheduler() as scheduler:
         job = create_job(
             scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options

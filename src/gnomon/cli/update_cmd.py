@@ -21,7 +21,7 @@ import typer
 from gnomon import service
 from gnomon.cli import audit, output
 from gnomon.cli.job_options import AS_JSON, PLACE, POLICY, location, policy_fields, with_options
-from gnomon.cli.jobs import open_scheduler
+from gnomon.cli.jobs import open_scheduler, warn_of_missing_program
 from gnomon.cli.schedule import ACTION, KIND_HELP, build_action
 from gnomon.errors import InvalidSpec
 
@@ -45,6 +45,8 @@ def update(  # noqa: PLR0913 - one parameter per command-line option (Typer)
 ) -> None:
     """Change a job: its schedule, action, policy or name (the rest stays)."""
     action = _new_action(kind, shell, python, command, options)
+    if action is not None:
+        warn_of_missing_program(action)
     place = location(options)
     if when is None and (tz is not None or place is not None):
         raise InvalidSpec(f"{'--tz' if tz else '--lat/--lon'}: give --when too to change it")
