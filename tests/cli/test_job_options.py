@@ -169,6 +169,8 @@ def test_json_prints_the_job_and_the_old_spelling_still_prints_it(gnomon: Gnomon
         done = gnomon("schedule", "shell", "every 1h", "--id", job_id, option, "--", "true")
         assert done.code == 0, done.err
         assert json.loads(done.out)["id"] == job_id
+        deprecated = "warning: --json-output is deprecated: use --json"
+        assert (deprecated in done.err) == (option == "--json-output")
 
 
 def test_an_http_body_given_the_old_way_says_how_to_give_it(gnomon: Gnomon, stored: Stored) -> None:

@@ -26,7 +26,7 @@ import typer
 
 from gnomon import service
 from gnomon.cli import output
-from gnomon.cli.job_options import PAUSED, PLACE, POLICY, option, with_options
+from gnomon.cli.job_options import AS_JSON, PAUSED, PLACE, POLICY, option, with_options
 from gnomon.cli.jobs import create_job, open_scheduler, warn_of_missing_program
 from gnomon.errors import InvalidSpec
 from gnomon.models import ActionSpec
@@ -307,7 +307,7 @@ def build_action(kind: str, command: list[str] | None, options: dict[str, Any]) 
 
 
 @with_options(ACTION, POLICY, PLACE)
-def schedule(
+def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     kind: str = typer.Argument(..., help=KIND_HELP),
     spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
     command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
@@ -316,12 +316,13 @@ def schedule(
     name: str | None = typer.Option(None, "--name", help="A name for people."),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule (IANA name)."),
     paused: bool = PAUSED,
-    as_json: bool = typer.Option(
-        False, "--json", "--json-output", help="Print JSON (--json-output: deprecated)."
-    ),
+    as_json: bool = AS_JSON,
+    json_output: bool = typer.Option(False, "--json-output", hidden=True),  # --json's old name
     **options: Any,
 ) -> None:
     """Schedule an action of any kind (see `gnomon actions`)."""
+    if json_output:
+        output.warn("--json-output is deprecated: use --json")
     action = build_action(kind, command, options)
     warn_of_missing_program(action)
     with open_scheduler() as scheduler:
@@ -330,7 +331,7 @@ def schedule(
         )
         database = service.database_url(scheduler)
     line = output.job_line(job, f"scheduled {action.kind}")
-    output.show_write(output.job_json(job), line, database, as_json=as_json)
+    output.show_write(output.job_json(job), line, database, as_json=as_json or json_output)
 
 
 def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
