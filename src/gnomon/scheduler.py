@@ -40,7 +40,7 @@ from gnomon.store.destinations import require_known
 from gnomon.store.identity import default_identity
 from gnomon.store.listen import Subscription
 from gnomon.tenure import Tenure, process_worker_id
-from gnomon.triggers import Trigger
+from gnomon.triggers import Location, Trigger
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -332,15 +332,17 @@ class Scheduler:
         name: str | None = None,
         tz: str | None = None,
         policy: Policy | dict[str, Any] | None = None,
+        location: Location | None = None,
         **options: Any,
     ) -> Job:
-        """Change a job; a new schedule takes effect from now (pending runs are kept)."""
+        """Change a job; a new schedule takes effect from now (pending runs are kept).
+        ``location`` (latitude, longitude) places a new solar schedule (``sunset``)."""
         job = self.get(job_id)
         now = self.clock.now()
         changes: dict[str, Any] = {"updated_at": now}
         if when is not None:
             zone = tz or str(getattr(job.trigger, "tz", "UTC"))
-            trigger: Trigger = definitions.to_trigger(when, tz=zone, now=now)
+            trigger: Trigger = definitions.to_trigger(when, tz=zone, now=now, location=location)
             changes["trigger"] = trigger
             if job.state is not JobState.PAUSED:
                 changes["next_fire_at"] = definitions.first_fire(trigger, now)

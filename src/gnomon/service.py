@@ -262,15 +262,12 @@ class Backfill:
     already_recorded: int
 
 
-def backfill(
+def backfill_fires(
     scheduler: Scheduler, job_id: str, start: datetime, end: datetime, *, max_fires: int
-) -> Backfill:
-    """Record the job's fires in ``[start, end)`` (a past range) as runs due now.
-
-    A fire already in the history is left alone. Raises :class:`InvalidSpec` whose message
-    starts with the input at fault (``end:``, ``start:``, ``max_fires:``) for a range that
-    does not end in the past, is empty, or holds more than ``max_fires`` fires.
-    """
+) -> builtins.list[datetime]:
+    """The job's fires in ``[start, end)`` (a past range): what :func:`backfill` records,
+    less those already in the history. Records nothing (a dry run); raises
+    :class:`InvalidSpec` as :func:`backfill` does."""
     job, now = scheduler.get(job_id), scheduler.clock.now()
     if end > now:
         raise InvalidSpec("end: a backfill range must end in the past")
@@ -286,6 +283,20 @@ def backfill(
             )
         fires.append(fire)
         fire = job.trigger.next_after(fire)
+    return fires
+
+
+def backfill(
+    scheduler: Scheduler, job_id: str, start: datetime, end: datetime, *, max_fires: int
+) -> Backfill:
+    """Record the job's fires in ``[start, end)`` (a past range) as runs due now.
+
+    A fire already in the history is left alone. Raises :class:`InvalidSpec` whose message
+    starts with the input at fault (``end:``, ``start:``, ``max_fires:``) for a range that
+    does not end in the past, is empty, or holds more than ``max_fires`` fires.
+    """
+    fires = backfill_fires(scheduler, job_id, start, end, max_fires=max_fires)
+    now = scheduler.clock.now()
     recorded: builtins.list[Run] = []
     for fire in fires:
         try:

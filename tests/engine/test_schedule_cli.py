@@ -64,7 +64,7 @@ def stored(db: Path) -> list[dict[str, Any]]:
                 "https://example.org/hook",
                 "--method",
                 "POST",
-                "--json",
+                "--json-body",
                 '{"a": 1}',
             ],
             "http",

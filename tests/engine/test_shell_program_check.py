@@ -24,7 +24,7 @@ def test_a_missing_program_is_a_warning_and_the_job_is_added(
     assert "added job x" in out
     assert err.startswith("warning: 'no-such-prog-9f' is not a program on this machine's PATH")
     code, out, err = gnomon(capsys, "--db", db, "add", "every 1h", "--shell", "--", "true")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, f"db: sqlite:///{db}\n")  # no warning, only where it wrote
 
 
 def test_what_counts_as_missing(tmp_path: Path) -> None:

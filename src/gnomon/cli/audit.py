@@ -31,6 +31,14 @@ def summary(job: Job) -> dict[str, Any]:
     return {key: view[key] for key in SUMMARY}
 
 
+def changes(before: Job, after: Job) -> dict[str, Any]:
+    """What an update changed, as the API's ``job.update`` entries keep it: the summary
+    fields that differ, ``before`` and ``after``."""
+    old, new = summary(before), summary(after)
+    keys = [key for key in new if old[key] != new[key]]
+    return {"before": {k: old[k] for k in keys}, "after": {k: new[k] for k in keys}}
+
+
 def record(
     scheduler: Scheduler, action: str, job_id: str, diff: dict[str, Any] | None = None
 ) -> None:

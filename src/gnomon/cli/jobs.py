@@ -7,24 +7,29 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from gnomon import service
 from gnomon.cli import audit, output
+from gnomon.cli.job_options import (
+    AS_JSON,
+    PAUSED,
+    PLACE,
+    POLICY,
+    location,
+    policy_fields,
+    with_options,
+)
 from gnomon.cli.state import state
 from gnomon.errors import InvalidSpec
 
 if TYPE_CHECKING:
+    from gnomon.models import ActionSpec, Job
     from gnomon.scheduler import Scheduler
-
-
-MISFIRE_HELP = (
-    "Fires missed by more than --grace (downtime): latest runs one for them all (coalesce), "
-    "skip runs none, all runs each (at most 100)."
-)
 
 
 def open_scheduler() -> Scheduler:
     from gnomon.scheduler import Scheduler
 
-    return Scheduler(state.db)
+    return Scheduler(state.db, clock=state.clock)
 
 
 def _json_arg(text: str | None, what: str, kind: type) -> Any:
@@ -39,6 +44,7 @@ def _json_arg(text: str | None, what: str, kind: type) -> Any:
     return value
 
 
+@with_options(POLICY, PLACE)
 def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     spec: str = typer.Argument(..., help="When: 'every 10m', 'in 30 minutes', ISO time, cron."),
     command: list[str] | None = typer.Argument(None, help="With --shell: the command after --."),
@@ -50,15 +56,9 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule (IANA name)."),
-    max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
-    backoff: float = typer.Option(1.0, "--backoff", help="Seconds before the first retry."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
-    misfire: str = typer.Option("latest", "--misfire", help=MISFIRE_HELP),
-    grace: float = typer.Option(60.0, "--grace", help="Seconds late a fire may still run."),
-    overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
-    jitter: float = typer.Option(0.0, "--jitter", help="Random delay up to N seconds."),
-    paused: bool = typer.Option(False, "--paused", help="Store it paused."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    paused: bool = PAUSED,
+    as_json: bool = AS_JSON,
+    **options: Any,
 ) -> None:
     """Add a job: gnomon add 'every 10m' --shell -- /usr/local/bin/backup.sh --fast"""
     from gnomon.definitions import python as python_action
@@ -70,40 +70,58 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
         if not command:
             raise InvalidSpec("--shell needs a command after --, e.g. -- echo hello")
         action = shell_action(command)
-        from gnomon.actions.shell import missing_program
-
-        if (problem := missing_program(command)) is not None:
-            output.warn(f"{problem}: the job will fail unless it runs where the program is")
     else:
         if command:
             raise InvalidSpec(f"unexpected arguments {command!r}; use --args for --python")
         action = python_action(
             python or "", *_json_arg(args, "--args", list), **_json_arg(kwargs, "--kwargs", dict)
         )
+    warn_of_missing_program(action)
     with open_scheduler() as scheduler:
-        job = scheduler.add(
-            spec,
-            action,
-            id=job_id,
-            name=name,
-            tz=tz,
-            paused=paused,
-            max_attempts=max_attempts,
-            backoff=backoff,
-            timeout=timeout,
-            misfire=misfire,
-            grace=grace,
-            overlap=overlap,
-            jitter=jitter,
+        job = create_job(
+            scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options
         )
-        audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        output.console.print(
-            f"added job [bold]{job.id}[/] — {job.trigger.describe()}; "
-            f"next fire {output.when(job.next_fire_at)}"
-        )
+        database = service.database_url(scheduler)
+    output.show_write(
+        output.job_json(job), output.job_line(job, "added"), database, as_json=as_json
+    )
+
+
+def warn_of_missing_program(action: ActionSpec) -> None:
+    """A shell action whose program this machine lacks is a warning, not an error: the job
+    may run on a worker that has it."""
+    if action.kind != "shell":
+        return
+    from gnomon.actions.shell import missing_program
+
+    if (problem := missing_program(list(action.config["argv"]))) is not None:
+        output.warn(f"{problem}: the job will fail unless it runs where the program is")
+
+
+def create_job(
+    scheduler: Scheduler,
+    spec: str,
+    action: ActionSpec,
+    *,
+    job_id: str | None,
+    name: str | None,
+    tz: str,
+    paused: bool,
+    options: dict[str, Any],
+) -> Job:
+    """Store a new job with the policy and place given in ``options``; audit it."""
+    job = scheduler.add(
+        spec,
+        action,
+        id=job_id,
+        name=name,
+        tz=tz,
+        paused=paused,
+        location=location(options),
+        **policy_fields(options),
+    )
+    audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
+    return job
 
 
 def list_jobs(
@@ -153,44 +171,51 @@ def info(
     output.console.print(output.runs_table(runs, "recent runs"))
 
 
-def pause(job_id: str = typer.Argument(...)) -> None:
+def pause(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Pause a job: no fires until resumed."""
     with open_scheduler() as scheduler:
-        scheduler.pause(job_id)
+        job = scheduler.pause(job_id)
         audit.record(scheduler, "job.pause", job_id)
-    output.console.print(f"paused {job_id}")
+        database = service.database_url(scheduler)
+    output.show_write(output.job_json(job), f"paused {job_id}", database, as_json=as_json)
 
 
-def resume(job_id: str = typer.Argument(...)) -> None:
+def resume(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Resume a paused job from now (fires during the pause are not caught up)."""
     with open_scheduler() as scheduler:
         job = scheduler.resume(job_id)
         audit.record(scheduler, "job.resume", job_id)
-    output.console.print(f"resumed {job_id}; next fire {output.when(job.next_fire_at)}")
+        database = service.database_url(scheduler)
+    line = f"resumed {job_id}; next fire {output.when(job.next_fire_at)}"
+    output.show_write(output.job_json(job), line, database, as_json=as_json)
 
 
-def cancel(job_ids: list[str] = typer.Argument(..., help="One or more job ids.")) -> None:
+def cancel(
+    job_ids: list[str] = typer.Argument(..., help="One or more job ids."),
+    as_json: bool = AS_JSON,
+) -> None:
     """Remove jobs: no more fires; pending runs cancelled; history kept."""
     with open_scheduler() as scheduler:
+        database = service.database_url(scheduler)
         for job_id in job_ids:
             before = audit.summary(scheduler.get(job_id))
             scheduler.remove(job_id)
             audit.record(scheduler, "job.remove", job_id, {"before": before})
-            output.console.print(f"cancelled {job_id}")
+            if not as_json:
+                output.console.print(f"cancelled {job_id}")
+    if as_json:
+        output.print_json({"cancelled": job_ids})
+    output.wrote_to(database)
 
 
-def trigger(
-    job_id: str = typer.Argument(...),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
+def trigger(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Run a job now, outside its schedule (a running `gnomon up` executes it)."""
     with open_scheduler() as scheduler:
         run = scheduler.trigger(job_id)
         audit.record(scheduler, "job.trigger", job_id, {"run_id": run.id})
-    if as_json:
-        output.print_json(output.run_json(run))
-    else:
-        output.console.print(f"triggered {job_id}: run {run.id} is due now")
+        database = service.database_url(scheduler)
+    line = f"triggered {job_id}: run {run.id} is due now"
+    output.show_write(output.run_json(run), line, database, as_json=as_json)
 
 
 def history(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gnomon.models import Job, Run, RunStatus
@@ -51,6 +52,32 @@ def print_json(value: Any) -> None:
 def warn(message: str) -> None:
     """A warning for the person at the terminal, on stderr (stdout stays the command's output)."""
     sys.stderr.write(f"warning: {message}\n")
+
+
+def wrote_to(database: str) -> None:
+    """Say which database a write went to (``db: URL``: a SQLite file by its absolute path,
+    any password hidden), on stderr: ``--json`` output stays pure JSON."""
+    prefix = "sqlite:///"
+    path = database.removeprefix(prefix)
+    if database.startswith(prefix) and path and not path.startswith((":", "/")):
+        database = prefix + str(Path(path).resolve())
+    sys.stderr.write(f"db: {redact_text(database)}\n")
+
+
+def show_write(data: Any, line: str, database: str, *, as_json: bool) -> None:
+    """What a write command did: ``data`` as JSON with ``--json``, else ``line`` for people;
+    then the database it wrote to (:func:`wrote_to`)."""
+    if as_json:
+        print_json(data)
+    else:
+        console.print(line)
+    wrote_to(database)
+
+
+def job_line(job: Job, done: str) -> str:
+    """``added job backup — Every 10 minutes; next fire 2026-03-02 07:10:00Z``."""
+    schedule = f"{job.trigger.describe()}; next fire {when(job.next_fire_at)}"
+    return f"{done} job [bold]{job.id}[/] — {schedule}"
 
 
 def when(value: datetime | None) -> str:

@@ -3,7 +3,7 @@ and ``gnomon actions`` — the action kinds this installation knows.
 
     gnomon schedule notification "in 5 minutes" --message "Hello!"
     gnomon schedule shell "0 2 * * *" -- /usr/local/bin/backup.sh --fast
-    gnomon schedule http "every 15m" --url https://example.org/hook --method POST --json '{}'
+    gnomon schedule http "every 15m" --url https://example.org/hook --method POST --json-body '{}'
     gnomon schedule mqtt "sunset+20m" --topic coop/door/close --payload close
     gnomon schedule mcp_tool "0 12 * * *" --server-name time --tool-name get_current_time
     gnomon schedule plugin_command "0 2 * * *" --plugin-name backup --command-name run_backup \\
@@ -15,6 +15,7 @@ and ``gnomon actions`` — the action kinds this installation knows.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable
@@ -23,8 +24,10 @@ from typing import Any
 
 import typer
 
-from gnomon.cli import audit, output
-from gnomon.cli.jobs import MISFIRE_HELP, open_scheduler
+from gnomon import service
+from gnomon.cli import output
+from gnomon.cli.job_options import AS_JSON, PAUSED, PLACE, POLICY, option, with_options
+from gnomon.cli.jobs import create_job, open_scheduler, warn_of_missing_program
 from gnomon.errors import InvalidSpec
 from gnomon.models import ActionSpec
 
@@ -42,7 +45,7 @@ def _json(text: str | None, what: str) -> Any:
 
 def _need(value: Any, option: str, kind: str) -> Any:
     if value in (None, [], ""):
-        raise InvalidSpec(f"schedule {kind}: {option} is required")
+        raise InvalidSpec(f"{kind}: {option} is required")
     return value
 
 
@@ -137,9 +140,7 @@ def _notify(o: dict[str, Any]) -> ActionSpec:
 
     urls = o["url"] or list(Settings.from_env().notify_urls)
     if not urls:
-        raise InvalidSpec(
-            "schedule notification: give --url (apprise URL) or set GNOMON_NOTIFY_URLS"
-        )
+        raise InvalidSpec("notification: give --url (apprise URL) or set GNOMON_NOTIFY_URLS")
     config = {"urls": urls, "body": _need(o["message"], "--message", "notification")}
     if o["title"]:
         config["title"] = o["title"]
@@ -152,7 +153,7 @@ def _http(o: dict[str, Any]) -> ActionSpec:
         "method": o["method"] or "GET",
     }
     if o["json_body"] is not None:
-        config["json"] = _json(o["json_body"], "--json")
+        config["json"] = _json(o["json_body"], "--json-body")
     if o["header"]:
         config["headers"] = _headers(o["header"])
     return ActionSpec(kind="http", config=config)
@@ -215,7 +216,7 @@ def _sequence(o: dict[str, Any]) -> ActionSpec:
 def _celery(o: dict[str, Any]) -> ActionSpec:
     config: dict[str, Any] = {"task": _need(o["task"], "--task", "celery")}
     if o["broker"] is None and o["destination"] is None:
-        raise InvalidSpec("schedule celery: give --broker URL or --destination NAME")
+        raise InvalidSpec("celery: give --broker URL or --destination NAME")
     config["args"] = _json(o["args"], "--args") if o["args"] is not None else []
     config["kwargs"] = _json(o["kwargs"], "--kwargs") if o["kwargs"] is not None else {}
     for key in ("broker", "destination", "backend", "queue", "priority", "expires"):
@@ -237,87 +238,100 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
-def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
-    kind: str = typer.Argument(
-        ...,
-        help="notification | shell | http | mqtt | mcp_tool | "
-        "plugin_command | python | sequence | celery",
+ACTION: tuple[inspect.Parameter, ...] = (
+    option("message", str | None, "--message", help="notification: the text."),
+    option("title", str | None, "--title", help="notification: a title."),
+    option(
+        "url", list[str], "--url", default=[], help="http: the URL; notification: apprise URLs."
     ),
+    option("method", str | None, "--method", help="http: GET, POST, …"),
+    option("json_body", str | None, "--json-body", help="http: a JSON body."),
+    option("header", list[str], "--header", default=[], help="http: 'Name: value' (repeatable)."),
+    option("topic", str | None, "--topic", help="mqtt: the topic."),
+    option("payload", str | None, "--payload", help="mqtt: the payload."),
+    option("qos", int, "--qos", default=1, help="mqtt: 0, 1 or 2."),
+    option("retain", bool, "--retain", default=False, help="mqtt: retained message."),
+    option("await_ack", bool, "--await-ack", default=False, help="mqtt: wait for the ack."),
+    option("ack_timeout", float, "--ack-timeout", default=10.0, help="mqtt: seconds to wait."),
+    option("server_name", str | None, "--server-name", help="mcp_tool: server."),
+    option("tool_name", str | None, "--tool-name", help="mcp_tool: tool."),
+    option("plugin_name", str | None, "--plugin-name", help="plugin_command: the plugin's kind."),
+    option("command_name", str | None, "--command-name", help="plugin: the command."),
+    option("args", str | None, "--args", help="JSON arguments (mcp/plugin/python/celery)."),
+    option("kwargs", str | None, "--kwargs", help="python/celery: JSON keyword arguments."),
+    option("task", str | None, "--task", help="celery: the task's name."),
+    option("broker", str | None, "--broker", help="celery: the broker URL."),
+    option("destination", str | None, "--destination", help="celery: a named destination."),
+    option("backend", str | None, "--backend", help="celery: result backend URL."),
+    option("queue", str | None, "--queue", help="celery: the queue."),
+    option("priority", int | None, "--priority", help="celery: 0-255."),
+    option("expires", float | None, "--expires", help="celery: seconds after the fire's time."),
+    option("ref", str | None, "--ref", help="python: 'package.module:function'."),
+    option("file", str | None, "--file", help="sequence: a YAML or TOML file."),
+    option(
+        "config",
+        str | None,
+        "--config",
+        help="Any other kind (amqp, redis, a plugin's): its config as a JSON object.",
+    ),
+)
+KIND_HELP = "A kind `gnomon actions` lists, or notification | mcp_tool | plugin_command."
+
+
+def build_action(kind: str, command: list[str] | None, options: dict[str, Any]) -> ActionSpec:
+    """The action of ``kind`` (a kind ``gnomon actions`` lists, or a seed-style alias) from
+    the ``ACTION`` options; raises :class:`InvalidSpec` naming the option at fault."""
+    from gnomon.actions.registry import known_kinds
+
+    key = KIND_ALIASES.get(kind, kind)
+    if key not in BUILDERS and key not in known_kinds():
+        names = sorted({*known_kinds(), *KIND_ALIASES})
+        raise InvalidSpec(f"unknown kind {kind!r}; use one of: {', '.join(names)}")
+    if command and key != "shell":
+        hint = ""
+        if key == "http" and command[0].lstrip().startswith(("{", "[")):
+            hint = "; --json now prints the job as JSON: give the body with --json-body"
+        raise InvalidSpec(f"{kind}: unexpected arguments {command!r}{hint}")
+    if options.get("config") is not None:
+        if key in BUILDERS:
+            raise InvalidSpec(f"--config: {kind} takes its own options, see gnomon schedule --help")
+        config = _json(options["config"], "--config")
+        if not isinstance(config, dict):
+            raise InvalidSpec("--config: must be a JSON object")
+        return ActionSpec(kind=key, config=config)
+    if key in BUILDERS:
+        return BUILDERS[key]({**options, "command": command})
+    if options.get("command_name") is not None:  # a plugin kind named directly
+        return _plugin({**options, "plugin_name": key})
+    raise InvalidSpec(f"{kind}: give its config with --config JSON")
+
+
+@with_options(ACTION, POLICY, PLACE)
+def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
+    kind: str = typer.Argument(..., help=KIND_HELP),
     spec: str = typer.Argument(..., help="When: 'every 15m', 'in 5 minutes', cron, 'sunset+20m'…"),
     command: list[str] | None = typer.Argument(None, help="shell: the command after --."),
     *,
-    message: str | None = typer.Option(None, "--message", help="notification: the text."),
-    title: str | None = typer.Option(None, "--title", help="notification: a title."),
-    url: list[str] = typer.Option([], "--url", help="http: the URL; notification: apprise URLs."),
-    method: str | None = typer.Option(None, "--method", help="http: GET, POST, …"),
-    json_body: str | None = typer.Option(None, "--json", help="http: a JSON body."),
-    header: list[str] = typer.Option([], "--header", help="http: 'Name: value' (repeatable)."),
-    topic: str | None = typer.Option(None, "--topic", help="mqtt: the topic."),
-    payload: str | None = typer.Option(None, "--payload", help="mqtt: the payload."),
-    qos: int = typer.Option(1, "--qos", help="mqtt: 0, 1 or 2."),
-    retain: bool = typer.Option(False, "--retain", help="mqtt: retained message."),
-    await_ack: bool = typer.Option(False, "--await-ack", help="mqtt: wait for the device's ack."),
-    ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="mqtt: seconds to wait."),
-    server_name: str | None = typer.Option(None, "--server-name", help="mcp_tool: server."),
-    tool_name: str | None = typer.Option(None, "--tool-name", help="mcp_tool: tool."),
-    plugin_name: str | None = typer.Option(None, "--plugin-name", help="plugin: action kind."),
-    command_name: str | None = typer.Option(None, "--command-name", help="plugin: command."),
-    args: str | None = typer.Option(
-        None, "--args", help="JSON arguments (mcp/plugin/python/celery)."
-    ),
-    kwargs: str | None = typer.Option(
-        None, "--kwargs", help="python/celery: JSON keyword arguments."
-    ),
-    task: str | None = typer.Option(None, "--task", help="celery: the task's name."),
-    broker: str | None = typer.Option(None, "--broker", help="celery: the broker URL."),
-    destination: str | None = typer.Option(
-        None, "--destination", help="celery: a named destination (not --broker)."
-    ),
-    backend: str | None = typer.Option(
-        None, "--backend", help="celery: result backend URL (records results)."
-    ),
-    queue: str | None = typer.Option(None, "--queue", help="celery: the queue."),
-    priority: int | None = typer.Option(None, "--priority", help="celery: 0-255."),
-    expires: float | None = typer.Option(
-        None, "--expires", help="celery: seconds after the fire's time."
-    ),
-    ref: str | None = typer.Option(None, "--ref", help="python: 'package.module:function'."),
-    file: str | None = typer.Option(None, "--file", help="sequence: a YAML or TOML file."),
     job_id: str | None = typer.Option(None, "--id", help="Job id (default: generated)."),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
-    tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule."),
-    max_attempts: int = typer.Option(1, "--max-attempts", help="Attempts before giving up."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds an attempt may take."),
-    misfire: str = typer.Option("latest", "--misfire", help=MISFIRE_HELP),
-    overlap: str = typer.Option("allow", "--overlap", help="allow | skip | queue | replace"),
-    as_json: bool = typer.Option(False, "--json-output", help="Print the job as JSON."),
+    tz: str = typer.Option("UTC", "--tz", help="Time zone of the schedule (IANA name)."),
+    paused: bool = PAUSED,
+    as_json: bool = AS_JSON,
+    json_output: bool = typer.Option(False, "--json-output", hidden=True),  # --json's old name
+    **options: Any,
 ) -> None:
     """Schedule an action of any kind (see `gnomon actions`)."""
-    key = KIND_ALIASES.get(kind, kind)
-    if key not in BUILDERS:
-        names = sorted({*BUILDERS, *KIND_ALIASES} - set(KIND_ALIASES.values()))
-        raise InvalidSpec(f"unknown kind {kind!r}; use one of: {', '.join(names)}")
-    if command and key != "shell":
-        raise InvalidSpec(f"schedule {kind}: unexpected arguments {command!r}")
-    action = BUILDERS[key](dict(locals()))
+    if json_output:
+        output.warn("--json-output is deprecated: use --json")
+    action = build_action(kind, command, options)
+    warn_of_missing_program(action)
     with open_scheduler() as scheduler:
-        job = scheduler.add(
-            spec,
-            action,
-            id=job_id,
-            name=name,
-            tz=tz,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            misfire=misfire,
-            overlap=overlap,
+        job = create_job(
+            scheduler, spec, action, job_id=job_id, name=name, tz=tz, paused=paused, options=options
         )
-        audit.record(scheduler, "job.create", job.id, {"after": audit.summary(job)})
-    if as_json:
-        output.print_json(output.job_json(job))
-    else:
-        when = f"{job.trigger.describe()}; next fire {output.when(job.next_fire_at)}"
-        output.console.print(f"scheduled {action.kind} job [bold]{job.id}[/] — {when}")
+        database = service.database_url(scheduler)
+    line = output.job_line(job, f"scheduled {action.kind}")
+    output.show_write(output.job_json(job), line, database, as_json=as_json or json_output)
 
 
 def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gnomon.clock import Clock
 
 
 @dataclass
 class CliState:
     db: str | None = None
     verbose: bool = False
+    clock: Clock | None = None  # tests inject a FakeClock; the command line never sets it
 
 
 state = CliState()

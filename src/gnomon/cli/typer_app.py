@@ -55,6 +55,8 @@ for _optional in (
     "destinations",
     "beat",
     "prune",
+    "update_cmd",
+    "backfill_cmd",
 ):
     try:
         _module = __import__(f"gnomon.cli.{_optional}", fromlist=["register"])
