@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
@@ -34,6 +34,24 @@ from gnomon.store.statements import FINISH, HELD_ONE, HeldRun, job_exists, stora
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
+
+# The heartbeat's statements, built once: an id list as one expanding parameter is compiled
+# once and expanded per call (~3 ms for 4,500 runs in flight on SQLite), where ``in_(list)``
+# was compiled anew each time with a parameter per id (~18 ms; 0.12 s under a profiler,
+# stalling a burst's scheduler thread).
+EXTEND_LEASES = (
+    update(runs)
+    .where(
+        runs.c.id.in_(bindparam("ids", expanding=True)),
+        runs.c.worker == bindparam("holder"),
+        runs.c.status == RunStatus.RUNNING.value,
+    )
+    .values(lease_until=bindparam("until"))
+    .returning(runs.c.id)
+)
+CANCEL_ASKED = select(runs.c.id).where(
+    runs.c.id.in_(bindparam("ids", expanding=True)), runs.c.cancel_requested
+)
 REQUEUED = "put back to pending: its worker vanished (lease expired)"
 TAKEN_BACK = "put back to pending: its scheduler died and was restarted"
 RELEASED_STARTED = "put back to pending: its scheduler stopped before it finished"
@@ -327,22 +345,14 @@ class RunStore(SqlBase):
         was taken back — a stalled process must not go on running it beside the new one)."""
         if not run_ids:
             return set()
+        ids = list(run_ids)
         with self._write() as conn:
             held = set(
                 conn.execute(
-                    update(runs)
-                    .where(
-                        runs.c.id.in_(run_ids),
-                        runs.c.worker == worker,
-                        runs.c.status == RunStatus.RUNNING.value,
-                    )
-                    .values(lease_until=to_micros(until))
-                    .returning(runs.c.id)
+                    EXTEND_LEASES, {"ids": ids, "holder": worker, "until": to_micros(until)}
                 ).scalars()
             )
-            cancelled = conn.execute(
-                select(runs.c.id).where(runs.c.id.in_(run_ids), runs.c.cancel_requested)
-            ).scalars()
+            cancelled = conn.execute(CANCEL_ASKED, {"ids": ids}).scalars()
             return set(cancelled) | (set(run_ids) - held)
 
     def recover_lost_runs(self, now: datetime, limit: int = 500) -> int:
