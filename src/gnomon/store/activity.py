@@ -244,18 +244,18 @@ def jobs_with_last_runs(
     """Stored jobs by id (as :meth:`SqlStore.list_jobs` pages them), each with its last run
     that started or ended, in one query: each job's is found by an index seek on
     ``ix_gnomon_runs_job``, whatever the size of its history."""
+    page = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
+    if state is not None:
+        page = page.where(jobs.c.state == state.value)
+    if search:
+        page = page.where(job_search(search))
+    chosen = page.subquery("page")  # the page first: the last runs of its jobs only
     last = runs.alias("last_run")
     query = (
-        select(jobs, *[c.label(f"last_{c.name}") for c in last.c])
-        .select_from(jobs.outerjoin(last, last.c.id == _last_run_id(jobs.c.id)))
-        .order_by(jobs.c.id)
-        .limit(limit)
-        .offset(offset)
+        select(chosen, *[c.label(f"last_{c.name}") for c in last.c])
+        .select_from(chosen.outerjoin(last, last.c.id == _last_run_id(chosen.c.id)))
+        .order_by(chosen.c.id)
     )
-    if state is not None:
-        query = query.where(jobs.c.state == state.value)
-    if search:
-        query = query.where(job_search(search))
     found: list[tuple[Job, Run | None]] = []
     with store._read() as conn:
         for row in conn.execute(query).mappings():
