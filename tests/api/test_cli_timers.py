@@ -19,6 +19,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from gnomon import service
 from gnomon.cli import events_cmd, jobs, runs_cmd, timing
 from gnomon.cli.state import state
 from gnomon.clock import FakeClock
@@ -252,6 +253,25 @@ def test_history_of_a_job_without_runs_and_of_a_removed_job(
     unknown = runner.invoke(cli, ["history", "nosuch"])
     assert unknown.exit_code != 0
     assert "no job with id 'nosuch'" in str(unknown.exception)
+
+
+def test_history_outlives_the_removal_event_pruned_with_old_events(
+    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+) -> None:
+    """Retention keeps a job's newest run for ever, its events not: its history still shows."""
+    paris_job(scheduler)
+    ran = run_now(scheduler, clock, "report")
+    scheduler.remove("report")
+    scheduler.add("every 1h", shell(["true"]), id="other")  # a newer event
+    clock.advance(timedelta(days=40))
+    rules = service.retention_rules(scheduler, older_than=timedelta(days=1))
+    service.prune(scheduler, rules)
+    assert service.removed_job(scheduler, "report") is None  # its removal is forgotten
+    out = invoke(cli, "history", "report")
+    assert out.splitlines()[0].strip() == "runs of report"
+    assert row(out, str(ran))[-2] == "succeeded"
+    assert [r["id"] for r in json.loads(invoke(cli, "runs", "--job", "report", "--json"))] == [ran]
+    assert invoke(cli, "runs", "--job", "report", "--status", "failed") == "no runs yet\n"
 
 
 def test_runs_across_jobs_by_status_and_job_newest_first(

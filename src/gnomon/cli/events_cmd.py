@@ -78,7 +78,7 @@ def events(
     with open_scheduler() as scheduler:
         shown = service.latest_events(scheduler, job_id=job_id, limit=limit)
         if job_id is not None and not shown:
-            known_job(scheduler, job_id)  # an id never seen is an error, not "no events"
+            known_job(scheduler, job_id, has_history=False)  # never seen: an error
         show = _printer(scheduler, as_json=as_json)
         if as_json and not follow_new:
             output.print_json([_view(e) for e in shown])

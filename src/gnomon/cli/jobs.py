@@ -241,8 +241,8 @@ def history(
     from gnomon.cli import runs_cmd, timing
 
     with open_scheduler() as scheduler:
-        removed = runs_cmd.known_job(scheduler, job_id)
         runs = runs_cmd.find(scheduler, [], job_id, limit)
+        removed = runs_cmd.known_job(scheduler, job_id, has_history=bool(runs))
         title = f"runs of {job_id}"
         if removed is not None:
             title += f" (removed {timing.local(removed.removed_at, removed.zone)})"

@@ -43,9 +43,10 @@ def zones(scheduler: Scheduler, job_ids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def known_job(scheduler: Scheduler, job_id: str) -> RemovedJob | None:
+def known_job(scheduler: Scheduler, job_id: str, *, has_history: bool) -> RemovedJob | None:
     """None for a stored job; its removal for a removed one; raises
-    :class:`~gnomon.errors.JobNotFound` for an id never seen."""
+    :class:`~gnomon.errors.JobNotFound` for an id never seen (one without ``has_history``:
+    a removed job's runs outlive its ``job.removed`` event, pruned with the old events)."""
     from gnomon import service
     from gnomon.errors import JobNotFound
 
@@ -53,7 +54,7 @@ def known_job(scheduler: Scheduler, job_id: str) -> RemovedJob | None:
         scheduler.get(job_id)
     except JobNotFound:
         removed = service.removed_job(scheduler, job_id)
-        if removed is None:
+        if removed is None and not has_history:
             raise
         return removed
     return None
@@ -108,9 +109,9 @@ def runs(
     late, how long, and its outcome."""
     wanted = statuses(status or [])
     with open_scheduler() as scheduler:
-        if job_id is not None:
-            known_job(scheduler, job_id)
         found = find(scheduler, wanted, job_id, limit)
+        if job_id is not None and not found:
+            known_job(scheduler, job_id, has_history=bool(find(scheduler, [], job_id, 1)))
         title = f"runs of {job_id}" if job_id else "runs of every job"
         show_runs(scheduler, found, title, jobs=job_id is None, as_json=as_json)
 
