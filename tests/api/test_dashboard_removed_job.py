@@ -3,6 +3,9 @@ seen is still a 404."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from gnomon import service
 from gnomon.clock import FakeClock
 from gnomon.definitions import shell
 from gnomon.scheduler import Scheduler
@@ -48,3 +51,23 @@ def test_a_removed_job_without_runs_and_an_id_used_again(
     again = client.get("/jobs/gone").text
     assert "Every 2 hours" in again
     assert "removed at" not in again
+
+
+def test_a_removed_jobs_runs_outlive_its_pruned_removal_event(
+    scheduler: Scheduler, tokens: Tokens, clock: FakeClock
+) -> None:
+    scheduler.add("every 1h", shell(["true"]), id="old", name="Old job")
+    run = scheduler.trigger("old")
+    scheduler.tick()
+    assert scheduler.wait_idle(10)
+    scheduler.remove("old")
+    scheduler.add("every 1h", shell(["true"]), id="newer")  # the newest event is never pruned
+    client = signed_in(scheduler, tokens, "read")
+    assert '<h1 class="job-title">Old job</h1>' in client.get("/jobs/old").text
+    clock.advance(timedelta(days=40))
+    service.prune(scheduler, service.retention_rules(scheduler, older_than=timedelta(days=1)))
+    page = client.get("/jobs/old")
+    assert page.status_code == 200
+    assert "when is no longer recorded" in page.text
+    assert '<h1 class="job-title">old</h1>' in page.text
+    assert f'<tr data-run="{run.id}">' in page.text

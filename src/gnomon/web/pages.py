@@ -136,10 +136,7 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     try:
         job = scheduler.get(job_id)
     except JobNotFound:
-        removed = service.removed_job(scheduler, job_id)
-        if removed is None:
-            raise
-        return _removed_page(request, scheduler, removed)
+        return _removed_page(request, scheduler, job_id)
     return render(
         request,
         "job.html",
@@ -152,16 +149,21 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
     )
 
 
-def _removed_page(
-    request: Request, scheduler: Scheduler, removed: service.RemovedJob
-) -> HTMLResponse:
+def _removed_page(request: Request, scheduler: Scheduler, job_id: str) -> HTMLResponse:
+    """A removed job: when (if its ``job.removed`` event is still kept) and its kept runs.
+    Raises :class:`JobNotFound` for an id with neither."""
+    removed = service.removed_job(scheduler, job_id)
+    runs = service.find_runs(scheduler, job_id=job_id, limit=30).runs
+    if removed is None and not runs:
+        raise JobNotFound(job_id)
     return render(
         request,
         "job_removed.html",
+        job_id=job_id,
         removed=removed,
-        zone=removed.zone,
-        runs=service.find_runs(scheduler, job_id=removed.id, limit=30).runs,
-        audit=service.audit_entries(scheduler, target=f"job:{removed.id}", limit=20),
+        zone=removed.zone if removed is not None else "",
+        runs=runs,
+        audit=service.audit_entries(scheduler, target=f"job:{job_id}", limit=20),
     )
 
 
