@@ -1,11 +1,7 @@
 """What a systemd user expects of the CLI: ``gnomon list`` as ``systemctl list-timers``,
 ``history`` and ``runs`` with start, lateness and duration in the job's zone, ``events``
-(and ``--follow``), removed jobs with ``list --all``.
-
-The commands run on a Typer app of their own over a SQLite file; their scheduler has the
-test's FakeClock (``open_scheduler`` is the CLI's one way to a scheduler), so times shown
-are exact and nothing sleeps.
-"""
+(and ``--follow``), removed jobs with ``list --all``. The history is made by a scheduler
+with the same FakeClock as the commands (``tests/cli/conftest.py``): times are exact."""
 
 from __future__ import annotations
 
@@ -13,22 +9,18 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
+from rich.console import Console
 
 from gnomon import service
-from gnomon.cli import events_cmd, jobs, runs_cmd, timing
-from gnomon.cli.state import state
+from gnomon.cli import events_cmd, output, timing
 from gnomon.clock import FakeClock
 from gnomon.definitions import shell
 from gnomon.events import Event
 from gnomon.scheduler import Scheduler
 from tests.api.conftest import START
-
-runner = CliRunner()
+from tests.cli.conftest import Gnomon
 
 
 @pytest.fixture
@@ -37,40 +29,22 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "cli.db")
-
-
-@pytest.fixture
 def scheduler(db: str, clock: FakeClock) -> Iterator[Scheduler]:
     with Scheduler(db, clock=clock, workers=2) as s:
         yield s
 
 
-@pytest.fixture
-def cli(
-    db: str, clock: FakeClock, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
-) -> typer.Typer:
-    def with_clock() -> Scheduler:
-        return Scheduler(db, clock=clock)
-
-    for module in (jobs, runs_cmd, events_cmd):
-        monkeypatch.setattr(module, "open_scheduler", with_clock)
-    app = typer.Typer()
-
-    @app.callback()
-    def _options() -> None:
-        state.db = db
-
-    for module in (jobs, runs_cmd, events_cmd):
-        module.register(app)
-    return app
+@pytest.fixture(autouse=True)
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A console wide enough that no table cell folds (rows are read cell by cell)."""
+    monkeypatch.setattr(output._LazyConsole, "_real", Console(width=250))
 
 
-def invoke(cli: typer.Typer, *args: str) -> str:
-    done = runner.invoke(cli, list(args), env={"COLUMNS": "250"})
-    assert done.exit_code == 0, (done.output, done.exception)
-    return done.output
+def ok(gnomon: Gnomon, *args: str) -> str:
+    """The output of ``gnomon *args``, which must succeed."""
+    done = gnomon(*args)
+    assert done.code == 0, done
+    return done.out
 
 
 def row(output: str, first_cell: str) -> list[str]:
@@ -99,7 +73,7 @@ def paris_job(scheduler: Scheduler, job_id: str = "report") -> None:
 
 
 def test_list_shows_next_left_last_and_result_as_list_timers(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     paris_job(scheduler)  # next: 09:30 in Paris, 08:30 UTC
     scheduler.add("every 1h", shell(["sh", "-c", "exit 3"]), id="flaky")
@@ -107,7 +81,7 @@ def test_list_shows_next_left_last_and_result_as_list_timers(
     run_now(scheduler, clock, "report", late=5)  # 08:00:05 UTC
     run_now(scheduler, clock, "flaky", late=2)  # 08:00:07 UTC
     clock.set(START + timedelta(minutes=17, seconds=48))
-    out = invoke(cli, "list")
+    out = ok(gnomon, "list")
     header = row(out, "id")
     assert header == ["id", "name", "schedule", "next", "left", "last", "result"]
     assert row(out, "report") == [
@@ -130,20 +104,20 @@ def test_list_shows_next_left_last_and_result_as_list_timers(
 
 
 def test_list_says_how_overdue_a_fire_no_scheduler_recorded_is(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     scheduler.add("every 1h", shell(["true"]), id="late")
     clock.advance(timedelta(hours=1, minutes=3, seconds=1))
-    assert row(invoke(cli, "list"), "late")[4] == "overdue 3min 1s"
+    assert row(ok(gnomon, "list"), "late")[4] == "overdue 3min 1s"
 
 
 def test_list_json_gives_the_last_run_and_the_seconds_left(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     paris_job(scheduler)
     scheduler.add("every 1h", shell(["true"]), id="fresh")
     ran = run_now(scheduler, clock, "report", late=5)
-    [fresh, report] = json.loads(invoke(cli, "list", "--json"))
+    [fresh, report] = json.loads(ok(gnomon, "list", "--json"))
     assert (report["id"], report["left_seconds"]) == ("report", 1795.0)
     assert report["last_run"]["id"] == ran
     assert report["last_run"]["status"] == "succeeded"
@@ -151,16 +125,16 @@ def test_list_json_gives_the_last_run_and_the_seconds_left(
     assert fresh["last_run"] is None
 
 
-def test_list_with_no_jobs_is_one_line(cli: typer.Typer, scheduler: Scheduler) -> None:
-    assert invoke(cli, "list") == "no jobs\n"
-    assert invoke(cli, "list", "--all") == "no jobs\n"
+def test_list_with_no_jobs_is_one_line(gnomon: Gnomon, scheduler: Scheduler) -> None:
+    assert ok(gnomon, "list") == "no jobs\n"
+    assert ok(gnomon, "list", "--all") == "no jobs\n"
     paris_job(scheduler)
-    assert invoke(cli, "list", "--search", "nothing like it") == "no matching jobs\n"
-    assert json.loads(invoke(cli, "list", "--json", "--search", "nothing")) == []
+    assert ok(gnomon, "list", "--search", "nothing like it") == "no matching jobs\n"
+    assert json.loads(ok(gnomon, "list", "--json", "--search", "nothing")) == []
 
 
 def test_list_all_shows_removed_jobs_with_when_and_their_last_run(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     paris_job(scheduler)
     paris_job(scheduler, "reused")
@@ -169,9 +143,9 @@ def test_list_all_shows_removed_jobs_with_when_and_their_last_run(
     scheduler.remove("report")  # 08:01:05 UTC
     scheduler.remove("reused")
     scheduler.add("every 1h", shell(["true"]), id="reused")  # the live one wins
-    plain = invoke(cli, "list")
+    plain = ok(gnomon, "list")
     assert "report" not in plain
-    out = invoke(cli, "list", "--all")
+    out = ok(gnomon, "list", "--all")
     assert "1 removed job(s)" in out
     assert row(out, "report") == [
         "report",
@@ -183,7 +157,7 @@ def test_list_all_shows_removed_jobs_with_when_and_their_last_run(
     ]
     assert row(out, "reused")[2] == "Every 1 hour"  # listed once: live
     assert out.count("reused") == 1
-    data = json.loads(invoke(cli, "list", "--all", "--json"))
+    data = json.loads(ok(gnomon, "list", "--all", "--json"))
     removed = [d for d in data if d["state"] == "removed"]
     assert [(d["id"], d["removed_at"], d["last_run"]["id"]) for d in removed] == [
         ("report", "2026-03-02T08:01:05Z", ran)
@@ -194,7 +168,7 @@ def test_list_all_shows_removed_jobs_with_when_and_their_last_run(
 
 
 def test_history_shows_start_in_the_jobs_zone_lateness_duration_and_a_lost_run(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     paris_job(scheduler)
     first = run_now(scheduler, clock, "report", late=2)
@@ -204,7 +178,7 @@ def test_history_shows_start_in_the_jobs_zone_lateness_duration_and_a_lost_run(
     clock.advance(31)  # its lease ran out: put back to pending, run again
     scheduler.tick()
     assert scheduler.wait_idle(10)
-    out = invoke(cli, "history", "report")
+    out = ok(gnomon, "history", "report")
     assert row(out, "run") == [
         "run",
         "scheduled for",
@@ -232,7 +206,7 @@ def test_history_shows_start_in_the_jobs_zone_lateness_duration_and_a_lost_run(
         "0ms",
     ]
     assert out.index(str(lost.id)) < out.index(f"│ {first} ")  # newest first
-    data = json.loads(invoke(cli, "history", "report", "--json"))
+    data = json.loads(ok(gnomon, "history", "report", "--json"))
     assert [(r["id"], r["late_seconds"], r["took_seconds"], r["losses"]) for r in data] == [
         (lost.id, 31.0, 0.0, 1),
         (first, 2.0, 0.0, 0),
@@ -240,23 +214,21 @@ def test_history_shows_start_in_the_jobs_zone_lateness_duration_and_a_lost_run(
 
 
 def test_history_of_a_job_without_runs_and_of_a_removed_job(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     paris_job(scheduler)
-    assert invoke(cli, "history", "report") == "no runs yet\n"
-    assert json.loads(invoke(cli, "history", "report", "--json")) == []
+    assert ok(gnomon, "history", "report") == "no runs yet\n"
+    assert json.loads(ok(gnomon, "history", "report", "--json")) == []
     run_now(scheduler, clock, "report")
     scheduler.remove("report")
-    out = invoke(cli, "history", "report")
+    out = ok(gnomon, "history", "report")
     assert "runs of report (removed 2026-03-02 09:00:00 CET)" in out
     assert "succeeded" in out
-    unknown = runner.invoke(cli, ["history", "nosuch"])
-    assert unknown.exit_code != 0
-    assert "no job with id 'nosuch'" in str(unknown.exception)
+    assert gnomon("history", "nosuch").error == "error: no job with id 'nosuch'"
 
 
 def test_history_outlives_the_removal_event_pruned_with_old_events(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
     """Retention keeps a job's newest run for ever, its events not: its history still shows."""
     paris_job(scheduler)
@@ -267,64 +239,63 @@ def test_history_outlives_the_removal_event_pruned_with_old_events(
     rules = service.retention_rules(scheduler, older_than=timedelta(days=1))
     service.prune(scheduler, rules)
     assert service.removed_job(scheduler, "report") is None  # its removal is forgotten
-    out = invoke(cli, "history", "report")
+    out = ok(gnomon, "history", "report")
     assert out.splitlines()[0].strip() == "runs of report"
     assert row(out, str(ran))[-2] == "succeeded"
-    assert [r["id"] for r in json.loads(invoke(cli, "runs", "--job", "report", "--json"))] == [ran]
-    assert invoke(cli, "runs", "--job", "report", "--status", "failed") == "no runs yet\n"
+    assert [r["id"] for r in json.loads(ok(gnomon, "runs", "--job", "report", "--json"))] == [ran]
+    assert ok(gnomon, "runs", "--job", "report", "--status", "failed") == "no runs yet\n"
 
 
 def test_runs_across_jobs_by_status_and_job_newest_first(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
-    assert invoke(cli, "runs") == "no runs yet\n"
+    assert ok(gnomon, "runs") == "no runs yet\n"
     paris_job(scheduler)
     scheduler.add("every 1h", shell(["sh", "-c", "exit 3"]), id="flaky")
     good = run_now(scheduler, clock, "report", late=1)
     bad = run_now(scheduler, clock, "flaky", late=1)
     again = run_now(scheduler, clock, "report", late=1)
-    out = invoke(cli, "runs")
+    out = ok(gnomon, "runs")
     assert row(out, "run")[:2] == ["run", "job"]
     assert row(out, str(bad))[1:3] == ["flaky", "2026-03-02 08:00:01 UTC"]
     assert row(out, str(good))[1:3] == ["report", "2026-03-02 09:00:00 CET"]
-    ids = [r["id"] for r in json.loads(invoke(cli, "runs", "--json"))]
+    ids = [r["id"] for r in json.loads(ok(gnomon, "runs", "--json"))]
     assert ids == [again, bad, good]
-    failed = json.loads(invoke(cli, "runs", "--status", "failed", "--json"))
+    failed = json.loads(ok(gnomon, "runs", "--status", "failed", "--json"))
     assert [(r["id"], r["status"]) for r in failed] == [(bad, "failed")]
-    both = json.loads(invoke(cli, "runs", "--status", "failed,succeeded", "--limit", "2", "--json"))
+    both = json.loads(ok(gnomon, "runs", "--status", "failed,succeeded", "--limit", "2", "--json"))
     assert [r["id"] for r in both] == [again, bad]
-    mine = json.loads(invoke(cli, "runs", "--job", "report", "--json"))
+    mine = json.loads(ok(gnomon, "runs", "--job", "report", "--json"))
     assert [r["id"] for r in mine] == [again, good]
-    assert invoke(cli, "runs", "--status", "running") == "no runs yet\n"
-    wrong = runner.invoke(cli, ["runs", "--status", "nope"])
-    assert "--status: 'nope' is not one of pending, queued, running" in str(wrong.exception)
-    unknown = runner.invoke(cli, ["runs", "--job", "nosuch"])
-    assert "no job with id 'nosuch'" in str(unknown.exception)
+    assert ok(gnomon, "runs", "--status", "running") == "no runs yet\n"
+    wrong = gnomon("runs", "--status", "nope")
+    assert wrong.code == 2
+    assert "--status: 'nope' is not one of pending, queued, running" in wrong.error
+    assert gnomon("runs", "--job", "nosuch").error == "error: no job with id 'nosuch'"
 
 
 # -- gnomon events ---------------------------------------------------------------------------
 
 
 def test_events_newest_last_in_the_jobs_zone(
-    cli: typer.Typer, scheduler: Scheduler, clock: FakeClock
+    gnomon: Gnomon, scheduler: Scheduler, clock: FakeClock
 ) -> None:
-    assert invoke(cli, "events") == "no events yet\n"
+    assert ok(gnomon, "events") == "no events yet\n"
     paris_job(scheduler)
     ran = run_now(scheduler, clock, "report", late=3)
-    lines = invoke(cli, "events", "--limit", "2").splitlines()
+    lines = ok(gnomon, "events", "--limit", "2").splitlines()
     assert lines == [
         f"2026-03-02 09:00:03 CET  run.started  report  run {ran}  attempt=1",
         f"2026-03-02 09:00:03 CET  run.succeeded  report  run {ran}  attempt=1",
     ]
-    data = json.loads(invoke(cli, "events", "--job", "report", "--json"))
+    data = json.loads(ok(gnomon, "events", "--job", "report", "--json"))
     assert [e["kind"] for e in data] == [
         "job.created",
         "job.triggered",
         "run.started",
         "run.succeeded",
     ]
-    unknown = runner.invoke(cli, ["events", "--job", "nosuch"])
-    assert "no job with id 'nosuch'" in str(unknown.exception)
+    assert gnomon("events", "--job", "nosuch").error == "error: no job with id 'nosuch'"
 
 
 def test_follow_shows_new_events_as_they_are_recorded(
@@ -354,7 +325,7 @@ def test_follow_shows_new_events_as_they_are_recorded(
 
 
 def test_events_follow_keeps_printing_until_ctrl_c_and_exits_zero(
-    cli: typer.Typer, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
+    gnomon: Gnomon, scheduler: Scheduler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paris_job(scheduler)
     polls: list[float] = []
@@ -368,16 +339,16 @@ def test_events_follow_keeps_printing_until_ctrl_c_and_exits_zero(
         raise KeyboardInterrupt  # Ctrl-C while waiting
 
     monkeypatch.setattr(events_cmd, "pause", pause)
-    done = runner.invoke(cli, ["events", "--follow", "--interval", "0.2"])
-    assert done.exit_code == 0, done.output
-    assert [line.split("  ")[1] for line in done.output.splitlines()] == [
+    done = gnomon("events", "--follow", "--interval", "0.2")
+    assert done.code == 0, done
+    assert [line.split("  ")[1] for line in done.out.splitlines()] == [
         "job.created",
         "job.paused",
     ]
     assert polls == [0.2, 0.2]
-    done = runner.invoke(cli, ["events", "--follow", "--json", "--limit", "1"])
-    assert done.exit_code == 0, done.output
-    lines = [json.loads(line) for line in done.output.splitlines()]  # JSON lines
+    done = gnomon("events", "--follow", "--json", "--limit", "1")
+    assert done.code == 0, done
+    lines = [json.loads(line) for line in done.out.splitlines()]  # JSON lines
     assert [e["kind"] for e in lines] == ["job.paused", "job.resumed"]
 
 
