@@ -156,6 +156,14 @@ def test_removed_jobs_are_found_with_their_last_run_and_a_reused_id_is_live(
     assert [r.id for r in service.removed_jobs(scheduler, limit=1)] == ["never"]
 
 
+def test_a_removed_job_is_found_by_a_name_json_writes_escaped(scheduler: Scheduler) -> None:
+    scheduler.add("every 1h", shell(["true"]), id="cafe", name='Café "au lait"')
+    scheduler.remove("cafe")
+    for search in ("CAFÉ", '"au', 'é "AU'):  # written \u00e9 and \" in the event's JSON
+        assert [r.id for r in service.removed_jobs(scheduler, search=search)] == ["cafe"]
+    assert service.removed_jobs(scheduler, search="u00e9") == []  # the escape is not the name
+
+
 def test_a_job_removed_twice_is_listed_once_with_its_last_removal(
     scheduler: Scheduler, clock: FakeClock
 ) -> None:
