@@ -439,6 +439,62 @@ def cancel_run(scheduler: Scheduler, run_id: int) -> RunStatus:
     return activity.cancel_run(scheduler.store, run_id, scheduler.clock.now())
 
 
+# -- what a systemd user expects of the CLI: last runs, removed jobs, re-runs, the event log --
+
+RemovedJob = activity.RemovedJob
+
+
+def jobs_with_last_runs(
+    scheduler: Scheduler,
+    *,
+    state: JobState | None = None,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> builtins.list[tuple[Job, Run | None]]:
+    """Jobs by id (as :meth:`Scheduler.list` pages them), each with its last run that
+    started or ended (None: none yet), in one query."""
+    return activity.jobs_with_last_runs(
+        scheduler.store, state=state, search=search, limit=limit, offset=offset
+    )
+
+
+def removed_jobs(
+    scheduler: Scheduler,
+    *,
+    job_ids: Sequence[str] | None = None,
+    search: str | None = None,
+    limit: int = 100,
+) -> builtins.list[RemovedJob]:
+    """Removed jobs (of ``job_ids``) whose id no stored job uses now, most recently removed
+    first, each with its last run (see :func:`gnomon.store.activity.removed_jobs`)."""
+    return activity.removed_jobs(scheduler.store, job_ids=job_ids, search=search, limit=limit)
+
+
+def removed_job(scheduler: Scheduler, job_id: str) -> RemovedJob | None:
+    """The removed job of this id, or None (never removed, or its id is used again)."""
+    found = activity.removed_jobs(scheduler.store, job_ids=[job_id], limit=1)
+    return found[0] if found else None
+
+
+def loss_counts(scheduler: Scheduler, runs: Sequence[Run]) -> dict[int, int]:
+    """How often each of these runs was lost (its worker vanished) and put back to run
+    again, or dead-lettered, by run id (see :func:`gnomon.store.activity.loss_counts`)."""
+    return activity.loss_counts(scheduler.store, runs)
+
+
+def jobs_by_id(scheduler: Scheduler, job_ids: Sequence[str]) -> dict[str, Job]:
+    """The stored jobs among ``job_ids``, by id, in one query."""
+    return activity.jobs_by_id(scheduler.store, job_ids)
+
+
+def latest_events(
+    scheduler: Scheduler, *, job_id: str | None = None, limit: int = 50
+) -> builtins.list[Event]:
+    """The newest ``limit`` events (of ``job_id``), oldest first: the end of the log."""
+    return scheduler.store.list_events(job_id=job_id, limit=limit, newest=True)[::-1]
+
+
 def this_process(scheduler: Scheduler) -> tuple[str, str] | None:
     """``(worker id, dispatcher)`` of ``scheduler`` when its loop runs in this process
     (``gnomon up``, an embedded scheduler), e.g. ``("host:12:ab", "8 worker(s)")``; None
@@ -457,6 +513,7 @@ __all__ = [
     "Heartbeat",
     "NewToken",
     "PruneReport",
+    "RemovedJob",
     "Retention",
     "Revoked",
     "Scope",
@@ -474,10 +531,14 @@ __all__ = [
     "inspect_database",
     "job_counts",
     "jobs_after",
+    "jobs_by_id",
     "jobs_under",
+    "jobs_with_last_runs",
+    "latest_events",
     "list_destinations",
     "list_tokens",
     "live_token_count",
+    "loss_counts",
     "newest_events",
     "oldest_due",
     "ping",
@@ -488,6 +549,8 @@ __all__ = [
     "record_audit",
     "record_events",
     "remove_destination",
+    "removed_job",
+    "removed_jobs",
     "replace_job",
     "retention_rules",
     "retry_run",

@@ -56,16 +56,18 @@ def test_cli_json_api_and_sse_show_the_same_masked_view(
     assert isinstance(cli_job, dict)
     assert {k: cli_job[k] for k in api_job} == api_job
     assert api_job["policy"]["notify_urls"] == ["json://***"]
-    assert _cli(db, "list") == [api_job]
+    [listed] = _cli(db, "list")
+    assert {k: listed[k] for k in api_job} == api_job  # with its last run and time left
 
     api_run = client.get(f"/api/v1/runs/{run_id}", headers=a).json()
     assert cli_job["recent_runs"] == [api_run]
-    assert _cli(db, "history", "hook") == [api_run]
+    [history] = _cli(db, "history", "hook")
+    assert {k: history[k] for k in api_run} == api_run  # with lateness, duration, losses
 
     stream = client.get("/api/v1/events", headers=a).text
     streamed = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: ")]
     assert streamed == [event_view(e) for e in scheduler.events()]
     assert streamed[-1]["data"] == {"error": "mqtt://u:***@h", "token": "***"}
 
-    everything = json.dumps([cli_job, api_job, api_run, streamed])
+    everything = json.dumps([cli_job, listed, history, api_job, api_run, streamed])
     assert CANARY not in everything

@@ -127,10 +127,15 @@ def create_job(
 def list_jobs(
     state_filter: str | None = typer.Option(None, "--state", help="active | paused | done"),
     search: str | None = typer.Option(None, "--search", help="Part of an id or name."),
-    limit: int = typer.Option(100, "--limit"),
+    limit: int = typer.Option(100, "--limit", min=1),
+    show_all: bool = typer.Option(
+        False, "--all", help="Also removed jobs: id, name, when removed, last run."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List jobs."""
+    """List jobs as systemctl list-timers does: next fire, time left, last run and result."""
+    from gnomon import service
+    from gnomon.cli import timing
     from gnomon.models import JobState
 
     try:
@@ -138,11 +143,19 @@ def list_jobs(
     except ValueError:
         raise InvalidSpec(f"--state: {state_filter!r} is not active, paused or done") from None
     with open_scheduler() as scheduler:
-        jobs = scheduler.list(state=wanted, search=search, limit=limit)
+        now = scheduler.clock.now()
+        found = service.jobs_with_last_runs(scheduler, state=wanted, search=search, limit=limit)
+        removed = service.removed_jobs(scheduler, search=search, limit=limit) if show_all else []
     if as_json:
-        output.print_json([output.job_json(j) for j in jobs])
-    else:
-        output.console.print(output.jobs_table(jobs))
+        live = [timing.timer_json(job, run, now) for job, run in found]
+        output.print_json(live + [timing.removed_json(r) for r in removed])
+        return
+    if not found and not removed:
+        output.console.print("no jobs" if wanted is None and not search else "no matching jobs")
+    if found:
+        output.console.print(timing.timers_table(found, now))
+    if removed:
+        output.console.print(timing.removed_table(removed))
 
 
 def info(
@@ -220,16 +233,20 @@ def trigger(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
 
 def history(
     job_id: str = typer.Argument(...),
-    limit: int = typer.Option(20, "--limit"),
+    limit: int = typer.Option(20, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a job's runs, newest first."""
+    """Show a job's runs, newest first: when each started (in the job's zone), how late, how
+    long, and whether it was lost and run again. A removed job's runs are kept."""
+    from gnomon.cli import runs_cmd, timing
+
     with open_scheduler() as scheduler:
-        runs = scheduler.runs(job_id, limit=limit)
-    if as_json:
-        output.print_json([output.run_json(r) for r in runs])
-    else:
-        output.console.print(output.runs_table(runs, f"runs of {job_id}"))
+        runs = runs_cmd.find(scheduler, [], job_id, limit)
+        removed = runs_cmd.known_job(scheduler, job_id, has_history=bool(runs))
+        title = f"runs of {job_id}"
+        if removed is not None:
+            title += f" (removed {timing.local(removed.removed_at, removed.zone)})"
+        runs_cmd.show_runs(scheduler, runs, title, jobs=False, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

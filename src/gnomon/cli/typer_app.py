@@ -57,6 +57,8 @@ for _optional in (
     "prune",
     "update_cmd",
     "backfill_cmd",
+    "runs_cmd",
+    "events_cmd",
 ):
     try:
         _module = __import__(f"gnomon.cli.{_optional}", fromlist=["register"])

@@ -10,24 +10,28 @@ id) and at most :data:`MAX_ACTIVITY_ROWS` rows of it. Times are passed in, never
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, ScalarSelect, exists, func, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from gnomon.errors import Conflict, JobNotFound, RunNotFound
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
-from gnomon.models import Run, RunReason, RunStatus
+from gnomon.models import Job, JobState, Run, RunReason, RunStatus
 from gnomon.store import rows
 from gnomon.store.sql import SqlStore
+from gnomon.store.statements import job_search
 from gnomon.store.tables import events, jobs, runs
 
 SCAN = 20_000  # ids one page of the runs list looks at, at most
 MAX_ACTIVITY_ROWS = 200_000  # runs the activity chart reads, at most
 IN_FLIGHT = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+WAITING = (RunStatus.PENDING.value, RunStatus.QUEUED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,13 +218,164 @@ def _run_row(conn: Connection, run_id: int) -> Any:
     return row
 
 
+# -- what ``gnomon list``, ``history`` and ``events`` show ---------------------------------
+
+
+def _last_run_id(job_id: ColumnElement[str]) -> ScalarSelect[int]:
+    """The id of the newest run of ``job_id`` that started or ended (not one still waiting):
+    a backward walk of ``ix_gnomon_runs_job`` that stops at the first such run."""
+    last = runs.alias("last")
+    return (
+        select(last.c.id)
+        .where(last.c.job_id == job_id, last.c.status.not_in(WAITING))
+        .order_by(last.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def jobs_with_last_runs(
+    store: SqlStore,
+    *,
+    state: JobState | None = None,
+    search: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[tuple[Job, Run | None]]:
+    """Stored jobs by id (as :meth:`SqlStore.list_jobs` pages them), each with its last run
+    that started or ended, in one query: each job's is found by an index seek on
+    ``ix_gnomon_runs_job``, whatever the size of its history."""
+    page = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
+    if state is not None:
+        page = page.where(jobs.c.state == state.value)
+    if search:
+        page = page.where(job_search(search))
+    chosen = page.subquery("page")  # the page first: the last runs of its jobs only
+    last = runs.alias("last_run")
+    query = (
+        select(chosen, *[c.label(f"last_{c.name}") for c in last.c])
+        .select_from(chosen.outerjoin(last, last.c.id == _last_run_id(chosen.c.id)))
+        .order_by(chosen.c.id)
+    )
+    found: list[tuple[Job, Run | None]] = []
+    with store._read() as conn:
+        for row in conn.execute(query).mappings():
+            run = None
+            if row["last_id"] is not None:
+                run = rows.run_from_row({c.name: row[f"last_{c.name}"] for c in last.c})
+            found.append((rows.job_from_row(row), run))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedJob:
+    """A removed job, as its ``job.removed`` event keeps it (an event recorded before this
+    was kept, or pruned data, leave ``name``, ``when`` and ``action`` empty)."""
+
+    id: str
+    name: str
+    when: str
+    zone: str
+    action: str
+    removed_at: datetime
+    last_run: Run | None
+
+
+def removed_jobs(
+    store: SqlStore,
+    *,
+    job_ids: Sequence[str] | None = None,
+    search: str | None = None,
+    limit: int = 100,
+) -> list[RemovedJob]:
+    """Removed jobs whose id is not used by a stored job now (the live one wins), the most
+    recently removed first, each with its last run: one query for the events, one for the
+    runs. With ``job_ids``, those only; ``search`` is a substring of the id or name (in any
+    case). Removed jobs are read from their ``job.removed`` events, so they are findable for
+    as long as those events are kept (``GNOMON_KEEP_EVENTS_DAYS``)."""
+    removals = events.c.kind == "job.removed"
+    live = exists().where(jobs.c.id == events.c.job_id)
+    newest = select(func.max(events.c.id)).where(removals, ~live)
+    if job_ids is not None:
+        newest = newest.where(events.c.job_id.in_(list(job_ids)))
+    if search and json.dumps(search)[1:-1] == search:  # written as is in the JSON data
+        newest = newest.where(
+            events.c.job_id.icontains(search, autoescape=True)
+            | events.c.data.icontains(search, autoescape=True)
+        )  # (else, e.g. "é" stored as "\u00e9", only the check below applies)
+    newest = newest.group_by(events.c.job_id)
+    query = (
+        select(events, _last_run_id(events.c.job_id).label("last_run_id"))
+        .where(events.c.id.in_(newest))
+        .order_by(events.c.id.desc())
+    )
+    found: list[tuple[RemovedJob, int | None]] = []
+    with store._read() as conn:
+        for row in conn.execute(query).mappings():
+            event = rows.event_from_row(row)
+            data = event.data or {}
+            name = str(data.get("name", ""))
+            if search and not _matches(search, str(event.job_id), name):
+                continue  # the search found it in the event's other data
+            removed = RemovedJob(
+                id=str(event.job_id),
+                name=name,
+                when=str(data.get("when", "")),
+                zone=str(data.get("tz", "UTC")),
+                action=str(data.get("action", "")),
+                removed_at=event.at,
+                last_run=None,
+            )
+            found.append((removed, row["last_run_id"]))
+            if len(found) == limit:
+                break
+        wanted = [run_id for _, run_id in found if run_id is not None]
+        last = {
+            r["id"]: rows.run_from_row(r)
+            for r in conn.execute(select(runs).where(runs.c.id.in_(wanted))).mappings()
+        }
+    return [
+        replace(removed, last_run=last.get(run_id) if run_id is not None else None)
+        for removed, run_id in found
+    ]
+
+
+def _matches(search: str, *texts: str) -> bool:
+    """The one meaning of a job search (see :func:`gnomon.store.statements.job_search`)."""
+    return any(search.casefold() in text.casefold() for text in texts)
+
+
+def loss_counts(store: SqlStore, found: Sequence[Run]) -> dict[int, int]:
+    """How often each of these runs was lost (its worker vanished: ``run.lost`` events; the
+    run was put back to pending to run again, or dead-lettered ``lost`` after too many), by
+    run id; runs never lost are absent. One query, by the events' job index."""
+    if not found:
+        return {}
+    with store._read() as conn:
+        return store._losses(conn, found)
+
+
+def jobs_by_id(store: SqlStore, job_ids: Sequence[str]) -> dict[str, Job]:
+    """The stored jobs among ``job_ids``, by id, in one query."""
+    if not job_ids:
+        return {}
+    query = select(jobs).where(jobs.c.id.in_(list(set(job_ids))))
+    with store._read() as conn:
+        return {r["id"]: rows.job_from_row(r) for r in conn.execute(query).mappings()}
+
+
 __all__ = [
     "FinishedSample",
+    "RemovedJob",
     "RunPage",
     "cancel_run",
     "find_runs",
     "finished_since",
     "first_id_since",
+    "jobs_by_id",
+    "jobs_with_last_runs",
+    "loss_counts",
+    "removed_jobs",
     "retry_run",
     "runs_in_flight",
 ]

@@ -164,12 +164,20 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             self.dialect.notify(conn)
 
     def remove_job(self, job_id: str, now: datetime) -> None:
-        """Delete a job; its pending runs are cancelled, its history is kept."""
+        """Delete a job; its pending runs are cancelled, its history is kept. The
+        ``job.removed`` event keeps what the job was (:func:`removed_data`), so a removed job
+        stays findable by its id with its runs."""
         with self._write() as conn:
-            if conn.execute(jobs.delete().where(jobs.c.id == job_id)).rowcount == 0:
+            row = (
+                conn.execute(jobs.delete().where(jobs.c.id == job_id).returning(jobs))
+                .mappings()
+                .first()
+            )
+            if row is None:
                 raise JobNotFound(job_id)
             self._cancel_pending(conn, job_id, now)
-            event = Event(kind="job.removed", at=now, job_id=job_id)
+            data = removed_data(rows.job_from_row(row))
+            event = Event(kind="job.removed", at=now, job_id=job_id, data=data)
             conn.execute(events.insert(), [rows.event_values(event)])
             self.dialect.notify(conn)
 
@@ -574,6 +582,18 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
 
 
 __all__ = ["MAX_LOSSES", "REQUEUED", "AdvanceResult", "Planner", "SqlStore"]
+
+
+def removed_data(job: Job) -> dict[str, Any]:
+    """What a ``job.removed`` event keeps of the job: its name, schedule in words, zone,
+    action kind and state (no action config: it may hold secrets)."""
+    return {
+        "name": job.name,
+        "when": job.trigger.describe(),
+        "tz": str(getattr(job.trigger, "tz", "UTC")),
+        "action": job.action.kind,
+        "state": job.state.value,
+    }
 
 
 def _due_us(claimed: rows.ClaimedRun) -> int:

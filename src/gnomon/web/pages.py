@@ -96,8 +96,9 @@ def runs_fragment(request: Request, job_id: str) -> HTMLResponse:
     runs = scheduler.runs(job_id, limit=30)
     try:
         zone = _zone(scheduler.get(job_id))
-    except JobNotFound:  # a removed job's runs: in the browser's zone
-        zone = ""
+    except JobNotFound:  # a removed job's runs: in its zone if its removal kept it
+        removed = service.removed_job(scheduler, job_id)
+        zone = removed.zone if removed is not None else ""
     return render(request, "_runs.html", runs=runs, zone=zone)
 
 
@@ -128,10 +129,14 @@ def upcoming_fragment(request: Request, job_id: str) -> HTMLResponse:
 
 @router.get("/jobs/{job_id:path}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str) -> HTMLResponse:
-    """One job: its spec in words, upcoming fires, runs with output, audit entries."""
+    """One job: its spec in words, upcoming fires, runs with output, audit entries. A removed
+    job's page says when it was removed and shows its runs (kept); an unknown id is a 404."""
     principal(request)
     scheduler = context(request).scheduler
-    job = scheduler.get(job_id)
+    try:
+        job = scheduler.get(job_id)
+    except JobNotFound:
+        return _removed_page(request, scheduler, job_id)
     return render(
         request,
         "job.html",
@@ -141,6 +146,24 @@ def job_page(request: Request, job_id: str) -> HTMLResponse:
         policy_words=describe_policy(job.policy),
         audit=service.audit_entries(scheduler, target=f"job:{job_id}", limit=20),
         timeline=build_timeline([job], scheduler.clock.now(), "7d"),
+    )
+
+
+def _removed_page(request: Request, scheduler: Scheduler, job_id: str) -> HTMLResponse:
+    """A removed job: when (if its ``job.removed`` event is still kept) and its kept runs.
+    Raises :class:`JobNotFound` for an id with neither."""
+    removed = service.removed_job(scheduler, job_id)
+    runs = service.find_runs(scheduler, job_id=job_id, limit=30).runs
+    if removed is None and not runs:
+        raise JobNotFound(job_id)
+    return render(
+        request,
+        "job_removed.html",
+        job_id=job_id,
+        removed=removed,
+        zone=removed.zone if removed is not None else "",
+        runs=runs,
+        audit=service.audit_entries(scheduler, target=f"job:{job_id}", limit=20),
     )
 
 
