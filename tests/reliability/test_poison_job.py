@@ -47,3 +47,24 @@ def test_a_job_with_an_unknown_trigger_kind_is_paused_and_the_others_fire(
     assert state["next_fire_at"] is None
     assert len(paused) == 1
     assert "unknown trigger kind 'lunar'" in paused[0].data["error"]
+
+
+def test_a_job_this_version_cannot_read_can_still_be_removed(tmp_path: Path) -> None:
+    """Removing keeps what the job was in its ``job.removed`` event; a job that cannot be
+    read (a trigger kind from a newer version) is removed all the same, with what can be
+    read of it."""
+    t0 = next_whole_second(utcnow(), margin=5)
+    with Scheduler(str(tmp_path / "gnomon.db"), clock=FakeClock(t0)) as scheduler:
+        scheduler.add_many([every("bad", 1, t0 + timedelta(seconds=1), tmp_path / "l.jsonl")])
+        with scheduler.store.engine.begin() as conn:
+            conn.execute(
+                update(jobs).where(jobs.c.id == "bad").values(trigger='{"kind": "lunar", "v": 1}')
+            )
+        scheduler.remove("bad")
+        removed = [e for e in scheduler.events(job_id="bad") if e.kind == "job.removed"]
+        with scheduler.store.engine.connect() as conn:
+            left = conn.execute(jobs.select().where(jobs.c.id == "bad")).first()
+    assert left is None
+    assert len(removed) == 1
+    assert removed[0].data["when"].startswith("unreadable schedule (unknown trigger kind 'lunar'")
+    assert removed[0].data["action"] == "python"
