@@ -16,6 +16,18 @@ from sqlalchemy import create_engine
 from gnomon.store.engine import VERSION_TABLE, normalise_url
 from gnomon.store.tables import metadata
 
+# The job-search index depends on the database (migration 0007), so it is not declared in
+# the tables: on SQLite an FTS5 virtual table and the shadow tables FTS5 keeps for it, on
+# PostgreSQL two GIN indexes (the pg_trgm one absent when the extension cannot be created).
+SEARCH_INDEX = "ix_gnomon_jobs_search"
+FTS_TABLE = "gnomon_jobs_search"
+
+
+def is_compared(name: str | None, type_: str, parent_names: object) -> bool:
+    if type_ == "table":
+        return not (name or "").startswith(FTS_TABLE)
+    return not (type_ == "index" and (name or "").startswith(SEARCH_INDEX))
+
 
 def test_the_migrations_build_exactly_the_tables_of_the_code(
     new_database: Callable[..., str],
@@ -30,6 +42,7 @@ def test_the_migrations_build_exactly_the_tables_of_the_code(
                     "version_table": VERSION_TABLE,
                     "compare_type": True,
                     "compare_server_default": True,
+                    "include_name": is_compared,
                 },
             )
             differences = compare_metadata(context, metadata)

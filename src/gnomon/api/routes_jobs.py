@@ -41,7 +41,12 @@ def list_jobs(
     limit: int = Query(50, ge=1, le=MAX_PAGE),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
     state: JobState | None = None,
-    search: str | None = Query(None, max_length=200),
+    search: str | None = Query(
+        None,
+        max_length=200,
+        description="A literal part of the id, name or action summary (command, URL, topic, "
+        "reference, tool), any case.",
+    ),
     after: str | None = Query(None, max_length=200, description="Cursor: ids after this one."),
 ) -> JobPage:
     """One page of jobs ordered by id: follow ``next_after`` (or ``next_offset``)."""

@@ -126,7 +126,9 @@ def create_job(
 
 def list_jobs(
     state_filter: str | None = typer.Option(None, "--state", help="active | paused | done"),
-    search: str | None = typer.Option(None, "--search", help="Part of an id or name."),
+    search: str | None = typer.Option(
+        None, "--search", help="Part of an id, name or action (command, URL, topic…), any case."
+    ),
     limit: int = typer.Option(100, "--limit", min=1),
     show_all: bool = typer.Option(
         False, "--all", help="Also removed jobs: id, name, when removed, last run."

@@ -248,17 +248,17 @@ def jobs_with_last_runs(
     page = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
     if state is not None:
         page = page.where(jobs.c.state == state.value)
-    if search:
-        page = page.where(job_search(search))
-    chosen = page.subquery("page")  # the page first: the last runs of its jobs only
-    last = runs.alias("last_run")
-    query = (
-        select(chosen, *[c.label(f"last_{c.name}") for c in last.c])
-        .select_from(chosen.outerjoin(last, last.c.id == _last_run_id(chosen.c.id)))
-        .order_by(chosen.c.id)
-    )
     found: list[tuple[Job, Run | None]] = []
     with store._read() as conn:
+        if search:
+            page = page.where(job_search(conn, search, store.dialect))
+        chosen = page.subquery("page")  # the page first: the last runs of its jobs only
+        last = runs.alias("last_run")
+        query = (
+            select(chosen, *[c.label(f"last_{c.name}") for c in last.c])
+            .select_from(chosen.outerjoin(last, last.c.id == _last_run_id(chosen.c.id)))
+            .order_by(chosen.c.id)
+        )
         for row in conn.execute(query).mappings():
             run = None
             if row["last_id"] is not None:

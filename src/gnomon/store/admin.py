@@ -341,9 +341,9 @@ def jobs_after(
     query = select(jobs).where(jobs.c.id > after).order_by(jobs.c.id).limit(limit)
     if state is not None:
         query = query.where(jobs.c.state == state.value)
-    if search:
-        query = query.where(job_search(search))
     with store._read() as conn:
+        if search:
+            query = query.where(job_search(conn, search, store.dialect))
         return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
 

@@ -13,6 +13,7 @@ from gnomon.errors import GnomonError
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
 from gnomon.models import ActionSpec, Job, JobState, Policy, Run, RunReason, RunStatus
+from gnomon.search_text import search_text
 from gnomon.triggers.base import Trigger, trigger_from_json
 from gnomon.triggers.unreadable import UnreadableTrigger
 
@@ -77,6 +78,7 @@ def job_values(job: Job) -> dict[str, Any]:
         "next_fire_at": micros(job.next_fire_at),
         "created_at": to_micros(job.created_at),
         "updated_at": to_micros(job.updated_at),
+        "search_text": search_text(job),
     }
 
 

@@ -125,9 +125,9 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         query = select(jobs).order_by(jobs.c.id).limit(limit).offset(offset)
         if state is not None:
             query = query.where(jobs.c.state == state.value)
-        if search:
-            query = query.where(job_search(search))
         with self._read() as conn:
+            if search:
+                query = query.where(job_search(conn, search, self.dialect))
             return [rows.job_from_row(r) for r in conn.execute(query).mappings()]
 
     def count_jobs(self, state: JobState | None = None) -> int:

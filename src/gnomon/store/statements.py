@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, false, func, select, update
 
 from gnomon.models import JobState, RunStatus
 from gnomon.planning import AHEAD
+from gnomon.search_text import SEPARATOR, fold
+from gnomon.store.dialect import Dialect
 from gnomon.store.prepared import Prepared
 from gnomon.store.tables import events, jobs, runs
 
@@ -18,12 +20,20 @@ def storable(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\ufffd")
 
 
-def job_search(text: str) -> ColumnElement[bool]:
-    """The one meaning of searching jobs: ``text`` is a literal substring (``%`` and ``_``
-    are not wildcards) of the job's id or name, in any case. Used by every job listing."""
-    return or_(
-        jobs.c.id.icontains(text, autoescape=True), jobs.c.name.icontains(text, autoescape=True)
-    )
+def job_search(
+    conn: Connection, text: str, dialect: Dialect, *, indexed: bool = True
+) -> ColumnElement[bool]:
+    """The one meaning of searching jobs (:mod:`gnomon.search_text`): ``text`` is a literal
+    substring (``%``, ``_``, ``"``, ``*`` are not wildcards) of the job's id, name or action
+    summary, in any case. Used by every job listing, in its read transaction ``conn``.
+    Through the search index where the dialect finds that worth it (``indexed=False``:
+    always by a scan, which finds the same jobs)."""
+    folded = fold(text)
+    if SEPARATOR in folded:  # no field holds it (see SEPARATOR)
+        return false()
+    if indexed:
+        return dialect.search_indexed(conn, folded)
+    return dialect.search_scan(folded)
 
 
 def job_exists(conn: Connection, job_id: str) -> bool:

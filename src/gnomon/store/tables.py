@@ -45,6 +45,11 @@ jobs = Table(
     Column("next_fire_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # What a job search looks in (gnomon.search_text), written with the job. Its index is
+    # not declared here, as it depends on the database: the FTS5 table gnomon_jobs_search
+    # (trigram tokenizer, kept by triggers) on SQLite, the pg_trgm GIN index
+    # ix_gnomon_jobs_search on PostgreSQL when the extension can be created (migration 0007).
+    Column("search_text", Text, nullable=False, server_default=text("''")),
     Index("ix_gnomon_jobs_next_fire_at", "next_fire_at"),
 )
 
