@@ -181,7 +181,9 @@ def test_a_changed_or_removed_job_is_searched_as_it_now_is(store: SqlStore) -> N
             )
 
 
-@pytest.mark.parametrize(("query", "index"), [("job-4", ""), ("b-", "_short"), ("4", "_short")])
+@pytest.mark.parametrize(
+    ("query", "index"), [("job-4", ""), ("b-", "_short"), ("4", "_short"), ("b-4", "_short")]
+)
 def test_searches_use_the_index_at_any_length(store: SqlStore, query: str, index: str) -> None:
     store.add_jobs([make_job(f"job-{i}", name=f"x{i}") for i in range(50)])
     with store.engine.connect() as conn:

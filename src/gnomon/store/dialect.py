@@ -54,6 +54,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -186,13 +187,22 @@ class Dialect:
 
     def search_indexed(self, conn: Connection, folded: str) -> ColumnElement[bool]:
         """The jobs :meth:`search_scan` finds, through the search index where that is
-        faster. PostgreSQL: the planner chooses between a GIN index (pg_trgm's for 3
-        characters or more, the pieces' for fewer) and reading jobs in id order."""
-        if len(folded) < TRIGRAM:  # the index of 1-2 character pieces (migration 0007)
-            pieces = func.gnomon_search_pieces(jobs.c.search_text)
-            wanted = postgresql.array([cast(literal(folded), Text)])
-            return pieces.op("@>")(wanted) & self.search_scan(folded)
-        return jobs.c.search_text.like(f"%{escape_like(folded)}%", escape="\\")
+        faster. PostgreSQL: the planner chooses between a GIN index (pg_trgm's for a text
+        with 3 letters or digits in a row, the 1-2 character pieces' for any other) and
+        reading jobs in id order."""
+        if _WORD_TRIGRAM.search(folded):
+            return jobs.c.search_text.like(f"%{escape_like(folded)}%", escape="\\")
+        # pg_trgm indexes the trigrams of words (letters and digits): it can look up nothing
+        # of "ab", "a_b" or "50%". The GIN index of every 1-2 character piece of the texts
+        # (migration 0007) finds the jobs holding all the pieces of the text; the scan's
+        # test then keeps those holding the text itself.
+        if len(folded) == 1:
+            wanted = [folded]
+        else:
+            wanted = sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
+        pieces = func.gnomon_search_pieces(jobs.c.search_text)
+        array = postgresql.array([cast(literal(p), Text) for p in wanted])
+        return pieces.op("@>")(array) & self.search_scan(folded)
 
 
 def escape_like(text: str) -> str:
@@ -205,6 +215,7 @@ COMMON = 2000  # matches past which a SQLite search reads jobs in id order (see 
 _JOB_FTS = table("gnomon_jobs_search", column("rowid"), column("gnomon_jobs_search"))
 _JOB_TERMS = table("gnomon_jobs_search_terms", column("term"), column("doc"))  # fts5vocab
 TRIGRAM = 3  # the shortest text a trigram index holds
+_WORD_TRIGRAM = re.compile(r"[^\W_]{3}")  # a trigram pg_trgm can look up
 
 
 class SqliteDialect(Dialect):

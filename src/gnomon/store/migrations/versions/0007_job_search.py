@@ -49,8 +49,9 @@ SQLITE_FTS = [
     "INSERT INTO gnomon_jobs_search(gnomon_jobs_search) VALUES ('rebuild')",
 ]
 
-# pg_trgm cannot look up 1-2 characters: a GIN index of every 1- and 2-character piece of
-# the text answers those (gnomon.store.dialect.PostgresDialect.search_indexed).
+# pg_trgm indexes the trigrams of words: it cannot look up "ab", "a_b" or "50%". A GIN index
+# of every 1- and 2-character piece of the text answers those
+# (gnomon.store.dialect.PostgresDialect.search_indexed).
 POSTGRES_SHORT = [
     "CREATE FUNCTION gnomon_search_pieces(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT "
     "PARALLEL SAFE AS $$ SELECT ARRAY(SELECT DISTINCT substr(t, i, n) "
