@@ -113,6 +113,7 @@ def test_indexed_search_finds_what_the_plain_substring_search_finds(
         ("STRASSE", ["street"]),  # ß folds to ss
         ("_B", ["under"]),  # short: scanned
         ("%", ["pct"]),
+        ("\ud7ff", []),  # the character before the surrogates: the next one is U+E000
     ],
 )
 def test_search_takes_every_character_literally(

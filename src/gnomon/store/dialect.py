@@ -40,9 +40,10 @@ wake other processes on a     nothing: they poll              ``NOTIFY`` in the 
 change (:meth:`notify`,                                       a ``LISTEN`` connection per
 :meth:`listen`)                                               scheduler (:mod:`~gnomon.store.
                                                               listen`)
-job search (:meth:`search_    FTS5 table ``gnomon_jobs_       ``LIKE`` on ``search_text``
-scan`, :meth:`search_         search`` (trigram), ``instr``   (pg_trgm GIN index),
-indexed`)                     for a scan                      ``strpos`` for a scan
+job search (:meth:`search_    FTS5 table ``gnomon_jobs_       ``LIKE`` (pg_trgm GIN index)
+scan`, :meth:`search_         search`` (trigram) and its      or ``@>`` on the 1-2 character
+indexed`)                     terms; ``instr`` for a scan     pieces (GIN index); ``strpos``
+                                                              for a scan
 ============================  ==============================  ================================
 
 The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
@@ -307,20 +308,26 @@ def _trigrams_starting(conn: Connection, prefix: str) -> list[str] | None:
     more than COMMON jobs hold them. Every occurrence of such a text in a search text starts
     a trigram (search texts end with two separators: :data:`gnomon.search_text.SEPARATOR`),
     so the jobs holding one of these trigrams are exactly the jobs holding ``prefix``."""
-    if ord(prefix[-1]) >= sys.maxunicode:
+    after = ord(prefix[-1]) + 1  # terms sort by code point (their UTF-8 bytes)
+    if after > sys.maxunicode:
         return None
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # terms sort by code point (UTF-8 bytes)
+    if 0xD800 <= after <= 0xDFFF:  # surrogates are no characters: the next one is U+E000
+        after = 0xE000
+    upper = prefix[:-1] + chr(after)
     rows = conn.execute(
         select(_JOB_TERMS.c.term, _JOB_TERMS.c.doc).where(
             _JOB_TERMS.c.term >= prefix, _JOB_TERMS.c.term < upper
         )
     )
-    terms, jobs_holding = [], 0
-    for term, doc in rows:  # read lazily: a common prefix stops early
-        jobs_holding += doc
-        if jobs_holding > COMMON:
-            return None
-        terms.append(term)
+    terms, holding = [], 0  # jobs holding them, counted once per trigram (an upper bound)
+    try:
+        for term, doc in rows:  # read lazily: a common prefix stops early
+            holding += doc
+            if holding > COMMON:
+                return None
+            terms.append(term)
+    finally:
+        rows.close()
     return terms
 
 
