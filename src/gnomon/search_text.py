@@ -40,6 +40,8 @@ def fold(text: str) -> str:
 
 
 def _line(text: str) -> str:
+    if text.isprintable():  # nearly always: no copy character by character
+        return text
     return "".join(c if c.isprintable() else " " for c in text)
 
 
