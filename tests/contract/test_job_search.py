@@ -11,6 +11,8 @@ FTS5 syntax, short queries).
 from __future__ import annotations
 
 import itertools
+import logging
+import secrets
 from dataclasses import replace
 
 import pytest
@@ -19,6 +21,7 @@ from alembic.config import Config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 from gnomon.events import Event
 from gnomon.models import ActionSpec
@@ -234,3 +237,38 @@ def test_migration_0007_fills_the_search_text_of_stored_jobs(new_database) -> No
         assert [j.id for j in store.list_jobs(search="rs")] == ["old"]
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_without_pg_trgm_the_migration_warns_and_search_still_works(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A role that may not create extensions (CREATE on the database, which pg_trgm, a
+    trusted extension, needs): the schema is migrated without the trigram index, with a
+    warning, and searches give the same jobs (by reading them)."""
+    import psycopg
+
+    role = f"gnomon_noext_{secrets.token_hex(3)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {role}")
+    url = make_url(postgres_url).set(drivername="postgresql+psycopg", username=role)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gnomon.store.migrations"):
+            store = SqlStore(url.render_as_string(hide_password=False))
+        try:
+            assert "job search is not indexed: cannot create the pg_trgm extension" in caplog.text
+            store.add_jobs([make_job("dump", name="nightly pg_dump"), make_job("other")])
+            assert found(store, "PG_DUMP") == ["dump"]
+            assert found(store, "g_d") == ["dump"]
+            with store.engine.connect() as conn:
+                indexes = conn.exec_driver_sql(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'gnomon_jobs'"
+                ).scalars()
+                assert "ix_gnomon_jobs_search" not in set(indexes)
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
