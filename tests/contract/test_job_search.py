@@ -27,6 +27,7 @@ from gnomon.events import Event
 from gnomon.models import ActionSpec
 from gnomon.search_text import matches
 from gnomon.store import SqlStore
+from gnomon.store.admin import jobs_after
 from gnomon.store.engine import MIGRATIONS, normalise_url
 from gnomon.store.statements import job_search
 from gnomon.store.tables import jobs as jobs_table
@@ -202,16 +203,35 @@ def test_searches_use_the_index_at_any_length(store: SqlStore, query: str, index
             assert any(f"ix_gnomon_jobs_search{index} " in line for line in plan), plan
 
 
-def test_a_text_most_jobs_hold_is_searched_in_id_order_with_the_same_result(
-    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("few", "common"),
+    [(1000, 2000), (1, 1000), (1, 5)],
+    ids=["rowids-then-sort", "id-order-keeping-rowids", "id-order-scan"],
+)
+def test_every_way_of_reading_the_matches_finds_the_same_jobs(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch, few: int, common: int
 ) -> None:
+    """SQLite reads the matches one of three ways, by how many jobs hold the text; each
+    finds the same page (PostgreSQL's planner chooses for itself: same expectations)."""
     store.add_jobs([make_job(f"job-{i:02d}", name=f"n{i}") for i in range(30)])
     everything = [f"job-{i:02d}" for i in range(30)]
-    monkeypatch.setattr("gnomon.store.dialect.COMMON", 5)  # 30 jobs hold "job", 11 hold "n1"
-    assert found(store, "job") == everything
-    assert found(store, "n1") == ["job-01", *everything[10:20]]
+    monkeypatch.setattr("gnomon.store.dialect.FEW", few)
+    monkeypatch.setattr("gnomon.store.dialect.COMMON", common)
+    assert found(store, "job") == everything  # 30 jobs
+    assert found(store, "n1") == ["job-01", *everything[10:20]]  # 11 jobs
     assert found(store, "j") == everything
     assert found(store, "1") == sorted({"job-01", *everything[10:20], "job-21"})
+    page = [j.id for j in jobs_after(store, "job-12", limit=3, search="n1")]
+    assert page == ["job-13", "job-14", "job-15"]
+    if store.dialect.name == "sqlite":  # each way is the plan it says
+        with store.engine.connect() as conn:
+            query = select(jobs_table).where(job_search(conn, "n1", store.dialect))
+            sql = query.order_by(jobs_table.c.id).limit(3)
+            compiled = sql.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " | ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        by_rowid = "USING INTEGER PRIMARY KEY" in plan
+        assert by_rowid == (few == 1000), plan
+        assert ("VIRTUAL TABLE" in plan) == (common == 1000 or few == 1000), plan
 
 
 def test_migration_0007_fills_the_search_text_of_stored_jobs(new_database) -> None:  # type: ignore[no-untyped-def]

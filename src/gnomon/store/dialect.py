@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Engine,
@@ -212,7 +213,9 @@ def escape_like(text: str) -> str:
 
 
 # The FTS5 table (trigram tokenizer) over gnomon_jobs.search_text: migration 0007.
-COMMON = 2000  # matches past which a SQLite search reads jobs in id order (see search_indexed)
+# How a SQLite search reads jobs, by how many hold the text (see SqliteDialect.search_indexed).
+FEW = 200
+COMMON = 2000
 _JOB_FTS = table("gnomon_jobs_search", column("rowid"), column("gnomon_jobs_search"))
 _JOB_TERMS = table("gnomon_jobs_search_terms", column("term"), column("doc"))  # fts5vocab
 TRIGRAM = 3  # the shortest text a trigram index holds
@@ -276,26 +279,34 @@ class SqliteDialect(Dialect):
         return func.instr(jobs.c.search_text, folded) > 0
 
     def search_indexed(self, conn: Connection, folded: str) -> ColumnElement[bool]:
-        # SQLite's planner cannot tell a rare text from a common one: through the index, a
-        # text most jobs hold means reading all their rowids before the first page (40 ms at
-        # 100k jobs), where reading jobs in id order finds a page at once. So the index is
-        # asked first for at most COMMON matches; past that, jobs are read in id order.
+        # SQLite's planner cannot tell a rare text from a common one, so the index is asked
+        # first how many jobs hold the text (up to COMMON), and the plan follows (at 100k
+        # jobs, a page of 51):
+        # - up to FEW: the jobs are fetched by the rowids the index gives, then sorted by id
+        #   (0.3-2 ms; for 18k matches it would be 25 ms);
+        # - up to COMMON: the id index is walked in order, keeping the rowids the index gave
+        #   (the unary + keeps SQLite from using them to drive the query), until a page is
+        #   full: 2-5 ms, at worst a walk of the whole id index (8 ms);
+        # - more: jobs are read in id order and tested, which fills a page at once (the
+        #   rowids of the matches would cost more than the page: 25 ms at 18k).
         if len(folded) >= TRIGRAM:
             query = _phrase(folded)
             found = select(_JOB_FTS.c.rowid).where(_JOB_FTS.c.gnomon_jobs_search.op("MATCH")(query))
-            if len(conn.execute(found.limit(COMMON + 1)).all()) > COMMON:
-                return self.search_scan(folded)
+            holding = len(conn.execute(found.limit(COMMON + 1)).all())
         else:
-            terms = _trigrams_starting(conn, folded)
-            if terms is None:
-                return self.search_scan(folded)
-            if not terms:
-                return false()
+            terms, holding = _trigrams_starting(conn, folded)
+            if not terms:  # no job holds the text, or too many to list their trigrams
+                return false() if holding == 0 else self.search_scan(folded)
             query = " OR ".join(_phrase(t) for t in terms)
             found = select(_JOB_FTS.c.rowid).where(_JOB_FTS.c.gnomon_jobs_search.op("MATCH")(query))
+        if holding > COMMON:
+            return self.search_scan(folded)
+        rowid: ColumnClause[int] = literal_column(
+            "gnomon_jobs.rowid" if holding <= FEW else "+gnomon_jobs.rowid"
+        )
         # The FTS table points at jobs by rowid; the scan's test is repeated on the rows
         # found, so a stale index entry can never show a job.
-        return literal_column("gnomon_jobs.rowid").in_(found) & self.search_scan(folded)
+        return rowid.in_(found) & self.search_scan(folded)
 
 
 def _phrase(text: str) -> str:
@@ -303,14 +314,15 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _trigrams_starting(conn: Connection, prefix: str) -> list[str] | None:
-    """The indexed trigrams that start with ``prefix`` (1 or 2 characters), or None when
-    more than COMMON jobs hold them. Every occurrence of such a text in a search text starts
-    a trigram (search texts end with two separators: :data:`gnomon.search_text.SEPARATOR`),
-    so the jobs holding one of these trigrams are exactly the jobs holding ``prefix``."""
+def _trigrams_starting(conn: Connection, prefix: str) -> tuple[list[str], int]:
+    """The indexed trigrams that start with ``prefix`` (1 or 2 characters), and how many jobs
+    hold them, counted once per trigram (an upper bound); past COMMON jobs, ``([], count)``.
+    Every occurrence of such a text in a search text starts a trigram (search texts end with
+    two separators: :data:`gnomon.search_text.SEPARATOR`), so the jobs holding one of these
+    trigrams are exactly the jobs holding ``prefix``."""
     after = ord(prefix[-1]) + 1  # terms sort by code point (their UTF-8 bytes)
     if after > sys.maxunicode:
-        return None
+        return [], COMMON + 1
     if 0xD800 <= after <= 0xDFFF:  # surrogates are no characters: the next one is U+E000
         after = 0xE000
     upper = prefix[:-1] + chr(after)
@@ -319,16 +331,16 @@ def _trigrams_starting(conn: Connection, prefix: str) -> list[str] | None:
             _JOB_TERMS.c.term >= prefix, _JOB_TERMS.c.term < upper
         )
     )
-    terms, holding = [], 0  # jobs holding them, counted once per trigram (an upper bound)
+    terms, holding = [], 0
     try:
         for term, doc in rows:  # read lazily: a common prefix stops early
             holding += doc
             if holding > COMMON:
-                return None
+                return [], holding
             terms.append(term)
     finally:
         rows.close()
-    return terms
+    return terms, holding
 
 
 class PostgresDialect(Dialect):
