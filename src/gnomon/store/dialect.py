@@ -292,7 +292,10 @@ class SqliteDialect(Dialect):
         if len(folded) >= TRIGRAM:
             query = _phrase(folded)
             found = select(_JOB_FTS.c.rowid).where(_JOB_FTS.c.gnomon_jobs_search.op("MATCH")(query))
-            holding = len(conn.execute(found.limit(COMMON + 1)).all())
+            # counted in SQL: 2,001 rows brought into Python cost allocations (and with
+            # them garbage collections) that showed in an API server's p99
+            probe = select(func.count()).select_from(found.limit(COMMON + 1).subquery())
+            holding = conn.execute(probe).scalar_one()
         else:
             terms, holding = _trigrams_starting(conn, folded)
             if not terms:  # no job holds the text, or too many to list their trigrams
