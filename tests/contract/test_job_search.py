@@ -283,12 +283,36 @@ def test_without_pg_trgm_the_migration_warns_and_search_still_works(
             assert found(store, "g_d") == ["dump"]
             with store.engine.connect() as conn:
                 indexes = conn.exec_driver_sql(
-                    "SELECT indexname FROM pg_indexes WHERE tablename = 'gnomon_jobs'"
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'gnomon_jobs_search'"
                 ).scalars()
-                assert "ix_gnomon_jobs_search" not in set(indexes)
+                assert set(indexes) == {"gnomon_jobs_search_pkey", "ix_gnomon_jobs_search_short"}
         finally:
             store.close()
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f"DROP OWNED BY {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.postgres
+def test_advancing_a_job_leaves_its_indexed_copy_alone(postgres_url: str) -> None:
+    """PostgreSQL indexes a copy of the search text: a fire's update of next_fire_at (an
+    indexed column, so never a HOT update) must not insert its GIN entries again."""
+    store = SqlStore(postgres_url)
+    try:
+        store.add_jobs([make_job("a", name="nightly backup")])
+        version = "SELECT xmin::text FROM gnomon_jobs_search WHERE job_id = 'a'"
+        with store.engine.begin() as conn:
+            before = conn.exec_driver_sql(version).scalar_one()
+            conn.exec_driver_sql("UPDATE gnomon_jobs SET next_fire_at = next_fire_at + 1")
+            assert conn.exec_driver_sql(version).scalar_one() == before
+        event = Event(kind="job.updated", at=T0, job_id="a", data={})
+        store.save_job(replace(store.get_job("a"), name="nightly vacuum"), event)
+        with store.engine.begin() as conn:
+            assert conn.exec_driver_sql(version).scalar_one() != before
+        assert found(store, "vacuum") == ["a"]
+        store.remove_job("a", T0)
+        with store.engine.begin() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM gnomon_jobs_search").scalar() == 0
+    finally:
+        store.close()

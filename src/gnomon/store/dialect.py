@@ -40,10 +40,10 @@ wake other processes on a     nothing: they poll              ``NOTIFY`` in the 
 change (:meth:`notify`,                                       a ``LISTEN`` connection per
 :meth:`listen`)                                               scheduler (:mod:`~gnomon.store.
                                                               listen`)
-job search (:meth:`search_    FTS5 table ``gnomon_jobs_       ``LIKE`` (pg_trgm GIN index)
-scan`, :meth:`search_         search`` (trigram) and its      or ``@>`` on the 1-2 character
-indexed`)                     terms; ``instr`` for a scan     pieces (GIN index); ``strpos``
-                                                              for a scan
+job search (:meth:`search_    FTS5 table ``gnomon_jobs_       a copy in ``gnomon_jobs_
+scan`, :meth:`search_         search`` (trigram) and its      search``: ``LIKE`` (pg_trgm GIN)
+indexed`)                     terms; ``instr`` for a scan     or ``@>`` (GIN of 1-2 character
+                                                              pieces); ``strpos`` for a scan
 ============================  ==============================  ================================
 
 The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
@@ -189,22 +189,31 @@ class Dialect:
 
     def search_indexed(self, conn: Connection, folded: str) -> ColumnElement[bool]:
         """The jobs :meth:`search_scan` finds, through the search index where that is
-        faster. PostgreSQL: the planner chooses between a GIN index (pg_trgm's for a text
-        with 3 letters or digits in a row, the 1-2 character pieces' for any other) and
-        reading jobs in id order."""
-        if _WORD_TRIGRAM.search(folded):
-            return jobs.c.search_text.like(f"%{escape_like(folded)}%", escape="\\")
-        # pg_trgm indexes the trigrams of words (letters and digits): it can look up nothing
-        # of "ab", "a_b" or "50%". The GIN index of every 1-2 character piece of the texts
-        # (migration 0007) finds the jobs holding all the pieces of the text; the scan's
-        # test then keeps those holding the text itself.
-        if len(folded) == 1:
-            wanted = [folded]
+        faster (PostgreSQL; SQLite overrides it)."""
+        text_copy = _JOB_SEARCH_COPY.c.search_text
+        match: ColumnElement[bool]
+        if _WORD_TRIGRAM.search(folded):  # pg_trgm's index
+            match = text_copy.like(f"%{escape_like(folded)}%", escape="\\")
         else:
-            wanted = sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
-        pieces = func.gnomon_search_pieces(jobs.c.search_text)
-        array = postgresql.array([cast(literal(p), Text) for p in wanted])
-        return pieces.op("@>")(array) & self.search_scan(folded)
+            # pg_trgm indexes the trigrams of words (letters and digits): it can look up
+            # nothing of "ab", "a_b" or "50%". The GIN index of every 1-2 character piece
+            # of the texts finds the jobs holding all the pieces of the text; the substring
+            # test then keeps those holding the text itself.
+            if len(folded) == 1:
+                wanted = [folded]
+            else:
+                wanted = sorted({folded[i : i + 2] for i in range(len(folded) - 1)})
+            array = postgresql.array([cast(literal(p), Text) for p in wanted])
+            pieces = func.gnomon_search_pieces(text_copy).op("@>")(array)
+            match = pieces & (func.strpos(text_copy, folded) > 0)
+        # As on SQLite: the index first says how many jobs hold the text (up to COMMON);
+        # a text most jobs hold is found by reading jobs in id order, which fills a page
+        # at once, instead of gathering every match.
+        found = select(_JOB_SEARCH_COPY.c.job_id).where(match)
+        probe = select(func.count()).select_from(found.limit(COMMON + 1).subquery())
+        if conn.execute(probe).scalar_one() > COMMON:
+            return self.search_scan(folded)
+        return jobs.c.id.in_(found)
 
 
 def escape_like(text: str) -> str:
@@ -212,11 +221,13 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# The FTS5 table (trigram tokenizer) over gnomon_jobs.search_text: migration 0007.
-# How a SQLite search reads jobs, by how many hold the text (see SqliteDialect.search_indexed).
+# How a search reads jobs, by how many hold the text (see the dialects' search_indexed).
 FEW = 200
 COMMON = 2000
+# The FTS5 table (trigram tokenizer) over gnomon_jobs.search_text: migration 0007.
 _JOB_FTS = table("gnomon_jobs_search", column("rowid"), column("gnomon_jobs_search"))
+# PostgreSQL's indexed copy of gnomon_jobs.search_text (migration 0007).
+_JOB_SEARCH_COPY = table("gnomon_jobs_search", column("job_id"), column("search_text"))
 _JOB_TERMS = table("gnomon_jobs_search_terms", column("term"), column("doc"))  # fts5vocab
 TRIGRAM = 3  # the shortest text a trigram index holds
 _WORD_TRIGRAM = re.compile(r"[^\W_]{3}")  # a trigram pg_trgm can look up

@@ -3,9 +3,10 @@
 ``gnomon_jobs.search_text`` holds what a search looks in (:mod:`gnomon.search_text`), filled
 here for the jobs already stored. SQLite indexes it with an FTS5 table (trigram tokenizer,
 external content, kept by triggers) and reads its terms for 1-2 character searches;
-PostgreSQL with a pg_trgm GIN index, if the extension can be created (without it, searches
-of 3 characters or more scan: a warning says so), and a GIN index of the 1-2 character
-pieces of each text for shorter searches.
+PostgreSQL copies it into ``gnomon_jobs_search`` (a trigger, when it changes) and indexes
+the copy with a pg_trgm GIN index, if the extension can be created (without it, searches of
+3 letters or digits in a row scan: a warning says so), and a GIN index of the 1-2 character
+pieces of each text for other searches.
 
 Revision ID: 0007
 Revises: 0006
@@ -49,15 +50,30 @@ SQLITE_FTS = [
     "INSERT INTO gnomon_jobs_search(gnomon_jobs_search) VALUES ('rebuild')",
 ]
 
-# pg_trgm indexes the trigrams of words: it cannot look up "ab", "a_b" or "50%". A GIN index
-# of every 1- and 2-character piece of the text answers those
-# (gnomon.store.dialect.PostgresDialect.search_indexed).
-POSTGRES_SHORT = [
+# PostgreSQL: the text is copied into gnomon_jobs_search by a trigger, and indexed there.
+# Not on gnomon_jobs itself: every fire updates a job's next_fire_at, an indexed column, so
+# the update is never HOT and would insert every GIN entry of the row again (0.03 → 0.25 ms
+# an advance, measured). The copy changes only when the text does.
+POSTGRES_SEARCH = [
+    "CREATE TABLE gnomon_jobs_search (job_id VARCHAR(200) PRIMARY KEY "
+    "REFERENCES gnomon_jobs (id) ON DELETE CASCADE, search_text TEXT NOT NULL)",
+    "INSERT INTO gnomon_jobs_search (job_id, search_text) SELECT id, search_text FROM gnomon_jobs",
+    "CREATE FUNCTION gnomon_jobs_search_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO gnomon_jobs_search (job_id, search_text) VALUES (NEW.id, NEW.search_text) "
+    "ON CONFLICT (job_id) DO UPDATE SET search_text = EXCLUDED.search_text; RETURN NULL; END $$",
+    "CREATE TRIGGER gnomon_jobs_search_insert AFTER INSERT ON gnomon_jobs "
+    "FOR EACH ROW EXECUTE FUNCTION gnomon_jobs_search_copy()",
+    "CREATE TRIGGER gnomon_jobs_search_update AFTER UPDATE OF search_text ON gnomon_jobs "
+    "FOR EACH ROW WHEN (OLD.search_text IS DISTINCT FROM NEW.search_text) "
+    "EXECUTE FUNCTION gnomon_jobs_search_copy()",
+    # pg_trgm indexes the trigrams of words: it cannot look up "ab", "a_b" or "50%". A GIN
+    # index of every 1- and 2-character piece of the text answers those
+    # (gnomon.store.dialect.PostgresDialect.search_indexed).
     "CREATE FUNCTION gnomon_search_pieces(t text) RETURNS text[] LANGUAGE sql IMMUTABLE STRICT "
     "PARALLEL SAFE AS $$ SELECT ARRAY(SELECT DISTINCT substr(t, i, n) "
     "FROM generate_series(1, length(t)) AS i, (VALUES (1), (2)) AS k(n) "
     "WHERE i + n - 1 <= length(t)) $$",
-    "CREATE INDEX ix_gnomon_jobs_search_short ON gnomon_jobs "
+    "CREATE INDEX ix_gnomon_jobs_search_short ON gnomon_jobs_search "
     "USING gin (gnomon_search_pieces(search_text))",
 ]
 
@@ -98,7 +114,7 @@ def upgrade() -> None:
         for statement in SQLITE_FTS:
             conn.exec_driver_sql(statement)
         return
-    for statement in POSTGRES_SHORT:
+    for statement in POSTGRES_SEARCH:
         conn.exec_driver_sql(statement)
     try:
         with conn.begin_nested():
@@ -112,7 +128,7 @@ def upgrade() -> None:
         return
     op.create_index(
         "ix_gnomon_jobs_search",
-        "gnomon_jobs",
+        "gnomon_jobs_search",
         ["search_text"],
         postgresql_using="gin",
         postgresql_ops={"search_text": "gin_trgm_ops"},
@@ -127,7 +143,9 @@ def downgrade() -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS gnomon_jobs_search_terms")
         conn.exec_driver_sql("DROP TABLE IF EXISTS gnomon_jobs_search")
     else:
-        op.drop_index("ix_gnomon_jobs_search", table_name="gnomon_jobs", if_exists=True)
-        op.drop_index("ix_gnomon_jobs_search_short", table_name="gnomon_jobs")
+        conn.exec_driver_sql("DROP TABLE gnomon_jobs_search")
+        conn.exec_driver_sql("DROP TRIGGER gnomon_jobs_search_insert ON gnomon_jobs")
+        conn.exec_driver_sql("DROP TRIGGER gnomon_jobs_search_update ON gnomon_jobs")
+        conn.exec_driver_sql("DROP FUNCTION gnomon_jobs_search_copy()")
         conn.exec_driver_sql("DROP FUNCTION gnomon_search_pieces(text)")
     op.drop_column("gnomon_jobs", "search_text")
