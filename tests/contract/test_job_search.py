@@ -205,8 +205,8 @@ def test_searches_use_the_index_at_any_length(store: SqlStore, query: str, index
 
 @pytest.mark.parametrize(
     ("few", "common"),
-    [(1000, 2000), (1, 1000), (1, 5)],
-    ids=["rowids-then-sort", "id-order-keeping-rowids", "id-order-scan"],
+    [(1000, 2000), (1, 1000), (1, 5), (5, 5)],
+    ids=["rowids-then-sort", "id-order-keeping-rowids", "id-order-scan", "few"],
 )
 def test_every_way_of_reading_the_matches_finds_the_same_jobs(
     store: SqlStore, monkeypatch: pytest.MonkeyPatch, few: int, common: int
