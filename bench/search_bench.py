@@ -113,18 +113,20 @@ def make_queries(count: int, jobs: int, rng: random.Random) -> list[str]:
     return [makers[i % len(makers)]() for i in range(count)]
 
 
-def fresh_url(backend: str, workdir: Path, pg: str, tag: str) -> str:
+def fresh_url(backend: str, workdir: Path, pg: str, name: str) -> str:
+    """The URL of an empty database ``name``: a SQLite file in ``workdir``, or a PostgreSQL
+    database on ``pg`` (dropped and created again)."""
     if backend == "sqlite":
-        path = workdir / f"search-{tag}.db"
+        path = workdir / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     admin = create_engine(f"{pg}/test", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    return f"{pg}/{PG_DB}"
+    return f"{pg}/{name}"
 
 
 def drop_index(scheduler: Scheduler) -> None:
@@ -197,12 +199,16 @@ def search(scheduler: Scheduler, queries: list[str]) -> dict[str, Any]:
 def one_round(backend: str, args: argparse.Namespace, jobs: list[Job], tag: str) -> dict[str, Any]:
     workdir = Path(args.workdir)
     result: dict[str, Any] = {"backend": backend, "load_before": load()}
-    url = fresh_url(backend, workdir, args.pg, f"{tag}-plain")
+    url = fresh_url(
+        backend, workdir, args.pg, PG_DB if backend != "sqlite" else f"search_{tag}_plain"
+    )
     with Scheduler(url) as scheduler:
         drop_index(scheduler)
         result["add_many_without_index_s"] = fill(scheduler, jobs)
         result["single_add_without_index_ms"] = single_adds(scheduler, args.adds, tag)
-    url = fresh_url(backend, workdir, args.pg, f"{tag}-indexed")
+    url = fresh_url(
+        backend, workdir, args.pg, PG_DB if backend != "sqlite" else f"search_{tag}_indexed"
+    )
     with Scheduler(url) as scheduler:
         result["add_many_with_index_s"] = fill(scheduler, jobs)
         result["single_add_with_index_ms"] = single_adds(scheduler, args.adds, tag)

@@ -47,8 +47,9 @@ jobs = Table(
     Column("updated_at", BigInteger, nullable=False),
     # What a job search looks in (gnomon.search_text), written with the job. Its index is
     # not declared here, as it depends on the database: the FTS5 table gnomon_jobs_search
-    # (trigram tokenizer, kept by triggers) on SQLite, the pg_trgm GIN index
-    # ix_gnomon_jobs_search on PostgreSQL when the extension can be created (migration 0007).
+    # (trigram tokenizer, kept by triggers) on SQLite; on PostgreSQL, GIN indexes of a copy
+    # kept by a trigger, gnomon_jobs_search, so advancing next_fire_at never touches them
+    # (migration 0007).
     Column("search_text", Text, nullable=False, server_default=text("''")),
     Index("ix_gnomon_jobs_next_fire_at", "next_fire_at"),
 )
