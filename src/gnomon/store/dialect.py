@@ -40,6 +40,9 @@ wake other processes on a     nothing: they poll              ``NOTIFY`` in the 
 change (:meth:`notify`,                                       a ``LISTEN`` connection per
 :meth:`listen`)                                               scheduler (:mod:`~gnomon.store.
                                                               listen`)
+a worker's start and outcome  several statements in one       one statement each (its writes
+of one run (:attr:`one_       transaction (in process: no     in ``WITH``), committed by
+statement_writes`)            round trips to save)            itself: one round trip
 ============================  ==============================  ================================
 
 The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
@@ -104,6 +107,11 @@ class Dialect:
     name: ClassVar[str]
     direct_driver: ClassVar[bool] = False
     ids_in_commit_order: ClassVar[bool] = False
+    one_statement_writes: ClassVar[bool] = False
+    """Whether a transaction of several writes may be one statement (data-modifying ``WITH``)
+    run as its own transaction (autocommit): one round trip to the server where ``BEGIN``,
+    the statements and ``COMMIT`` take one each. The Celery worker's start and outcome of a
+    run use it (see :meth:`SqlBase._write_one`)."""
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         """Keyword arguments of ``create_engine`` for ``url``."""
@@ -217,6 +225,7 @@ class PostgresDialect(Dialect):
     """A server with row locks: replicas claim with SKIP LOCKED; ids may commit out of order."""
 
     name = "postgresql"
+    one_statement_writes = True
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
