@@ -257,6 +257,16 @@ def finished(url: str, runs: int, deadline: float) -> list[tuple[int, int, int, 
         return [tuple(r) for r in conn.execute(query).fetchall()]
 
 
+def gnomon_cpu(procs: Processes) -> dict[str, float]:
+    """CPU seconds so far of gnomon's processes (and of Redis)."""
+    return {
+        "worker_cpu_s": procs.cpu("gnomon-worker"),
+        "worker_pool_cpu_s": procs.cpu("gnomon-worker", children=True),
+        "scheduler_cpu_s": procs.cpu("gnomon-scheduler"),
+        "redis_cpu_s": redis_cpu(),
+    }
+
+
 def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, float]:
     queue = f"bench-gnomon-{secrets.token_hex(4)}"
     with fresh_database() as url, tempfile.TemporaryDirectory() as state:
@@ -277,23 +287,11 @@ def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, fl
             create_jobs(url, runs, datetime.fromtimestamp(due, UTC))
             overran = time.time() > due - 0.2
             time.sleep(max(0.0, due - time.time()))
-            cpu0 = (
-                procs.cpu("gnomon-worker"),
-                procs.cpu("gnomon-scheduler"),
-                procs.cpu("gnomon-worker", children=True),
-                redis_cpu(),
-            )
-            db0 = database_cpu(url)
+            cpu0, db0 = gnomon_cpu(procs), database_cpu(url)
             rows = finished(url, runs, deadline=due + 600)
-            cpu1 = (
-                procs.cpu("gnomon-worker"),
-                procs.cpu("gnomon-scheduler"),
-                procs.cpu("gnomon-worker", children=True),
-                redis_cpu(),
-            )
             # Backends opened during the window (the workers connect at their first run)
             # count from zero.
-            db1 = database_cpu(url)
+            cpu1, db1 = gnomon_cpu(procs), database_cpu(url)
         finally:
             procs.stop()
             delete_queue(broker, queue)
@@ -302,11 +300,8 @@ def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, fl
     return {
         "throughput_per_s": runs / (last - due),
         "wall_s": last - due,
-        "worker_cpu_s": cpu1[0] - cpu0[0],
-        "worker_pool_cpu_s": cpu1[2] - cpu0[2],
-        "scheduler_cpu_s": cpu1[1] - cpu0[1],
+        **{key: cpu1[key] - cpu0[key] for key in cpu0},
         "database_cpu_s": sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items()),
-        "redis_cpu_s": cpu1[3] - cpu0[3],
         "lateness_p50_ms": pct(lateness, 50),
         "lateness_p99_ms": pct(lateness, 99),
         "not_succeeded": float(sum(r[3] != "succeeded" for r in rows)),
