@@ -6,7 +6,7 @@ are one round trip each, with the same rows and events as the general path."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +18,7 @@ from gnomon.definitions import define_job, shell
 from gnomon.models import RunStatus
 from gnomon.planning import planner_at
 from gnomon.store import FinishedRun, SqlStore
+from gnomon.store.statements import FINISH_ONE, START_QUEUED
 from gnomon.store.tables import events, jobs
 from tests.backends import BACKENDS
 
@@ -156,5 +157,29 @@ def test_on_postgresql_a_start_and_an_outcome_are_one_round_trip_each(store_url:
             assert store.finish_runs([done]) == [False]
         assert refused == ["I"]
         assert store.get_run(run_id).status is RunStatus.SUCCEEDED  # type: ignore[union-attr]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", [BACKENDS[1]])
+def test_on_postgresql_a_start_and_an_outcome_find_the_run_by_primary_key(
+    new_database: Callable[..., str],
+) -> None:
+    """Not by scanning the partial index of queued (or running) runs, which a plan made while
+    the table looks small prefers: each start of a burst then read the whole queue."""
+    store = SqlStore(new_database())  # a new database: no statistics yet, as in a burst
+    try:
+        for i in range(200):
+            queued(store, f"job-{i}")
+        params = {"worker": "w1", "now": 1, "until": 2, "rest": "}", "status": "succeeded"}
+        params |= {"finished_at": 3, "result": None, "error": None, "output": None, "kind": "k"}
+        with store.engine.connect() as conn:
+            for statement in (START_QUEUED, FINISH_ONE):
+                sql = str(statement.statement.compile(dialect=conn.dialect))
+                plan = conn.exec_driver_sql("EXPLAIN " + sql, {**params, "id": 100}).scalars()
+                scans = [line for line in plan if "Scan" in line and " on gnomon_runs " in line]
+                assert scans, sql
+                assert all("gnomon_runs_pkey" in line for line in scans), scans
+            conn.rollback()
     finally:
         store.close()

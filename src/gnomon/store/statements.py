@@ -131,6 +131,11 @@ EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
 # The Celery worker's two writes per run, each one statement (PostgreSQL: data-modifying WITH,
 # run as its own transaction; see Dialect.one_statement_writes). Event data is the JSON text
 # rows.dumps writes (compact, keys sorted): '{"attempt":N' then ``rest``, the other keys.
+# Each finds its run by primary key only: the status it requires is a sub-select, which the
+# planner cannot match with the partial indexes on status (ix_gnomon_runs_queued/_running).
+# Written as a constant, it let a plan made while the table looked small (a burst's first
+# runs, before any ANALYZE) scan the whole queue for each start: ~7,000 index entries per
+# start in a burst of 10,000 runs, measured.
 
 # Starts a queued run for a worker, with its event, and returns it with its job's action and
 # policy. Only a queued run starts (a duplicate delivery matches nothing); a run whose job is
@@ -150,7 +155,7 @@ WITH job AS (
         finished_at = CASE WHEN EXISTS (SELECT FROM job) THEN NULL
                            ELSE CAST(:now AS BIGINT) END,
         error = CASE WHEN EXISTS (SELECT FROM job) THEN error ELSE 'its job was removed' END
-    WHERE id = :id AND status = 'queued'
+    WHERE id = :id AND status = (SELECT 'queued')
     RETURNING *
 ), event AS (
     INSERT INTO {events.name} (at, kind, job_id, run_id, data)
@@ -171,7 +176,7 @@ WITH done AS (
     UPDATE {runs.name} SET
         status = :status, finished_at = CAST(:finished_at AS BIGINT), result = :result,
         error = :error, output = :output, lease_until = NULL
-    WHERE id = :id AND status = 'running' AND worker = :worker
+    WHERE id = :id AND status = (SELECT 'running') AND worker = :worker
     RETURNING job_id, attempt
 ), event AS (
     INSERT INTO {events.name} (at, kind, job_id, run_id, data)
