@@ -14,7 +14,10 @@ local Redis (a database number of its own, ``--redis-db``, and a fresh queue per
 
 Runs alternate (raw, gnomon, gnomon, raw, …) so that a noisy machine affects both alike;
 each figure is printed per run and as the median of ``--repeat`` runs, with the ratio
-gnomon/raw. CPU seconds are each process tree's own over the measured window.
+gnomon/raw. CPU seconds are each process tree's own over the measured window
+(``worker_pool_cpu_s``: the workers' pool children alone, where the tasks run;
+``database_cpu_s``: the PostgreSQL server processes serving gnomon's database;
+``redis_cpu_s``: the whole Redis server, which other users of the machine may share).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ NOOP = python("bench.noop:noop")
 WORKER_READY = " ready."  # Celery: "celery@host ready."
 SCHEDULER_READY = "gnomon scheduler"
 DONE = "finished_at IS NOT NULL"
+WATCHER = "gnomon-bench"  # application name of the connection that waits for the runs
 POOL = ["--pool", "prefork", "--concurrency", "1", "--without-mingle", "--without-gossip"]
 
 
@@ -96,15 +100,16 @@ class Processes:
                     raise RuntimeError(f"{log.name} did not start:\n{log.read_text()[-2000:]}")
                 time.sleep(0.1)
 
-    def cpu(self, name_prefix: str) -> float:
-        """User + system CPU seconds so far of the trees of processes named ``name_prefix*``."""
+    def cpu(self, name_prefix: str, *, children: bool = False) -> float:
+        """User + system CPU seconds so far of the trees of processes named ``name_prefix*``
+        (with ``children``, of their child processes only: a Celery worker's pool)."""
         total = 0.0
         for proc, log, _ in self.started:
             if not log.name.startswith(name_prefix):
                 continue
             with contextlib.suppress(psutil.NoSuchProcess):
                 root = psutil.Process(proc.pid)
-                for p in [root, *root.children(recursive=True)]:
+                for p in [*([] if children else [root]), *root.children(recursive=True)]:
                     with contextlib.suppress(psutil.NoSuchProcess):
                         times = p.cpu_times()
                         total += times.user + times.system
@@ -137,6 +142,31 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(POSTGRES, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL server process serving database ``url`` (but
+    this benchmark's own, which watches the runs finish)."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        query = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name <> %s"
+        pids = [row[0] for row in admin.execute(query, (name, WATCHER))]
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = psutil.Process(pid).cpu_times()
+            found[pid] = times.user + times.system
+    return found
+
+
+def redis_cpu() -> float:
+    """CPU seconds so far of the local Redis server (0 if it is not found)."""
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "redis-server":
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                times = proc.cpu_times()
+                return times.user + times.system
+    return 0.0
 
 
 def delete_queue(broker: str, queue: str) -> None:
@@ -183,6 +213,7 @@ def raw_once(broker: str, runs: int, logs: Path) -> dict[str, float]:
             procs.start(f"raw-worker-{i}", command, WORKER_READY)
         procs.wait_ready()
         cpu0, own0, start = procs.cpu("raw-worker"), time.process_time(), time.time()
+        pool0, redis0 = procs.cpu("raw-worker", children=True), redis_cpu()
         for _ in range(runs):
             celery_noop.noop.apply_async(args=[runs, key], queue=queue)
         sent = time.time()
@@ -192,7 +223,9 @@ def raw_once(broker: str, runs: int, logs: Path) -> dict[str, float]:
             "wall_s": last - start,
             "send_s": sent - start,
             "worker_cpu_s": procs.cpu("raw-worker") - cpu0,
+            "worker_pool_cpu_s": procs.cpu("raw-worker", children=True) - pool0,
             "sender_cpu_s": time.process_time() - own0,
+            "redis_cpu_s": redis_cpu() - redis0,
         }
     finally:
         procs.stop()
@@ -212,7 +245,7 @@ def create_jobs(url: str, runs: int, due: datetime) -> None:
 def finished(url: str, runs: int, deadline: float) -> list[tuple[int, int, int, str]]:
     """Wait until ``runs`` runs have finished; their (due_at, started_at, finished_at, status)."""
     plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
+    with psycopg.connect(plain, autocommit=True, application_name=WATCHER) as conn:
         while True:
             row = conn.execute(f"SELECT count(*) FROM gnomon_runs WHERE {DONE}").fetchone()
             if row is not None and row[0] >= runs:
@@ -222,6 +255,16 @@ def finished(url: str, runs: int, deadline: float) -> list[tuple[int, int, int, 
             time.sleep(0.1)
         query = f"SELECT due_at, started_at, finished_at, status FROM gnomon_runs WHERE {DONE}"
         return [tuple(r) for r in conn.execute(query).fetchall()]
+
+
+def gnomon_cpu(procs: Processes) -> dict[str, float]:
+    """CPU seconds so far of gnomon's processes (and of Redis)."""
+    return {
+        "worker_cpu_s": procs.cpu("gnomon-worker"),
+        "worker_pool_cpu_s": procs.cpu("gnomon-worker", children=True),
+        "scheduler_cpu_s": procs.cpu("gnomon-scheduler"),
+        "redis_cpu_s": redis_cpu(),
+    }
 
 
 def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, float]:
@@ -244,9 +287,11 @@ def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, fl
             create_jobs(url, runs, datetime.fromtimestamp(due, UTC))
             overran = time.time() > due - 0.2
             time.sleep(max(0.0, due - time.time()))
-            cpu0 = procs.cpu("gnomon-worker"), procs.cpu("gnomon-scheduler")
+            cpu0, db0 = gnomon_cpu(procs), database_cpu(url)
             rows = finished(url, runs, deadline=due + 600)
-            cpu1 = procs.cpu("gnomon-worker"), procs.cpu("gnomon-scheduler")
+            # Backends opened during the window (the workers connect at their first run)
+            # count from zero.
+            cpu1, db1 = gnomon_cpu(procs), database_cpu(url)
         finally:
             procs.stop()
             delete_queue(broker, queue)
@@ -255,8 +300,8 @@ def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, fl
     return {
         "throughput_per_s": runs / (last - due),
         "wall_s": last - due,
-        "worker_cpu_s": cpu1[0] - cpu0[0],
-        "scheduler_cpu_s": cpu1[1] - cpu0[1],
+        **{key: cpu1[key] - cpu0[key] for key in cpu0},
+        "database_cpu_s": sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items()),
         "lateness_p50_ms": pct(lateness, 50),
         "lateness_p99_ms": pct(lateness, 99),
         "not_succeeded": float(sum(r[3] != "succeeded" for r in rows)),

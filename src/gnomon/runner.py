@@ -16,7 +16,7 @@ from gnomon.clock import Clock
 from gnomon.destinations import Resolver
 from gnomon.errors import InvalidAction
 from gnomon.limits import MAX_ERROR_CHARS, cap_result
-from gnomon.models import Outcome
+from gnomon.models import Outcome, RunStatus
 from gnomon.planning import retry_due
 from gnomon.redaction import mask, redact, redact_text, secret_values
 from gnomon.store.rows import ClaimedRun, FinishedRun
@@ -71,8 +71,15 @@ def execute_run(
     secrets = secret_values(dict(claimed.action.config), secret_keys)
     error = None if outcome.error is None else cap_output(outcome.error, MAX_ERROR_CHARS)
     finished = clock.now()
-    log.info(
-        "run %s of job %s attempt %s: %s", run.id, run.job_id, run.attempt, outcome.status.value
+    # A success is recorded with the run (and a Celery worker logs each task anyway): INFO
+    # only for the runs that did not succeed, so a busy worker does not log every run twice.
+    log.log(
+        logging.DEBUG if outcome.status is RunStatus.SUCCEEDED else logging.INFO,
+        "run %s of job %s attempt %s: %s",
+        run.id,
+        run.job_id,
+        run.attempt,
+        outcome.status.value,
     )
     return FinishedRun(
         run_id=run.id,

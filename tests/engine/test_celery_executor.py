@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,12 @@ class AwayAtFirst:
         return flaky
 
 
-def queued_run(tmp_path: Path) -> tuple[SqlStore, int]:
-    """A store holding one run claimed 'queued' for a broker."""
+def queued_run(tmp_path: Path, argv: tuple[str, ...] = ("true",)) -> tuple[SqlStore, int]:
+    """A store holding one run (of the command ``argv``) claimed 'queued' for a broker."""
     clock = FakeClock()
     store = SqlStore(str(tmp_path / "gnomon.db"))
     with Scheduler(store=store, clock=clock, worker_id="s") as scheduler:
-        scheduler.add(clock.now() + timedelta(seconds=1), shell(["true"]), id="job")
+        scheduler.add(clock.now() + timedelta(seconds=1), shell(list(argv)), id="job")
     now = clock.advance(1)
     _, claimed, _ = store.step(now, planner_at(now), 10, "s", 10, 5.0, queue=True)
     [item] = claimed
@@ -71,3 +72,18 @@ def test_a_second_delivery_of_a_run_is_dropped(tmp_path: Path) -> None:
     [run] = store.list_runs(job_id="job")
     assert run.status is RunStatus.SUCCEEDED
     assert run.worker == "celery@test:1"
+
+
+@pytest.mark.parametrize(
+    ("argv", "level"), [(("true",), logging.DEBUG), (("false",), logging.INFO)]
+)
+def test_a_worker_logs_at_info_only_the_runs_that_did_not_succeed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, argv: tuple[str, ...], level: int
+) -> None:
+    store, run_id = queued_run(tmp_path, argv)
+    executor = RunExecutor(store, lease=5.0, worker="celery@test:1")
+    caplog.set_level(logging.DEBUG, logger="gnomon.runner")
+    executor.execute(run_id)
+    [record] = [r for r in caplog.records if r.name == "gnomon.runner"]
+    assert record.levelno == level
+    assert record.getMessage().startswith(f"run {run_id} of job job attempt 1: ")

@@ -118,6 +118,17 @@ class SqlBase:
                 yield conn
 
     @contextmanager
+    def _write_one(self) -> Iterator[Connection]:
+        """A write transaction that is exactly one statement, committed by the server as it
+        ends (autocommit): no ``BEGIN`` and no ``COMMIT`` round trips. Only where the
+        dialect has :attr:`~gnomon.store.dialect.Dialect.one_statement_writes`; the caller
+        executes one statement, and only one."""
+        with driver_errors():
+            conn_ = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            with self._writer, conn_ as conn:
+                yield conn
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A read-only transaction; never blocks writers."""
         with driver_errors(), self.engine.connect() as conn, conn.begin():

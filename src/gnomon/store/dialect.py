@@ -44,6 +44,9 @@ job search (:meth:`search_    FTS5 table ``gnomon_jobs_       a copy in ``gnomon
 scan`, :meth:`search_         search`` (trigram) and its      search``: ``LIKE`` (pg_trgm GIN)
 indexed`)                     terms; ``instr`` for a scan     or ``@>`` (GIN of 1-2 character
                                                               pieces); ``strpos`` for a scan
+a worker's start and outcome  several statements in one       one statement each (its writes
+of one run (:attr:`one_       transaction (in process: no     in ``WITH``), committed by
+statement_writes`)            round trips to save)            itself: one round trip
 ============================  ==============================  ================================
 
 The schema's few dialect keywords (SQLite's INTEGER row ids, partial-index ``WHERE`` clauses)
@@ -129,6 +132,11 @@ class Dialect:
     name: ClassVar[str]
     direct_driver: ClassVar[bool] = False
     ids_in_commit_order: ClassVar[bool] = False
+    one_statement_writes: ClassVar[bool] = False
+    """Whether a transaction of several writes may be one statement (data-modifying ``WITH``)
+    run as its own transaction (autocommit): one round trip to the server where ``BEGIN``,
+    the statements and ``COMMIT`` take one each. The Celery worker's start and outcome of a
+    run use it (see :meth:`SqlBase._write_one`)."""
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         """Keyword arguments of ``create_engine`` for ``url``."""
@@ -361,6 +369,7 @@ class PostgresDialect(Dialect):
     """A server with row locks: replicas claim with SKIP LOCKED; ids may commit out of order."""
 
     name = "postgresql"
+    one_statement_writes = True
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}

@@ -79,3 +79,37 @@ class Prepared:
         sql, order, defaults = self._compiled(conn)
         args = [[p[k] if k in p else defaults[k] for k in order] for p in params]
         driver_execute(conn, sql, args, many=True).close()
+
+
+class Compiled:
+    """One statement compiled once for each database that executes it, then executed as its
+    SQL text on the driver's cursor: no construct walked, no cache key computed and no
+    result object built per call. For single statements on a worker's path per run (see
+    :data:`gnomon.store.statements.START_QUEUED`). A connection the server dropped fails the
+    statement (:class:`StoreUnavailable` at the store's boundary) and is discarded by the
+    pool when handed back, whose reset fails on it
+    (``tests/integration/celery/test_worker_store.py``)."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement  # an executable construct, e.g. text()
+        self._sql: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Any]]] = {}
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first result row (by column name), or None."""
+        found = self._sql.get(conn.dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=conn.dialect)
+            order = tuple(compiled.positiontup) if compiled.positiontup else None
+            found = (str(compiled), order, dict(compiled.params))
+            self._sql[conn.dialect.name] = found
+        sql, order, defaults = found
+        values = {**defaults, **params}
+        args: Any = values if order is None else tuple(values[k] for k in order)
+        cursor = driver_execute(conn, sql, args)
+        try:
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return dict(zip([d[0] for d in cursor.description], row, strict=True))
+        finally:
+            cursor.close()

@@ -32,6 +32,7 @@ from gnomon.instants import to_micros
 from gnomon.models import ActionSpec, RunStatus
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
+from gnomon.store.statements import START_QUEUED
 from gnomon.store.tables import events, jobs, runs
 
 QUEUED = RunStatus.QUEUED.value
@@ -101,8 +102,25 @@ class QueuedRunStore(SqlBase):
     ) -> rows.ClaimedRun | None:
         """Start a queued run for ``worker`` (its lease runs ``lease`` seconds from ``now``)
         and return it; None if it is not queued — started by another delivery of the same
-        run, finished, cancelled or unknown: a duplicate to drop."""
+        run, finished, cancelled or unknown: a duplicate to drop.
+
+        On PostgreSQL this is one statement, run as its own transaction (one round trip, see
+        :data:`~gnomon.store.statements.START_QUEUED`); elsewhere the same writes in one
+        transaction."""
         now_us = to_micros(now)
+        if self.dialect.one_statement_writes:
+            params = {
+                "id": run_id,
+                "worker": worker,
+                "now": now_us,
+                "until": now_us + round(lease * 1_000_000),
+                "rest": "," + rows.dumps({"worker": worker})[1:],
+            }
+            with self._write_one() as conn:
+                found = START_QUEUED.first(conn, params)
+            if found is None or found["status"] != RunStatus.RUNNING.value:
+                return None  # not queued, or cancelled: its job is gone
+            return _claimed(found)
         job = jobs.c
         of_job = [
             select(col)

@@ -30,7 +30,14 @@ from gnomon.planning import (
 )
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
-from gnomon.store.statements import FINISH, HELD_ONE, HeldRun, job_exists, storable
+from gnomon.store.statements import (
+    FINISH,
+    FINISH_ONE,
+    HELD_ONE,
+    HeldRun,
+    job_exists,
+    storable,
+)
 from gnomon.store.tables import events, jobs, runs
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,23 @@ def within(found: list[Any], now_us: int, capacity: int, ahead: int) -> list[Any
     ``ahead`` due later (claimed ahead: they wait in memory, not for a worker)."""
     due = [r for r in found if r["due_at"] <= now_us][: max(capacity, 0)]
     return due + [r for r in found if r["due_at"] > now_us][: max(ahead, 0)]
+
+
+def outcome_values(item: rows.FinishedRun) -> dict[str, Any]:
+    """The run's columns an outcome sets (and the run id and worker that guard it)."""
+    return {
+        "id": item.run_id,
+        "worker": item.worker,
+        "status": item.status.value,
+        "finished_at": to_micros(item.finished_at),
+        "result": None if item.result is None else rows.dumps(item.result),
+        "error": storable(item.error),
+        "output": storable(item.output) or None,
+    }
+
+
+def dropped(item: rows.FinishedRun) -> None:
+    log.warning("run %s was no longer held by %s; outcome dropped", item.run_id, item.worker)
 
 
 class RunStore(SqlBase):
@@ -242,6 +266,12 @@ class RunStore(SqlBase):
         """
         if not finished:
             return []
+        if (
+            len(finished) == 1
+            and finished[0].retry_due is None
+            and self.dialect.one_statement_writes
+        ):
+            return [self._finish_one(finished[0])]
         retries: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
         with self._write() as conn:
@@ -259,18 +289,7 @@ class RunStore(SqlBase):
             if done:
                 FINISH.run(
                     conn,
-                    [
-                        {
-                            "b_id": item.run_id,
-                            "b_worker": item.worker,
-                            "b_status": item.status.value,
-                            "b_finished_at": to_micros(item.finished_at),
-                            "b_result": None if item.result is None else rows.dumps(item.result),
-                            "b_error": storable(item.error),
-                            "b_output": storable(item.output) or None,
-                        }
-                        for item, _ in done
-                    ],
+                    [{f"b_{k}": v for k, v in outcome_values(item).items()} for item, _ in done],
                 )
             for item, row in done:
                 self._finished_events(conn, item, row, retries, new_events)
@@ -280,9 +299,23 @@ class RunStore(SqlBase):
                 self.dialect.notify(conn)
         for item, ok in zip(finished, accepted, strict=True):
             if not ok:
-                log.warning(
-                    "run %s was no longer held by %s; outcome dropped", item.run_id, item.worker
-                )
+                dropped(item)
+        return accepted
+
+    def _finish_one(self, item: rows.FinishedRun) -> bool:
+        """One outcome without a retry (the Celery worker's case), in one statement run as its
+        own transaction (:data:`~gnomon.store.statements.FINISH_ONE`): the same guard and the
+        same event as the general path, one round trip instead of five."""
+        data: dict[str, Any] = {"error": item.error[:MAX_NOTE_CHARS]} if item.error else {}
+        params = {
+            **outcome_values(item),
+            "kind": f"run.{item.status.value}",
+            "rest": "," + rows.dumps(data)[1:] if data else "}",
+        }
+        with self._write_one() as conn:
+            accepted = FINISH_ONE.first(conn, params) is not None
+        if not accepted:
+            dropped(item)
         return accepted
 
     def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, bindparam, false, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    false,
+    func,
+    select,
+    text,
+    update,
+)
 
 from gnomon.models import JobState, RunStatus
 from gnomon.planning import AHEAD
 from gnomon.search_text import SEPARATOR, fold
 from gnomon.store.dialect import Dialect
-from gnomon.store.prepared import Prepared
+from gnomon.store.prepared import Compiled, Prepared
 from gnomon.store.tables import events, jobs, runs
 
 
@@ -137,3 +146,63 @@ CLAIMED_SINCE = Prepared(
 )
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
+
+# The Celery worker's two writes per run, each one statement (PostgreSQL: data-modifying WITH,
+# run as its own transaction; see Dialect.one_statement_writes). Event data is the JSON text
+# rows.dumps writes (compact, keys sorted): '{"attempt":N' then ``rest``, the other keys.
+# Each finds its run by primary key only: the status it requires is a sub-select, which the
+# planner cannot match with the partial indexes on status (ix_gnomon_runs_queued/_running).
+# Written as a constant, it let a plan made while the table looked small (a burst's first
+# runs, before any ANALYZE) scan the whole queue for each start: ~7,000 index entries per
+# start in a burst of 10,000 runs, measured.
+
+# Starts a queued run for a worker, with its event, and returns it with its job's action and
+# policy. Only a queued run starts (a duplicate delivery matches nothing); a run whose job is
+# gone is cancelled instead, in the same statement.
+START_QUEUED = Compiled(
+    text(f"""
+WITH job AS (
+    SELECT j.action_kind, j.action_config, j.policy
+    FROM {runs.name} r JOIN {jobs.name} j ON j.id = r.job_id
+    WHERE r.id = :id
+), started AS (
+    UPDATE {runs.name} SET
+        status = CASE WHEN EXISTS (SELECT FROM job) THEN 'running' ELSE 'cancelled' END,
+        worker = :worker,
+        started_at = CAST(:now AS BIGINT),
+        lease_until = CASE WHEN EXISTS (SELECT FROM job) THEN CAST(:until AS BIGINT) END,
+        finished_at = CASE WHEN EXISTS (SELECT FROM job) THEN NULL
+                           ELSE CAST(:now AS BIGINT) END,
+        error = CASE WHEN EXISTS (SELECT FROM job) THEN error ELSE 'its job was removed' END
+    WHERE id = :id AND status = (SELECT 'queued')
+    RETURNING *
+), event AS (
+    INSERT INTO {events.name} (at, kind, job_id, run_id, data)
+    SELECT CAST(:now AS BIGINT), 'run.started', job_id, id,
+           '{{"attempt":' || CAST(attempt AS TEXT) || CAST(:rest AS TEXT)
+    FROM started WHERE status = 'running'
+)
+SELECT started.*, job.* FROM started LEFT JOIN job ON TRUE
+""")  # noqa: S608 - table names are constants
+)
+
+# Records the outcome of one attempt, with its event, if the run is still running for that
+# worker (the UPDATE's own guard, re-checked on the latest row after waiting for its lock):
+# returns the run's job id, or no row if the outcome is refused.
+FINISH_ONE = Compiled(
+    text(f"""
+WITH done AS (
+    UPDATE {runs.name} SET
+        status = :status, finished_at = CAST(:finished_at AS BIGINT), result = :result,
+        error = :error, output = :output, lease_until = NULL
+    WHERE id = :id AND status = (SELECT 'running') AND worker = :worker
+    RETURNING job_id, attempt
+), event AS (
+    INSERT INTO {events.name} (at, kind, job_id, run_id, data)
+    SELECT CAST(:finished_at AS BIGINT), :kind, job_id, CAST(:id AS BIGINT),
+           '{{"attempt":' || CAST(attempt AS TEXT) || CAST(:rest AS TEXT)
+    FROM done
+)
+SELECT job_id FROM done
+""")  # noqa: S608 - table names are constants
+)
