@@ -32,6 +32,7 @@ from gnomon.events.sinks import sinks_from_settings
 from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
 from gnomon.planning import paused_fires, planner_at
 from gnomon.pruner import Pruner
+from gnomon.references import SCRIPT
 from gnomon.retention import Retention
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
@@ -293,11 +294,13 @@ class Scheduler:
         self._wake.set()
 
     def job(self, when: definitions.When, **kwargs: Any) -> Callable[[F], F]:
-        """Decorator: schedule a module-level function; its id defaults to its reference."""
+        """Decorator: schedule a module-level function; its id defaults to its reference
+        (``package.module:function``), or to its name for a function of the running script
+        (which only this script's scheduler can run: see :mod:`gnomon.references`)."""
 
         def decorate(func: F) -> F:
             action = definitions.python(func)
-            kwargs.setdefault("id", action.config["ref"])
+            kwargs.setdefault("id", action.config["ref"].removeprefix(f"{SCRIPT}:"))
             self.add(when, action, replace_existing=True, **kwargs)
             return func
 
@@ -539,6 +542,16 @@ class Scheduler:
             self._maintain(self.clock.now())
             if wake is not None and self.clock.now() >= wake:
                 return
+
+    def run_for(self, seconds: float) -> None:
+        """Run the loop for ``seconds`` (on the scheduler's clock), then stop cleanly: runs
+        in flight finish and are recorded (see :meth:`stop`). For scripts and examples that
+        must end on their own; Ctrl-C during it is a clean stop too."""
+        self.start()
+        try:
+            self.clock.wait(threading.Event(), seconds)
+        finally:
+            self.stop()
 
     def start(self) -> None:
         """Run the loop in a background thread."""
