@@ -119,5 +119,7 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
                 else:
                     shown[command] = _run(["bash", "-c", command], tmp_path, env)
     assert "poll_feeds: run" in shown["jobs.py"]
+    up = next(v for k, v in shown.items() if k.startswith("gnomon up "))
+    assert f"--python references import from {tmp_path}\n" in up  # where remind came from
     history = next(v for k, v in shown.items() if k.startswith("gnomon history standup"))
     assert "succeeded" in history
