@@ -483,12 +483,28 @@ class Scheduler:
         return self._dispatcher is None or self._dispatcher.wait_idle(timeout)
 
     def run_forever(self) -> None:
-        """Tick and sleep until :meth:`stop` is called (from another thread or a signal)."""
+        """Tick and sleep until :meth:`stop` is called (from another thread or a signal),
+        or Ctrl-C: a KeyboardInterrupt in this loop is a clean stop (runs in flight finish
+        and are recorded, see :meth:`stop`), after which it returns."""
         log.info("scheduler %s started on %s", self.worker_id, self.store.url)
         self.relay.start()
         # Changes committed by other processes wake the loop at once (PostgreSQL: LISTEN; see
         # gnomon.store.listen); the poll stays as the fallback. None on SQLite.
         self._listening = self.store.listen(self._wake.set)
+        interrupted = False
+        try:
+            self._loop()
+        except KeyboardInterrupt:  # Ctrl-C in a script that runs the loop in its main thread
+            interrupted = True
+        if self._listening is not None:
+            self._listening.close()
+        self.relay.stop()
+        if interrupted:
+            self._stop.set()
+            self._hand_back()
+        log.info("scheduler %s stopped", self.worker_id)
+
+    def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
@@ -501,10 +517,6 @@ class Scheduler:
                 delay = min(0.5 * 2 ** min(failures, 4), 5.0)
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
                 self.clock.wait(self._stop, delay)
-        if self._listening is not None:
-            self._listening.close()
-        self.relay.stop()
-        log.info("scheduler %s stopped", self.worker_id)
 
     def _waiting_for_workers(self) -> bool:
         """Are the due runs left over waiting only for this process's workers? They wake

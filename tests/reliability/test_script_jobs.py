@@ -9,6 +9,7 @@ import it: the run fails with a clear error, once, and is not retried with backo
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -18,6 +19,7 @@ from gnomon import FakeClock, Scheduler
 from gnomon.models import RunStatus
 from gnomon.settings import Settings
 from gnomon.store import SqlStore
+from tests.reliability.test_dev_up import wait_for
 
 SCRIPT = """
 from gnomon import Scheduler
@@ -83,3 +85,52 @@ def test_another_scheduler_fails_a_script_function_once_with_a_clear_error(
         "that script runs the scheduler"
     )
     assert "not retried" in runs[0].error
+
+
+def test_ctrl_c_stops_a_script_s_run_forever_cleanly(tmp_path: Path) -> None:
+    """A script that calls ``run_forever()`` stops on Ctrl-C: the run in flight finishes and
+    is recorded, and the script goes on after the call (no traceback)."""
+    db, out = str(tmp_path / "jobs.db"), tmp_path / "script.out"
+    (tmp_path / "forever.py").write_text(
+        f"""
+import time
+from gnomon import Scheduler
+
+scheduler = Scheduler({db!r})
+
+@scheduler.job("in 1 second")
+def slow() -> str:
+    print("started", flush=True)
+    time.sleep(1)
+    return "finished"
+
+scheduler.run_forever()
+print("after run_forever", flush=True)
+scheduler.close()
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GNOMON_")}
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "forever.py"],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: "started" in out.read_text(), "the run to start")
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, out.read_text()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert out.read_text().split() == ["started", "after", "run_forever"]
+    store = SqlStore(f"sqlite:///{db}", migrate=False)
+    try:
+        runs = store.list_runs("slow")
+    finally:
+        store.close()
+    assert [(r.status, r.result) for r in runs] == [(RunStatus.SUCCEEDED, "finished")]
