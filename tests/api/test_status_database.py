@@ -114,3 +114,10 @@ def test_status_shows_where_python_references_import_from(
     imports = {c["name"]: c for c in json.loads(done.output)}["imports"]
     assert imports["ok"] is True
     assert f"import from {lib}, {tmp_path} (GNOMON_PYTHONPATH" in imports["message"]
+    monkeypatch.delenv("GNOMON_PYTHONPATH")
+    done = runner.invoke(cli, ["status", "--api", "", "--json"])
+    imports = {c["name"]: c for c in json.loads(done.output)}["imports"]
+    assert (
+        f"import from {tmp_path} (the current directory; GNOMON_PYTHONPATH adds"
+        in (imports["message"])
+    )

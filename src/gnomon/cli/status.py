@@ -139,11 +139,16 @@ def check_imports() -> Check:
             f"--python references import from {where}; not a folder: {', '.join(absent)} "
             "— check GNOMON_PYTHONPATH",
         )
+    source = (
+        "the current directory; GNOMON_PYTHONPATH adds folders"
+        if folders == (os.getcwd(),)
+        else "GNOMON_PYTHONPATH, then the current directory"
+    )
     return Check(
         "imports",
         True,
-        f"--python references import from {where} (GNOMON_PYTHONPATH, then the current "
-        "directory; `gnomon up` started here uses the same)",
+        f"--python references import from {where} ({source}; `gnomon up` started here "
+        "uses the same)",
     )
 
 
