@@ -1,6 +1,12 @@
 """``"package.module:attribute"`` references to callables.
 
 Only references cross process boundaries and the store, never pickled functions.
+
+A function defined in a script run as ``python script.py`` (module ``__main__``) cannot be
+imported by another process: its reference ``"__main__:name"`` resolves only in the process
+that defined it, from a registry filled when the script schedules it (:func:`reference_of`).
+Any other process — ``gnomon up`` on the same database — fails such a run with a clear,
+permanent error (:class:`InvalidAction`: never retried).
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ from typing import Any
 
 from gnomon.errors import InvalidAction
 
+SCRIPT = "__main__"
+_script_functions: dict[str, Callable[..., Any]] = {}
+"""The functions of this process's ``__main__`` that were scheduled, by qualified name."""
 _REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
 
@@ -41,6 +50,8 @@ def _loaded(name: str) -> Any:
 def resolve(ref: str) -> Any:
     """Import the module and return the attribute named by ``ref``."""
     module_name, _, attr_path = check_reference(ref).partition(":")
+    if module_name == SCRIPT:
+        return _script_function(attr_path)
     try:
         target: Any = _loaded(module_name) or importlib.import_module(module_name)
     except ImportError as exc:
@@ -55,13 +66,30 @@ def resolve(ref: str) -> Any:
     return target
 
 
+def _script_function(name: str) -> Any:
+    """A function of this process's script, registered by :func:`reference_of`."""
+    try:
+        return _script_functions[name]
+    except KeyError:
+        raise InvalidAction(
+            f"function {name} is defined in a script ({SCRIPT}) and is only available while "
+            "that script runs the scheduler; run the script, or move the function to a module "
+            "and schedule it as 'module:function'"
+        ) from None
+
+
 def reference_of(func: Callable[..., Any]) -> str:
-    """The reference that imports ``func`` back; refuses lambdas and nested functions."""
+    """The reference that imports ``func`` back; refuses lambdas and nested functions.
+
+    A function of the running script (``__main__``) is registered in this process, so the
+    scheduler this script runs finds it by name (see the module's doc)."""
     module = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", None)
-    if not module or not qualname or "<" in qualname or module == "__main__":
+    if not module or not qualname or "<" in qualname:
         raise InvalidAction(
             f"{func!r} cannot be referenced by import path; use a module-level function "
             "in an importable module"
         )
+    if module == SCRIPT:
+        _script_functions[qualname] = func
     return f"{module}:{qualname}"

@@ -32,6 +32,7 @@ from gnomon.events.sinks import sinks_from_settings
 from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
 from gnomon.planning import paused_fires, planner_at
 from gnomon.pruner import Pruner
+from gnomon.references import SCRIPT
 from gnomon.retention import Retention
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
@@ -293,11 +294,13 @@ class Scheduler:
         self._wake.set()
 
     def job(self, when: definitions.When, **kwargs: Any) -> Callable[[F], F]:
-        """Decorator: schedule a module-level function; its id defaults to its reference."""
+        """Decorator: schedule a module-level function; its id defaults to its reference
+        (``package.module:function``), or to its name for a function of the running script
+        (which only this script's scheduler can run: see :mod:`gnomon.references`)."""
 
         def decorate(func: F) -> F:
             action = definitions.python(func)
-            kwargs.setdefault("id", action.config["ref"])
+            kwargs.setdefault("id", action.config["ref"].removeprefix(f"{SCRIPT}:"))
             self.add(when, action, replace_existing=True, **kwargs)
             return func
 
@@ -480,12 +483,28 @@ class Scheduler:
         return self._dispatcher is None or self._dispatcher.wait_idle(timeout)
 
     def run_forever(self) -> None:
-        """Tick and sleep until :meth:`stop` is called (from another thread or a signal)."""
+        """Tick and sleep until :meth:`stop` is called (from another thread or a signal),
+        or Ctrl-C: a KeyboardInterrupt in this loop is a clean stop (runs in flight finish
+        and are recorded, see :meth:`stop`), after which it returns."""
         log.info("scheduler %s started on %s", self.worker_id, self.store.url)
         self.relay.start()
         # Changes committed by other processes wake the loop at once (PostgreSQL: LISTEN; see
         # gnomon.store.listen); the poll stays as the fallback. None on SQLite.
         self._listening = self.store.listen(self._wake.set)
+        interrupted = False
+        try:
+            self._loop()
+        except KeyboardInterrupt:  # Ctrl-C in a script that runs the loop in its main thread
+            interrupted = True
+        if self._listening is not None:
+            self._listening.close()
+        self.relay.stop()
+        if interrupted:
+            self._stop.set()
+            self._hand_back()
+        log.info("scheduler %s stopped", self.worker_id)
+
+    def _loop(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
@@ -498,10 +517,6 @@ class Scheduler:
                 delay = min(0.5 * 2 ** min(failures, 4), 5.0)
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
                 self.clock.wait(self._stop, delay)
-        if self._listening is not None:
-            self._listening.close()
-        self.relay.stop()
-        log.info("scheduler %s stopped", self.worker_id)
 
     def _waiting_for_workers(self) -> bool:
         """Are the due runs left over waiting only for this process's workers? They wake
@@ -539,6 +554,16 @@ class Scheduler:
             self._maintain(self.clock.now())
             if wake is not None and self.clock.now() >= wake:
                 return
+
+    def run_for(self, seconds: float) -> None:
+        """Run the loop for ``seconds`` (on the scheduler's clock), then stop cleanly: runs
+        in flight finish and are recorded (see :meth:`stop`). For scripts and examples that
+        must end on their own; Ctrl-C during it is a clean stop too."""
+        self.start()
+        try:
+            self.clock.wait(threading.Event(), seconds)
+        finally:
+            self.stop()
 
     def start(self) -> None:
         """Run the loop in a background thread."""

@@ -146,6 +146,12 @@ def database_url(scheduler: Scheduler) -> str:
     return scheduler.store.url
 
 
+def database_identity(scheduler: Scheduler) -> str:
+    """A digest naming the scheduler's database, the same in every process that opens it and
+    revealing nothing of its URL (see :func:`gnomon.store.admin.database_identity`)."""
+    return admin.database_identity(scheduler.store)
+
+
 def ping(scheduler: Scheduler) -> None:
     """Reach the database once; raises :class:`StoreUnavailable` (one line) if it cannot."""
     scheduler.store.ping()

@@ -52,6 +52,9 @@ GNOMON_KEEP_EVENTS_DAYS     days an event is kept once every event       30
 GNOMON_PRUNE_INTERVAL       seconds between a scheduler's prunes of      600
                             old history (0: never; ``gnomon prune``
                             still does; see :mod:`gnomon.retention`)
+GNOMON_PYTHONPATH           folders ``--python`` references import from  (none: the
+                            (``os.pathsep``-separated), before the       current directory
+                            current directory (see :func:`python_path`)  only)
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
 GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
                             :func:`solar_location`)                       refused)
@@ -181,6 +184,20 @@ def solar_location(env: Mapping[str, str] | None = None) -> tuple[float, float] 
         return float(env["GNOMON_LATITUDE"]), float(env["GNOMON_LONGITUDE"])
     except ValueError:
         raise ConfigError("GNOMON_LATITUDE and GNOMON_LONGITUDE must be numbers") from None
+
+
+PYTHONPATH_ENV = "GNOMON_PYTHONPATH"
+
+
+def python_path(env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Where ``"module:function"`` references are imported from, in order: the folders of
+    ``GNOMON_PYTHONPATH`` (``os.pathsep``-separated, relative ones from the current
+    directory), then the current directory. They come after Python's own path (its
+    ``PYTHONPATH`` and installed packages), so a folder here never hides an installed module
+    gnomon uses. Every ``gnomon`` command and the schedulers it starts use it."""
+    raw = (environment() if env is None else env).get(PYTHONPATH_ENV, "")
+    folders = [os.path.abspath(p) for p in raw.split(os.pathsep) if p.strip()]
+    return tuple(dict.fromkeys([*folders, os.getcwd()]))
 
 
 def _list(value: str | None) -> tuple[str, ...]:

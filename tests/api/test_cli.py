@@ -65,7 +65,7 @@ def test_status_reports_each_part(cli: typer.Typer, tmp_path: Path) -> None:
         now = SystemClock().now()
         beat(scheduler.store, "host:1", now - timedelta(minutes=5))
         stale = json.loads(runner.invoke(cli, ["status", "--api", "", "--json"]).output)
-        assert [c["ok"] for c in stale] == [True, True, False, True]
+        assert [c["ok"] for c in stale] == [True, True, False, True, True]
         assert "last heartbeat 300 s ago" in stale[2]["message"]
         beat(scheduler.store, "host:1", now)
         server = serve_in_background(scheduler, "127.0.0.1", 0)
@@ -84,8 +84,9 @@ def test_status_names_an_unreachable_database(cli: typer.Typer) -> None:
         cli, ["--db", "postgresql://nobody@127.0.0.1:9/x", "status", "--api", "", "--json"]
     )
     assert result.exit_code == 1
-    [database] = json.loads(result.output)
+    database, imports = json.loads(result.output)
     assert "cannot reach" in database["message"]
+    assert imports["name"] == "imports"
 
 
 def test_api_refuses_a_public_address_without_tokens(cli: typer.Typer) -> None:

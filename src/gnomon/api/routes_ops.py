@@ -149,17 +149,21 @@ def audit(
     responses={503: {"model": HealthOut, "description": "The database is unreachable."}},
 )
 def health(request: Request) -> Response:
-    """Liveness and database reachability; needs no token."""
+    """Liveness and database reachability; needs no token. ``database_id`` names the
+    database served (a digest, no part of its URL): `gnomon status` compares it with its own."""
+    scheduler = context(request).scheduler
     try:
-        service.ping(context(request).scheduler)
+        service.ping(scheduler)
+        identity = service.database_identity(scheduler)
     except StoreUnavailable as exc:  # named by the driver's error, e.g. OperationalError
         body = HealthOut(
             status="unavailable",
             database=type(exc.__cause__ or exc).__name__,
             version=gnomon.__version__,
+            database_id=None,
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    body = HealthOut(status="ok", database="ok", version=gnomon.__version__)
+    body = HealthOut(status="ok", database="ok", version=gnomon.__version__, database_id=identity)
     return JSONResponse(body.model_dump())
 
 

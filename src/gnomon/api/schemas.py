@@ -169,6 +169,12 @@ class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str
     version: str
+    database_id: str | None = Field(
+        None,
+        description="A digest naming the database this API serves (no part of its URL), "
+        "equal in every process on the same database: `gnomon status` compares it with its "
+        "own. None while the database is unreachable.",
+    )
 
 
 class WorkflowScheduleIn(Strict):

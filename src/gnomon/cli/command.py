@@ -55,14 +55,26 @@ def _fast_next(args: list[str]) -> int | None:
     return 0
 
 
+def extend_import_path() -> None:
+    """Python references resolve from ``GNOMON_PYTHONPATH`` and the current directory, as
+    with ``python -m`` and ``celery -A`` (the console script's own folder is on sys.path,
+    not this one). Appended, not first: a file here named like a module gnomon imports
+    (yaml.py, celery.py) must not replace it."""
+    from gnomon.errors import ConfigError
+    from gnomon.settings import python_path
+
+    try:
+        folders = python_path()
+    except ConfigError:  # an unreadable .env: the command itself says so
+        folders = (os.getcwd(),)
+    for folder in folders:
+        if folder not in sys.path and not (folder == os.getcwd() and "" in sys.path):
+            sys.path.append(folder)
+
+
 def main() -> None:
     args = sys.argv[1:]
-    # Python references resolve from the current directory, as with ``python -m`` and
-    # ``celery -A`` (the console script's own folder is on sys.path, not this one). Appended,
-    # not first: a file here named like a module gnomon imports (yaml.py, celery.py) must not
-    # replace it.
-    if "" not in sys.path and os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())
+    extend_import_path()
     if args[:1] == ["next"] and not {"--help", "-h"} & set(args):
         code = _fast_next(args[1:])
         if code is not None:

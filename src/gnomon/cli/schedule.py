@@ -335,9 +335,11 @@ def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
 
 
 def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """List the action kinds: built in, and from installed plugins (gnomon.actions)."""
+    """List the action kinds: built in, and from installed plugins (gnomon.actions); a kind
+    whose optional dependency is missing says the command that installs it here."""
     from rich.table import Table
 
+    from gnomon.actions.extras import install_hint
     from gnomon.actions.registry import builtin_kinds, get_action, plugin_kinds
 
     found = [(k, v, "built-in") for k, v in builtin_kinds().items()]
@@ -346,7 +348,7 @@ def actions(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -
     for kind, ref, source in sorted(found):
         try:
             get_action(kind)
-            status = "ok"
+            status = install_hint(kind) or "ok"
         except InvalidSpec as exc:
             status = str(exc)
         listed.append({"kind": kind, "source": source, "implementation": ref, "status": status})

@@ -12,6 +12,8 @@ from gnomon.cli import output
 from gnomon.cli.state import state
 
 if TYPE_CHECKING:
+    import httpx
+
     from gnomon.scheduler import Scheduler
 
 STALE_BEAT = 30.0  # seconds without a heartbeat before a scheduler counts as gone
@@ -120,7 +122,39 @@ def check_workers(scheduler: Scheduler, now: datetime) -> list[Check]:
     return [Check("workers", True, message)]
 
 
-def check_api(url: str) -> Check:
+def check_imports() -> Check:
+    """Where ``--python`` references are imported from (GNOMON_PYTHONPATH, then here): the
+    path ``gnomon up`` started here uses; a folder that is not there is a warning."""
+    import os
+
+    from gnomon.settings import python_path
+
+    folders = python_path()
+    absent = [f for f in folders if not os.path.isdir(f)]
+    where = ", ".join(folders)
+    if absent:
+        return Check(
+            "imports",
+            None,
+            f"--python references import from {where}; not a folder: {', '.join(absent)} "
+            "— check GNOMON_PYTHONPATH",
+        )
+    source = (
+        "the current directory; GNOMON_PYTHONPATH adds folders"
+        if folders == (os.getcwd(),)
+        else "GNOMON_PYTHONPATH, then the current directory"
+    )
+    return Check(
+        "imports",
+        True,
+        f"--python references import from {where} ({source}; `gnomon up` started here "
+        "uses the same)",
+    )
+
+
+def check_api(url: str, database_id: str | None = None, db_url: str = "") -> Check:
+    """Is the API at ``url`` answering, and (given this command's ``database_id``) does it
+    serve the same database?"""
     import httpx
 
     health = url.rstrip("/") + "/health"
@@ -135,7 +169,32 @@ def check_api(url: str) -> Check:
         )
     if response.status_code != 200:
         return Check("api", False, f"{health} answered {response.status_code} — see its logs")
-    return Check("api", True, f"answering at {url}")
+    served = _served_database(response)
+    if database_id is None:
+        return Check("api", True, f"answering at {url}")
+    if served is None:
+        return Check(
+            "api", None, f"answering at {url}, but it does not say which database it serves"
+        )
+    if served != database_id:
+        return Check(
+            "api",
+            False,
+            f"the API at {url} serves another database than {db_url} — give this command "
+            "that API's database (--db or GNOMON_DATABASE_URL), or --api the address of "
+            "the API that serves this one",
+        )
+    return Check("api", True, f"answering at {url}, on this database")
+
+
+def _served_database(response: httpx.Response) -> str | None:
+    """The ``database_id`` a /health answer reports, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    served = body.get("database_id") if isinstance(body, dict) else None
+    return served if isinstance(served, str) else None
 
 
 def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
@@ -144,9 +203,13 @@ def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
     from gnomon.errors import StoreUnavailable
 
     checks: list[Check] = []
+    identity: str | None = None
+    shown = db_url
     try:
         with service.inspect_database(db_url) as scheduler:
             checks.append(check_database(scheduler))
+            identity = service.database_identity(scheduler)
+            shown = service.database_url(scheduler)
             migrations = check_migrations(scheduler)
             checks.append(migrations)
             if migrations.ok:
@@ -155,8 +218,9 @@ def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
         if checks:
             raise
         checks.append(database_failed(db_url, str(exc)))
+    checks.append(check_imports())
     if api_url:
-        checks.append(check_api(api_url))
+        checks.append(check_api(api_url, identity, shown))
     return checks
 
 
@@ -166,7 +230,8 @@ def status(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Check the database, migrations, scheduler heartbeat and lag, and the API."""
+    """Check the database, migrations, scheduler heartbeat and lag, the import path of
+    --python references, and the API (answering, and on the same database)."""
     from gnomon.clock import SystemClock
     from gnomon.settings import Settings
 

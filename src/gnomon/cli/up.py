@@ -113,7 +113,7 @@ def up(  # noqa: C901, PLR0913, PLR0915 - one parameter per option (Typer); the 
     from gnomon import service
     from gnomon.scheduler import Scheduler
     from gnomon.service import FinishedRun
-    from gnomon.settings import Settings
+    from gnomon.settings import Settings, python_path
 
     settings = Settings.from_env()
     picked = Components(scheduler_on, worker_on, api, flower_on)
@@ -179,6 +179,11 @@ def up(  # noqa: C901, PLR0913, PLR0915 - one parameter per option (Typer); the 
         scheduler.stop(wait=False)
     console = output.console
     console.print(f"gnomon up — database [bold]{service.database_url(scheduler)}[/]")
+    console.print(
+        f"--python references import from {', '.join(python_path())}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if devices:
         from gnomon.devices.discovery import apply_discovery, schedule_replanning
 

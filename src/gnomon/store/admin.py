@@ -421,3 +421,16 @@ __all__ = [
     "upcoming_jobs",
     "verify_token",
 ]
+
+
+# -- which database this is -----------------------------------------------------------------
+
+
+def database_identity(store: SqlStore) -> str:
+    """A short digest that names this database, equal in every process that opens it and
+    revealing nothing of its URL (no host, user or password): for SQLite the real path of
+    the file; for PostgreSQL the database's name and oid, and the server's port and start
+    time, as the server reports them (so ``localhost`` and ``127.0.0.1`` agree)."""
+    with store._read() as conn:
+        where = store.dialect.whereabouts(conn)
+    return hashlib.sha256(where.encode()).hexdigest()[:16]

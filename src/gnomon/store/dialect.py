@@ -142,6 +142,11 @@ class Dialect:
         """Keyword arguments of ``create_engine`` for ``url``."""
         return {}
 
+    def whereabouts(self, conn: Connection) -> str:
+        """What names this database among all others, the same from every process that
+        opens it (credentials never part of it): digested into its identity."""
+        raise NotImplementedError
+
     def configure(self, engine: Engine) -> None:
         """Set up a new engine (connection hooks)."""
 
@@ -364,6 +369,10 @@ def _trigrams_starting(conn: Connection, prefix: str) -> tuple[list[str], int]:
         rows.close()
     return terms, holding
 
+    def whereabouts(self, conn: Connection) -> str:
+        path = conn.engine.url.database or ":memory:"
+        return f"sqlite:{path if path == ':memory:' else os.path.realpath(path)}"
+
 
 class PostgresDialect(Dialect):
     """A server with row locks: replicas claim with SKIP LOCKED; ids may commit out of order."""
@@ -395,6 +404,16 @@ class PostgresDialect(Dialect):
 
     def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
         return try_advisory(engine, identity)
+
+    def whereabouts(self, conn: Connection) -> str:
+        # As the server reports it, so that 'localhost' and '127.0.0.1' agree.
+        name, oid, port, started = conn.execute(
+            text(
+                "SELECT current_database(), (SELECT oid FROM pg_database WHERE datname = "
+                "current_database()), inet_server_port(), pg_postmaster_start_time()"
+            )
+        ).one()
+        return f"postgresql:{name}:{oid}:{port}:{started.isoformat()}"
 
     def notify(self, conn: Connection) -> None:
         conn.exec_driver_sql(NOTIFY)
