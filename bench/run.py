@@ -276,8 +276,6 @@ PEERS: dict[str, tuple[str, list[str]]] = {
     "huey-sqlite": ("huey_run.py", []),
 }
 CONTENDERS = ["gnomon", *PEERS]
-# (peer, idle size): why that run is left out.
-SKIPPED: dict[tuple[str, int], str] = {}
 
 
 def peers_python() -> Path:
@@ -332,11 +330,10 @@ def ratio(ours: float, theirs: float) -> float | None:
 
 def side_by_side(
     runs: Mapping[str, Mapping[str, Sequence[Mapping[str, float]]]],
-    skipped: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Runs per workload per contender → per workload: the number of runs, each contender's
-    medians, the ratio gnomon / contender of every figure both have, and the skipped ones
-    with why. Figures are in gnomon's order, then any only a peer has."""
+    medians and the ratio gnomon / contender of every figure both have. Figures are in
+    gnomon's order, then any only a peer has."""
     table: dict[str, dict[str, Any]] = {}
     for workload, by_name in runs.items():
         medians = {
@@ -358,7 +355,6 @@ def side_by_side(
             "figures": figures,
             "medians": medians,
             "ratios": ratios,
-            "skipped": dict((skipped or {}).get(workload, {})),
         }
     return table
 
@@ -386,8 +382,6 @@ def format_side_by_side(table: Mapping[str, Mapping[str, Any]]) -> str:
                 if name != "gnomon":
                     row += f" {show(entry['ratios'][name].get(figure)):>7}"
             lines.append(row)
-        for name, why in entry["skipped"].items():
-            lines.append(f"  {name}: not run: {why}")
     return "\n".join(lines)
 
 
@@ -397,18 +391,12 @@ def run_peers(
     python = peers_python()
     print(f"  peers' venv: {python}", flush=True)
     runs: dict[str, dict[str, list[dict[str, float]]]] = {}
-    skipped: dict[str, dict[str, str]] = {}
 
     def rounds(key: str, ours: Callable[[], dict[str, float]], kind: str, size: int) -> None:
         runs[key] = {name: [] for name in CONTENDERS}
-        for name in CONTENDERS:
-            if (name, size) in SKIPPED:
-                skipped.setdefault(key, {})[name] = SKIPPED[name, size]
         for i in range(times):
             order = CONTENDERS if i % 2 == 0 else CONTENDERS[::-1]
             for name in order:
-                if name in skipped.get(key, {}):
-                    continue
                 before = load()
                 result = (
                     ours() if name == "gnomon" else peer(python, name, kind, workdir, window, size)
@@ -430,12 +418,14 @@ def run_peers(
             print(f"  idle-{size}: gnomon created {size} year-away jobs at {rate:,.0f} jobs/s")
             rounds(
                 f"idle-{size}",
-                lambda t=template: idle(workdir, t, duration=window),  # type: ignore[misc]
+                lambda t=template: idle(workdir, t, duration=window),
                 "idle",
                 size,
             )
             template.unlink()
-    table = side_by_side(runs, skipped)
+            for peer_template in workdir.glob(f"*-idle-{size}-template.db*"):
+                peer_template.unlink()
+    table = side_by_side(runs)
     print(format_side_by_side(table), flush=True)
     return table
 
