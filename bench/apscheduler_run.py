@@ -1,69 +1,81 @@
-"""The same workloads on APScheduler 3.11, for scale: ``python bench/apscheduler_run.py``.
+"""One workload on APScheduler 3.11, for side by side runs: ``python bench/apscheduler_run.py
+WORKLOAD --store memory|sqlite --workdir DIR [--duration S] [--size N] [--template PATH]``.
 
-Needs ``pip install -r bench/requirements.txt`` (APScheduler 3.11 and SQLAlchemy) in a
-separate environment; gnomon is not imported. ``BackgroundScheduler`` with a thread pool of
-8 (gnomon's default), memory or SQLAlchemy (SQLite file) job store. Lateness is measured
-the same way as in ``run.py``: the job function notes its start, minus its scheduled time.
-One run per workload (``--repeat`` for more). APScheduler records no outcomes, so "drain"
-is until the 10,000th job function returned.
+Runs in the peers' venv (``bench/requirements.txt``; ``bench/run.py --peers`` makes it at
+``bench/.peers-venv``); gnomon is not imported. ``BackgroundScheduler`` with a thread pool of
+8 (gnomon's default), the memory or the SQLAlchemy job store on a SQLite file, no misfire
+grace limit, no coalescing. One run of one workload per process; it prints one JSON line of
+figures last (named as ``run.py`` names gnomon's; see ``peer_common.py``).
+
+- Lateness is noted by the executor just before it calls the job function: the scheduled run
+  time it was handed and the time (APScheduler passes no run time to the function, so the
+  pool's ``run_job`` is wrapped; the job function itself is a no-op). "Drain" is until the
+  last of the 10,000 burst runs started (APScheduler records no outcomes).
+- The scheduler is started paused while the jobs are added (APScheduler's fast path; the
+  SQLite store commits each ``add_job``), then resumed; the due instant or the first fire is
+  set from the creation rate of a sample of 500, so that creation ends before it.
+- idle, SQLite store: the far-future jobs are written once per size into a template file in
+  the store's own row format (``id``, ``next_run_time``, pickled job state: what
+  ``SQLAlchemyJobStore.add_job`` writes) in one transaction, as gnomon's template is written
+  with ``add_many``; each run copies it. The memory store is filled per run.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
-import os
-import resource
-import statistics
-import tempfile
-import threading
+import pickle  # noqa: TID251 (APScheduler's own job store rows are pickles)
+import shutil
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_EXECUTED
+import apscheduler.executors.pool as aps_pool
+from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.util import datetime_to_utc_timestamp
 
-STARTS: list[float] = []  # (start - scheduled) per run, filled by the job functions
-_lock = threading.Lock()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def once(due: float) -> None:
-    late = time.time() - due
-    with _lock:
-        STARTS.append(late)
-
-
-def every(first: float, period: float) -> None:
-    now = time.time()
-    k = math.floor((now - first) / period + 1e-6)  # the fire this run belongs to
-    with _lock:
-        STARTS.append(now - (first + k * period))
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5))) - 1]
+from bench.peer_common import (
+    LEDGER,
+    burst_figures,
+    cpu,
+    creation_lead,
+    emit,
+    idle_figures,
+    parser,
+    periodic_figures,
+    window,
+)
 
 
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def noop() -> None:
+    """The job function; the fire is noted by ``noted_run_job``."""
 
 
-def rss_mb() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def noted_run_job(job: Any, alias: str, run_times: list[datetime], logger_name: str) -> list[Any]:
+    events: list[Any] = []
+    for run_time in run_times:
+        LEDGER.note(job.id, run_time.timestamp())
+        events += run_job(job, alias, [run_time], logger_name)
+    return events
 
 
-def scheduler(store: str, workdir: Path, name: str) -> BackgroundScheduler:
+aps_pool.run_job = noted_run_job  # type: ignore[assignment]
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def scheduler(store: str, db: Path | None) -> BackgroundScheduler:
     jobstore: Any = MemoryJobStore()
     if store == "sqlite":
-        db = workdir / f"{name}.db"
-        db.unlink(missing_ok=True)
+        assert db is not None
         jobstore = SQLAlchemyJobStore(url=f"sqlite:///{db}")
     return BackgroundScheduler(
         jobstores={"default": jobstore},
@@ -73,148 +85,143 @@ def scheduler(store: str, workdir: Path, name: str) -> BackgroundScheduler:
     )
 
 
+def fresh(workdir: Path, name: str) -> Path:
+    db = workdir / f"aps-{name}.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return db
+
+
+def sampler(store: str, workdir: Path) -> Any:
+    """Seconds to add ``n`` one-shots to a paused scheduler on a store of this kind."""
+
+    def sample(n: int) -> float:
+        sched = scheduler(store, fresh(workdir, "sample"))
+        sched.start(paused=True)
+        when = utc(time.time() + 3600)
+        started = time.perf_counter()
+        for i in range(n):
+            sched.add_job(noop, "date", run_date=when, id=f"s{i}")
+        taken = time.perf_counter() - started
+        sched.shutdown(wait=False)
+        return taken
+
+    return sample
+
+
 def burst(store: str, workdir: Path, count: int = 10_000) -> dict[str, float]:
-    STARTS.clear()
-    sched = scheduler(store, workdir, "burst")
-    done = threading.Event()
-    seen = [0]
-
-    def executed(_event: Any) -> None:
-        seen[0] += 1
-        if seen[0] >= count:
-            done.set()
-
-    sched.add_listener(executed, EVENT_JOB_EXECUTED)
-    sched.start()
-    due = time.time() + 3600  # far enough; moved to the due instant below
-    t0 = time.perf_counter()
-    when = datetime.fromtimestamp(due, UTC)
-    for i in range(count):
-        sched.add_job(once, "date", run_date=when, args=[due], id=f"b{i}")
-    rate = count / (time.perf_counter() - t0)
-    sched.shutdown(wait=True)
-    # Restart with all jobs due a few seconds from now (creation can take long on SQLite).
-    STARTS.clear()
-    sched = scheduler(store, workdir, "burst2")
-    sched.add_listener(executed, EVENT_JOB_EXECUTED)
-    due = time.time() + 3 + count / rate
-    when = datetime.fromtimestamp(due, UTC)
+    lead = creation_lead(sampler(store, workdir), count)
+    sched = scheduler(store, fresh(workdir, "burst"))
     sched.start(paused=True)
+    LEDGER.reset(expect=count)
+    due = time.time() + lead
+    when = utc(due)
+    started = time.perf_counter()
     for i in range(count):
-        sched.add_job(once, "date", run_date=when, args=[due], id=f"b{i}")
-    seen[0] = 0
-    c0 = cpu()
+        sched.add_job(noop, "date", run_date=when, id=f"b{i}")
+    rate = count / (time.perf_counter() - started)
+    overran = time.time() > due - 0.2
+    cpu0 = cpu()
     sched.resume()
-    done.wait(max(0.0, due - time.time()) + 300)
-    drain = time.time() - due
-    used = cpu() - c0
+    LEDGER.done.wait(max(0.0, due - time.time()) + 300)
+    used = cpu() - cpu0
     sched.shutdown(wait=False)
-    return {
-        "create_jobs_per_s": rate,
-        "drain_s": drain,
-        "p50_ms": pct(STARTS, 50) * 1e3,
-        "p99_ms": pct(STARTS, 99) * 1e3,
-        "seen": len(STARTS),
-        "cpu_s": used,
-    }
+    return burst_figures(rate, due, count, used, overran)
+
+
+def add_intervals(
+    sched: BackgroundScheduler, prefix: str, count: int, every: float, first: float, spread: float
+) -> None:
+    for i in range(count):
+        sched.add_job(
+            noop,
+            "interval",
+            seconds=every,
+            start_date=utc(first + i * spread / count),
+            id=f"{prefix}{i}",
+        )
 
 
 def periodic(
-    store: str, workdir: Path, count: int = 5_000, period: float = 10.0, duration: float = 60.0
+    store: str, workdir: Path, count: int = 5_000, every: float = 10.0, duration: float = 60.0
 ) -> dict[str, float]:
-    STARTS.clear()
-    sched = scheduler(store, workdir, "periodic")
-    first = float(int(time.time()) + 5)
-    for i in range(count):
-        start = first + i * period / count
-        sched.add_job(
-            every,
-            "interval",
-            seconds=period,
-            start_date=datetime.fromtimestamp(start, UTC),
-            args=[start, period],
-            id=f"p{i}",
-        )
-    sched.start()
-    time.sleep(max(0.0, first - time.time()))
-    c0 = cpu()
-    time.sleep(duration)
-    used = cpu() - c0
-    rss = rss_mb()
+    lead = creation_lead(sampler(store, workdir), count)
+    sched = scheduler(store, fresh(workdir, "periodic"))
+    sched.start(paused=True)
+    LEDGER.reset()
+    first = float(int(time.time() + lead) + 1)
+    add_intervals(sched, "p", count, every, first, every)
+    sched.resume()
+    measured = window(first, first + duration + 1.0)
+    figures = periodic_figures(count, every, first, duration, measured)
     sched.shutdown(wait=False)
-    late = list(STARTS)
-    return {
-        "expected": count * round(duration / period),
-        "seen": len(late),
-        "p50_ms": pct(late, 50) * 1e3,
-        "p99_ms": pct(late, 99) * 1e3,
-        "max_ms": max(late) * 1e3,
-        "cpu_s": used,
-        "rss_mb": rss,
-    }
+    return figures
 
 
-def idle(store: str, workdir: Path, size: int, duration: float = 60.0) -> dict[str, float]:
-    STARTS.clear()
-    sched = scheduler(store, workdir, "idle")
+def year_jobs(sched: BackgroundScheduler, start: int, stop: int) -> None:
     year = datetime.now(UTC) + timedelta(days=365)
-    for i in range(size):
-        sched.add_job(once, "date", run_date=year + timedelta(seconds=i), args=[0.0], id=f"y{i}")
-    first = float(int(time.time()) + 5)
-    for i in range(10):
-        start = first + i / 10
-        sched.add_job(
-            every,
-            "interval",
-            seconds=1.0,
-            start_date=datetime.fromtimestamp(start, UTC),
-            args=[start, 1.0],
-            id=f"f{i}",
-        )
-    sched.start()
-    time.sleep(max(0.0, first - time.time()))
-    c0 = cpu()
-    time.sleep(duration)
-    used = cpu() - c0
-    rss = rss_mb()
+    for i in range(start, stop):
+        sched.add_job(noop, "date", run_date=year + timedelta(seconds=i), id=f"y{i}")
+
+
+def make_template(path: Path, size: int) -> None:
+    """``size`` year-away one-shots in a SQLite job store file, written in chunks of 10,000
+    rows (one transaction each) exactly as ``SQLAlchemyJobStore.add_job`` writes a row."""
+    target = SQLAlchemyJobStore(url=f"sqlite:///{path}")
+    holder = scheduler("sqlite", path)
+    holder.start(paused=True)  # creates the table
+    staging = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+    staging.start(paused=True)
+    for chunk in range(0, size, 10_000):
+        year_jobs(staging, chunk, min(size, chunk + 10_000))
+        rows = [
+            {
+                "id": job.id,
+                "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
+                "job_state": pickle.dumps(job.__getstate__(), target.pickle_protocol),
+            }
+            for job in staging.get_jobs()
+        ]
+        with target.engine.begin() as conn:
+            conn.execute(target.jobs_t.insert(), rows)
+        staging.remove_all_jobs()
+    staging.shutdown(wait=False)
+    holder.shutdown(wait=False)
+
+
+def idle(
+    store: str, workdir: Path, size: int, template: Path | None, duration: float = 60.0
+) -> dict[str, float]:
+    db = None
+    if store == "sqlite":
+        assert template is not None, "idle on the SQLite store needs --template"
+        if not template.exists():
+            make_template(template, size)
+        db = fresh(workdir, "idle")
+        shutil.copyfile(template, db)
+    sched = scheduler(store, db)
+    sched.start(paused=True)
+    if store == "memory":
+        year_jobs(sched, 0, size)
+    LEDGER.reset()
+    first = float(int(time.time()) + 4)
+    add_intervals(sched, "f", 10, 1.0, first, 1.0)
+    sched.resume()
+    measured = window(first, first + duration)
+    figures = idle_figures(first, duration, measured)
     sched.shutdown(wait=False)
-    return {
-        "cpu_s_per_min": used * 60 / duration,
-        "rss_mb": rss,
-        "p99_ms": pct(STARTS, 99) * 1e3,
-        "seen": len(STARTS),
-    }
+    return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "workload", nargs="?", default="all", choices=["burst", "periodic", "idle", "all"]
-    )
-    parser.add_argument("--store", default="memory,sqlite")
-    parser.add_argument("--repeat", type=int, default=1)
-    args = parser.parse_args()
-    print(
-        f"APScheduler 3.11: {os.cpu_count()} cores, load "
-        + "/".join(f"{x:.2f}" for x in os.getloadavg())
-    )
-    with tempfile.TemporaryDirectory(prefix="aps-bench-") as tmp:
-        workdir = Path(tmp)
-        for store in args.store.split(","):
-            work = {
-                "burst": lambda s=store: burst(s, workdir),
-                "periodic": lambda s=store: periodic(s, workdir),
-                "idle": lambda s=store: idle(s, workdir, 100_000),
-            }
-            for name, run in work.items():
-                if args.workload not in (name, "all"):
-                    continue
-                results = [run() for _ in range(args.repeat)]
-                median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-                print(
-                    f"{name} [{store}]: " + ", ".join(f"{k}={v:.4g}" for k, v in median.items()),
-                    flush=True,
-                )
+    args = parser(__doc__ or "").parse_args()
+    if args.workload == "burst":
+        figures = burst(args.store, args.workdir)
+    elif args.workload == "periodic":
+        figures = periodic(args.store, args.workdir, duration=args.duration)
+    else:
+        figures = idle(args.store, args.workdir, args.size, args.template, args.duration)
+    emit(figures)
 
 
 if __name__ == "__main__":

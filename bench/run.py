@@ -14,12 +14,23 @@ The scheduler runs in its own process (``bench/serve.py``), so its CPU time and 
 own; this process only creates jobs and reads the results. Lateness is measured by the action
 itself (``bench/noop.py``), which appends to a ledger file. Every figure is printed per run
 and as the median of ``--repeat`` runs. ``--quick``: one run, 20 s windows, 100k jobs only.
+
+``--peers``: the same workloads side by side with the peers, in one invocation: each
+repetition runs gnomon, APScheduler 3.11 (memory store), APScheduler (SQLite store) and huey 2
+(SQLite), each scheduler in a process of its own, back to back, the order reversed every other
+repetition, the load average printed before and after each run. The peers run in a venv of
+their own, ``bench/.peers-venv``, made from ``bench/requirements.txt`` on first use (again
+when that file changes); ``bench/apscheduler_run.py`` and ``bench/huey_run.py`` say how each
+is measured. Then one table: per workload, each one's medians and the ratio gnomon / peer of
+every figure (``--json`` writes it).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import os
 import shutil
 import statistics
@@ -27,7 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+import venv
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.peer_common import pct  # noqa: E402  (the peers' percentile is the same)
 from gnomon import Scheduler  # noqa: E402
 from gnomon.definitions import define_job, python  # noqa: E402
 from gnomon.models import Job  # noqa: E402
@@ -46,15 +59,6 @@ CHUNK = 10_000  # jobs per add_many transaction when bulk-loading
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def load() -> str:
@@ -261,6 +265,171 @@ def repeat(name: str, times: int, work: Callable[[], dict[str, float]]) -> dict[
     return summarise(name, results)
 
 
+# -- side by side with the peers (--peers) ---------------------------------------------------
+
+PEERS_VENV = ROOT / "bench" / ".peers-venv"
+PEER_REQUIREMENTS = ROOT / "bench" / "requirements.txt"
+# name: (script in bench/, its options)
+PEERS: dict[str, tuple[str, list[str]]] = {
+    "apscheduler-memory": ("apscheduler_run.py", ["--store", "memory"]),
+    "apscheduler-sqlite": ("apscheduler_run.py", ["--store", "sqlite"]),
+    "huey-sqlite": ("huey_run.py", []),
+}
+CONTENDERS = ["gnomon", *PEERS]
+
+
+def peers_python() -> Path:
+    """The peers' venv's python; made (or remade) when ``requirements.txt`` changed."""
+    digest = hashlib.sha256(PEER_REQUIREMENTS.read_bytes()).hexdigest()
+    stamp = PEERS_VENV / "requirements.sha256"
+    python = PEERS_VENV / "bin" / "python"
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        return python
+    print(f"  making the peers' venv at {PEERS_VENV} (once) ...", flush=True)
+    shutil.rmtree(PEERS_VENV, ignore_errors=True)
+    venv.EnvBuilder(with_pip=True).create(PEERS_VENV)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+    subprocess.run([*pip, "-r", str(PEER_REQUIREMENTS)], check=True)
+    stamp.write_text(digest + "\n")
+    return python
+
+
+def peer(
+    python: Path, name: str, workload: str, workdir: Path, window: float, size: int
+) -> dict[str, float]:
+    """One run of ``workload`` on peer ``name`` in its own process; its figures."""
+    script, options = PEERS[name]
+    command = [
+        str(python),
+        str(ROOT / "bench" / script),
+        workload,
+        *options,
+        "--workdir",
+        str(workdir),
+        "--duration",
+        str(window),
+        "--size",
+        str(size),
+        "--template",
+        str(workdir / f"{name}-idle-{size}-template.db"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise RuntimeError(f"{name} {workload} failed ({done.returncode}): {tail}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def ratio(ours: float, theirs: float) -> float | None:
+    """gnomon / peer, or None where that means nothing (a zero, a NaN, an infinity)."""
+    if not (math.isfinite(ours) and math.isfinite(theirs)) or theirs == 0:
+        return None
+    return ours / theirs
+
+
+def side_by_side(
+    runs: Mapping[str, Mapping[str, Sequence[Mapping[str, float]]]],
+) -> dict[str, dict[str, Any]]:
+    """Runs per workload per contender → per workload: the number of runs, each contender's
+    medians and the ratio gnomon / contender of every figure both have. Figures are in
+    gnomon's order, then any only a peer has."""
+    table: dict[str, dict[str, Any]] = {}
+    for workload, by_name in runs.items():
+        medians = {
+            name: {k: statistics.median(r[k] for r in results) for k in results[0]}
+            for name, results in by_name.items()
+            if results
+        }
+        ours = medians.get("gnomon", {})
+        ratios = {
+            name: {k: ratio(ours[k], v) for k, v in figures.items() if k in ours}
+            for name, figures in medians.items()
+            if name != "gnomon"
+        }
+        figures = list(ours)
+        for name_figures in medians.values():
+            figures += [k for k in name_figures if k not in figures]
+        table[workload] = {
+            "runs": max((len(r) for r in by_name.values()), default=0),
+            "figures": figures,
+            "medians": medians,
+            "ratios": ratios,
+        }
+    return table
+
+
+def show(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def format_side_by_side(table: Mapping[str, Mapping[str, Any]]) -> str:
+    """The table as text: a block per workload, a row per figure, for each peer its median
+    and gnomon / it."""
+    lines = []
+    for workload, entry in table.items():
+        names = [n for n in CONTENDERS if n in entry["medians"]]
+        names += [n for n in entry["medians"] if n not in names]
+        lines.append(f"\n== {workload}: medians of {entry['runs']} run(s); ratio = gnomon / peer")
+        header = f"  {'figure':20}"
+        for name in names:
+            header += f" {name:>18}" + ("" if name == "gnomon" else f" {'ratio':>7}")
+        lines.append(header)
+        for figure in entry["figures"]:
+            row = f"  {figure:20}"
+            for name in names:
+                row += f" {show(entry['medians'][name].get(figure)):>18}"
+                if name != "gnomon":
+                    row += f" {show(entry['ratios'][name].get(figure)):>7}"
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def run_peers(
+    workload: str, times: int, window: float, sizes: list[int], workdir: Path
+) -> dict[str, dict[str, Any]]:
+    python = peers_python()
+    print(f"  peers' venv: {python}", flush=True)
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {}
+
+    def rounds(key: str, ours: Callable[[], dict[str, float]], kind: str, size: int) -> None:
+        runs[key] = {name: [] for name in CONTENDERS}
+        for i in range(times):
+            order = CONTENDERS if i % 2 == 0 else CONTENDERS[::-1]
+            for name in order:
+                before = load()
+                result = (
+                    ours() if name == "gnomon" else peer(python, name, kind, workdir, window, size)
+                )
+                print(
+                    f"  {key} run {i + 1}/{times} {name}: load {before} -> {load()}: "
+                    + ", ".join(f"{k}={v:.4g}" for k, v in result.items()),
+                    flush=True,
+                )
+                runs[key][name].append(result)
+
+    if workload in ("burst", "all"):
+        rounds("burst", lambda: burst(workdir), "burst", 0)
+    if workload in ("periodic", "all"):
+        rounds("periodic", lambda: periodic(workdir, duration=window), "periodic", 0)
+    if workload in ("idle", "all"):
+        for size in sizes:
+            template, rate = idle_template(workdir, size)
+            print(f"  idle-{size}: gnomon created {size} year-away jobs at {rate:,.0f} jobs/s")
+            rounds(
+                f"idle-{size}",
+                lambda t=template: idle(workdir, t, duration=window),
+                "idle",
+                size,
+            )
+            template.unlink()
+            for peer_template in workdir.glob(f"*-idle-{size}-template.db*"):
+                peer_template.unlink()
+    table = side_by_side(runs)
+    print(format_side_by_side(table), flush=True)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -270,6 +439,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=None, help="runs per workload (3)")
     parser.add_argument("--sizes", default=None, help="idle sizes, e.g. 100000,1000000")
     parser.add_argument("--json", type=Path, default=None, help="write the medians here")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="run APScheduler and huey side by side (bench/.peers-venv)",
+    )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -290,6 +464,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
+        if args.peers:
+            table = run_peers(args.workload, times, window, sizes, workdir)
+            print(f"\nload at the end {load()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+            if args.json:
+                args.json.write_text(json.dumps(table, indent=2) + "\n")
+            return
         if args.workload in ("burst", "all"):
             medians["burst"] = repeat("burst", times, lambda: burst(workdir))
         if args.workload in ("periodic", "all"):
