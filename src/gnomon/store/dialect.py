@@ -299,6 +299,10 @@ class SqliteDialect(Dialect):
         # Every process of a SQLite database shares its host: the journal lives beside it.
         return Path(f"{engine.url.database}.schedulers")
 
+    def whereabouts(self, conn: Connection) -> str:
+        path = conn.engine.url.database or ":memory:"
+        return f"sqlite:{path if path == ':memory:' else os.path.realpath(path)}"
+
     def search_scan(self, folded: str) -> ColumnElement[bool]:
         return func.instr(jobs.c.search_text, folded) > 0
 
@@ -368,10 +372,6 @@ def _trigrams_starting(conn: Connection, prefix: str) -> tuple[list[str], int]:
     finally:
         rows.close()
     return terms, holding
-
-    def whereabouts(self, conn: Connection) -> str:
-        path = conn.engine.url.database or ":memory:"
-        return f"sqlite:{path if path == ':memory:' else os.path.realpath(path)}"
 
 
 class PostgresDialect(Dialect):
