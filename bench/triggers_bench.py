@@ -116,7 +116,7 @@ _BARE_APP = (
 _OWN_SHARE = (
     "import time, gnomon, gnomon.cli; began = time.perf_counter(); "
     "from gnomon.cli.preview import _plan; import json; "
-    "d, f = _plan('0 9 * * 1-5', 'UTC', None, 5, None, None, 'cron'); "
+    "d, f = _plan('0 9 * * 1-5', tz='UTC', after=None, count=5, lat=None, lon=None, dst='cron'); "
     "json.dumps({'description': d, 'fires': [x.isoformat() for x in f]}); "
     "print((time.perf_counter() - began) * 1e3)"
 )
@@ -141,6 +141,8 @@ def cold_costs() -> None:
         ("`python -c 'import gnomon'` (package init)", [python, "-c", "import gnomon"]),
         ("`next` on a bare Typer app (`python -c`)", [python, "-c", _BARE_APP]),
         ("`gnomon next '0 9 * * 1-5' --json`", [gnomon, "next", "0 9 * * 1-5", "--json"]),
+        ("`gnomon --help` (the whole Typer app)", [gnomon, "--help"]),
+        ("`gnomon list --help`", [gnomon, "list", "--help"]),
     ]
     print("\n## cold start (median of 5 fresh processes)\n")
     print("| command | ms |")

@@ -7,7 +7,6 @@ import getpass
 import socket
 from typing import TYPE_CHECKING, Any
 
-from gnomon import service
 from gnomon.views import job_view
 
 if TYPE_CHECKING:
@@ -50,6 +49,8 @@ def record_on(
     scheduler: Scheduler, action: str, target: str, diff: dict[str, Any] | None = None
 ) -> None:
     """Append ``action`` on ``target`` (``job:backup``, ``history``) by this CLI user."""
+    from gnomon import service
+
     service.record_audit(
         scheduler,
         actor=actor(),

@@ -12,15 +12,18 @@ Each fire of the job in ``[--from, --to)`` (a past range) is recorded as a run d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gnomon import limits, service
+from gnomon import limits
 from gnomon.cli import audit, output
 from gnomon.cli.job_options import AS_JSON
 from gnomon.cli.jobs import open_scheduler
 from gnomon.errors import InvalidSpec
+
+if TYPE_CHECKING:
+    from gnomon import service
 
 OPTION_OF = {"start": "--from", "end": "--to", "max_fires": "--max-fires"}  # service's words
 
@@ -41,6 +44,8 @@ def backfill(
     as_json: bool = AS_JSON,
 ) -> None:
     """Record a job's fires in a past range as runs due now (a running `gnomon up` runs them)."""
+    from gnomon import service
+
     if not 1 <= max_fires <= limits.MAX_BACKFILL_FIRES:
         raise InvalidSpec(f"--max-fires: {max_fires} must be from 1 to {limits.MAX_BACKFILL_FIRES}")
     with open_scheduler() as scheduler:

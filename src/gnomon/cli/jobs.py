@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gnomon import service
 from gnomon.cli import audit, output
 from gnomon.cli.job_options import (
     AS_JSON,
@@ -61,6 +60,7 @@ def add(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     **options: Any,
 ) -> None:
     """Add a job: gnomon add 'every 10m' --shell -- /usr/local/bin/backup.sh --fast"""
+    from gnomon import service
     from gnomon.definitions import python as python_action
     from gnomon.definitions import shell as shell_action
 
@@ -188,6 +188,8 @@ def info(
 
 def pause(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Pause a job: no fires until resumed."""
+    from gnomon import service
+
     with open_scheduler() as scheduler:
         job = scheduler.pause(job_id)
         audit.record(scheduler, "job.pause", job_id)
@@ -197,6 +199,8 @@ def pause(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
 
 def resume(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Resume a paused job from now (fires during the pause are not caught up)."""
+    from gnomon import service
+
     with open_scheduler() as scheduler:
         job = scheduler.resume(job_id)
         audit.record(scheduler, "job.resume", job_id)
@@ -210,6 +214,8 @@ def cancel(
     as_json: bool = AS_JSON,
 ) -> None:
     """Remove jobs: no more fires; pending runs cancelled; history kept."""
+    from gnomon import service
+
     with open_scheduler() as scheduler:
         database = service.database_url(scheduler)
         for job_id in job_ids:
@@ -225,6 +231,8 @@ def cancel(
 
 def trigger(job_id: str = typer.Argument(...), as_json: bool = AS_JSON) -> None:
     """Run a job now, outside its schedule (a running `gnomon up` executes it)."""
+    from gnomon import service
+
     with open_scheduler() as scheduler:
         run = scheduler.trigger(job_id)
         audit.record(scheduler, "job.trigger", job_id, {"run_id": run.id})

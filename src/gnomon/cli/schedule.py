@@ -24,7 +24,6 @@ from typing import Any
 
 import typer
 
-from gnomon import service
 from gnomon.cli import output
 from gnomon.cli.job_options import AS_JSON, PAUSED, PLACE, POLICY, option, with_options
 from gnomon.cli.jobs import create_job, open_scheduler, warn_of_missing_program
@@ -321,6 +320,8 @@ def schedule(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     **options: Any,
 ) -> None:
     """Schedule an action of any kind (see `gnomon actions`)."""
+    from gnomon import service
+
     if json_output:
         output.warn("--json-output is deprecated: use --json")
     action = build_action(kind, command, options)

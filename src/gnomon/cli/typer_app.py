@@ -9,8 +9,10 @@ traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
+from typing import Any
 
 import typer
 from typer.exceptions import TyperException
@@ -95,11 +97,37 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+_LIST_TYPE = re.compile(r"^<list\[(.+)\]>$")
+
+
+def shown_as_flags(command: Any) -> Any:
+    """``command`` (the app's click command tree) with help that shows a flag as a flag.
+
+    Typer 0.29 labels every option with its type, so ``--json <bool>`` reads as if it took a
+    value; a repeatable option reads ``<list[str]>`` as if it took a list. Decided here, once
+    for every command: a flag (``--help`` too) shows no value, a repeatable option shows one
+    value (its help says it repeats).
+    """
+    for param in [*command.params, command.get_help_option(typer.Context(command))]:
+        if param is None or param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif getattr(param, "multiple", False) and hasattr(param, "display_type"):
+            shown = _LIST_TYPE.match(str(param.display_type(None)))
+            if shown:
+                param.metavar = f"<{shown.group(1)}>"
+    for sub in getattr(command, "commands", {}).values():
+        shown_as_flags(sub)
+    return command
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``gnomon`` console script."""
     args = hoist_global_options(sys.argv[1:] if argv is None else list(argv))
     try:
-        code = app(args=args, standalone_mode=False)
+        command = shown_as_flags(typer.main.get_command(app))
+        code = command(args=args, standalone_mode=False)
     except typer.Abort:
         code = 130
     except TyperException as exc:  # usage errors: typer's own message and exit code

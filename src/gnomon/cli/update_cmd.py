@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gnomon import service
 from gnomon.cli import audit, output
 from gnomon.cli.job_options import AS_JSON, PLACE, POLICY, location, policy_fields, with_options
 from gnomon.cli.jobs import open_scheduler, warn_of_missing_program
@@ -44,6 +43,8 @@ def update(  # noqa: PLR0913 - one parameter per command-line option (Typer)
     **options: Any,
 ) -> None:
     """Change a job: its schedule, action, policy or name (the rest stays)."""
+    from gnomon import service
+
     action = _new_action(kind, shell, python, command, options)
     if action is not None:
         warn_of_missing_program(action)
