@@ -24,9 +24,9 @@ class _LazyConsole:
 
     def __getattr__(self, name: str) -> Any:
         if _LazyConsole._real is None:
-            from rich.console import Console
+            from gnomon.cli.console import new_console
 
-            _LazyConsole._real = Console()
+            _LazyConsole._real = new_console()
         return getattr(_LazyConsole._real, name)
 
 

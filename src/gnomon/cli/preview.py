@@ -85,8 +85,9 @@ def _start(after: str | None, tz: str) -> datetime:
 def _show_table(description: str, fires: list[datetime], tz: str) -> None:
     from zoneinfo import ZoneInfo
 
-    from rich.console import Console
     from rich.table import Table
+
+    from gnomon.cli.console import new_console
 
     table = Table(title=description, title_justify="left")
     table.add_column("#", justify="right")
@@ -96,7 +97,7 @@ def _show_table(description: str, fires: list[datetime], tz: str) -> None:
     for number, fire in enumerate(fires, 1):
         local = fire.astimezone(zone)
         table.add_row(str(number), f"{local:%Y-%m-%d %a %H:%M:%S %z}", iso(fire))
-    console = Console()
+    console = new_console()
     console.print(table)
     if not fires:
         console.print("No fire left.")
