@@ -21,12 +21,13 @@ Settings that make Celery a safe executor for gnomon (see ``docs/celery.md``):
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import setup_logging, worker_process_shutdown
 
 from gnomon.dispatch.celery import TASK
 from gnomon.dispatch.celery_worker import RunExecutor
@@ -60,6 +61,21 @@ def configure(app: Celery, broker_url: str | None, queue: str) -> None:
         enable_utc=True,
         timezone="UTC",
     )
+
+
+def one_log_format(loglevel: int | str | None = None, **_: Any) -> None:
+    """A Celery worker logs in gnomon's format (:mod:`gnomon.logs`, ``GNOMON_LOG_FORMAT``).
+
+    Connected to Celery's ``setup_logging`` signal, which Celery sends when a worker starts:
+    with a receiver, Celery installs no handler of its own."""
+    from gnomon import logs
+
+    if isinstance(loglevel, str):
+        loglevel = logging.getLevelNamesMapping().get(loglevel.upper(), logging.INFO)
+    logs.setup(level=loglevel or logging.INFO)
+
+
+setup_logging.connect(one_log_format, weak=False)
 
 
 def make_app(settings: Settings | None = None, broker_url: str | None = None) -> Celery:

@@ -55,6 +55,9 @@ GNOMON_PRUNE_INTERVAL       seconds between a scheduler's prunes of      600
 GNOMON_PYTHONPATH           folders ``--python`` references import from  (none: the
                             (``os.pathsep``-separated), before the       current directory
                             current directory (see :func:`python_path`)  only)
+GNOMON_LOG_FORMAT           ``text`` or ``json``: the log lines of every ``text``
+                            gnomon process (``--log-format``; see
+                            :mod:`gnomon.logs`)
 GNOMON_LATITUDE,            where solar schedules without a location are  (none: such a
 GNOMON_LONGITUDE            (decimal degrees; see                         schedule is
                             :func:`solar_location`)                       refused)
@@ -184,6 +187,19 @@ def solar_location(env: Mapping[str, str] | None = None) -> tuple[float, float] 
         return float(env["GNOMON_LATITUDE"]), float(env["GNOMON_LONGITUDE"])
     except ValueError:
         raise ConfigError("GNOMON_LATITUDE and GNOMON_LONGITUDE must be numbers") from None
+
+
+LOG_FORMAT_ENV = "GNOMON_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
+
+
+def log_format(env: Mapping[str, str] | None = None) -> str:
+    """``GNOMON_LOG_FORMAT``: ``text`` (the default) or ``json``. Raises
+    :class:`ConfigError` for any other value."""
+    value = (environment() if env is None else env).get(LOG_FORMAT_ENV, "").strip().lower()
+    if value and value not in LOG_FORMATS:
+        raise ConfigError(f"{LOG_FORMAT_ENV}: {value!r} is not one of {', '.join(LOG_FORMATS)}")
+    return value or LOG_FORMATS[0]
 
 
 PYTHONPATH_ENV = "GNOMON_PYTHONPATH"
@@ -330,13 +346,14 @@ EXPORTED = {
     "database_url": "GNOMON_DATABASE_URL",
     "broker_url": "GNOMON_BROKER_URL",
     "celery_queue": "GNOMON_CELERY_QUEUE",
+    "log_format": LOG_FORMAT_ENV,
 }
 
 
 def export(**values: str | None) -> None:
-    """Put settings (``database_url``, ``broker_url``, ``celery_queue``) in this process's
-    environment, for the processes it starts that read theirs from it (a Celery worker's
-    pool). None leaves a setting as it is."""
+    """Put settings (``database_url``, ``broker_url``, ``celery_queue``, ``log_format``) in
+    this process's environment, for the processes it starts that read theirs from it (a
+    Celery worker's pool). None leaves a setting as it is."""
     for key, value in values.items():
         if value is not None:
             os.environ[EXPORTED[key]] = value

@@ -4,6 +4,7 @@ prefixed lines, a clean stop, SIGKILL after the grace, a child that dies, a seco
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import sys
@@ -81,10 +82,18 @@ def made() -> Iterator[list[Supervisor]]:
 
 
 def supervise(
-    made: list[Supervisor], out: Lines, *children: ChildSpec, grace: float = 30.0
+    made: list[Supervisor],
+    out: Lines,
+    *children: ChildSpec,
+    grace: float = 30.0,
+    log_format: str = "text",
 ) -> Supervisor:
     supervisor = Supervisor(
-        children, out=out, grace=grace, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        children,
+        out=out,
+        grace=grace,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        log_format=log_format,
     )
     made.append(supervisor)
     supervisor.start()
@@ -103,6 +112,31 @@ def test_lines_are_prefixed_and_a_requested_stop_ends_every_child(
     assert supervisor.stop() == {"scheduler": 0, "api": 0}
     lines.wait_for("scheduler | bye")
     lines.wait_for("api       | bye")
+
+
+JSON_CHILD = """
+import json, logging, signal, sys
+from gnomon import logs
+logs.setup(log_format="json")
+print("banner, not a log line", flush=True)
+logging.getLogger("gnomon.child").warning("ready")
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+signal.pause()
+"""
+
+
+def test_json_lines_stay_json_with_the_process_named(lines: Lines, made: list[Supervisor]) -> None:
+    supervisor = supervise(made, lines, child("scheduler", JSON_CHILD), log_format="json")
+    lines.wait_for('"message": "ready"')
+    supervisor.request_stop()
+    supervisor.wait()
+    supervisor.stop()
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    assert {e["process"] for e in entries} == {"up", "scheduler"}
+    ready = next(e for e in entries if e["message"] == "ready")
+    assert (ready["logger"], ready["level"]) == ("gnomon.child", "WARNING")
+    banner = next(e for e in entries if e["message"] == "banner, not a log line")
+    assert (banner["process"], banner["logger"]) == ("scheduler", "gnomon.up")
 
 
 def test_a_child_that_ignores_sigterm_is_killed_with_its_group_after_the_grace(

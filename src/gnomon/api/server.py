@@ -90,6 +90,7 @@ def build_server(
         lifespan="off",
         timeout_graceful_shutdown=2,
         access_log=False,
+        log_config=None,  # uvicorn's loggers go through gnomon's handler (gnomon.logs)
     )
     return uvicorn.Server(config), open_mode
 

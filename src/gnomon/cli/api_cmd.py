@@ -21,14 +21,13 @@ def api(
     burst: int = typer.Option(200, "--burst", help="Burst size of the rate limit."),
 ) -> None:
     """Serve the REST API and dashboard until Ctrl-C."""
-    from gnomon import service
+    from gnomon import logs, service
     from gnomon.api.ratelimit import RateLimit
     from gnomon.api.server import build_server
     from gnomon.scheduler import Scheduler
 
-    logging.basicConfig(
-        level=logging.DEBUG if state.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs.setup(
+        level=logging.DEBUG if state.verbose else logging.WARNING, log_format=state.log_format
     )
     scheduler = Scheduler(state.db)
     limit = RateLimit(rate=rate, burst=burst) if rate > 0 else None

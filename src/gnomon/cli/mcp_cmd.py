@@ -28,11 +28,11 @@ def mcp(
         raise ConfigError(
             f"gnomon mcp needs the MCP SDK: pip install 'gnomon[mcp]' ({exc})"
         ) from None
+    from gnomon import logs
     from gnomon.scheduler import Scheduler
 
-    logging.basicConfig(
-        level=logging.DEBUG if state.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    logs.setup(
+        level=logging.DEBUG if state.verbose else logging.WARNING, log_format=state.log_format
     )
     scheduler = Scheduler(state.db)
     try:

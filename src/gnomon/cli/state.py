@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 class CliState:
     db: str | None = None
     verbose: bool = False
+    log_format: str | None = None  # --log-format; None: GNOMON_LOG_FORMAT, else text
     clock: Clock | None = None  # tests inject a FakeClock; the command line never sets it
 
 

@@ -6,8 +6,11 @@ Contract of :class:`Supervisor`:
   terminal reaches ``gnomon up`` only, which then stops the children itself (a child signalled
   twice might take the second signal as "stop at once"). Each child's stdout and stderr are
   merged and copied line by line as ``name | line`` (names padded to one width), each line
-  flushed as it comes. A child that cannot be started stops the ones already started and
-  raises :class:`~gnomon.errors.ConfigError`.
+  flushed as it comes. With ``log_format="json"`` every line is one JSON object instead: a
+  child's JSON log line gets ``"process": name``; any other line (a banner, a print) becomes
+  ``{"time", "level": "INFO", "logger": "gnomon.up", "process", "message"}``, so the whole
+  output stays JSON lines (:mod:`gnomon.logs`). A child that cannot be started stops the
+  ones already started and raises :class:`~gnomon.errors.ConfigError`.
 - :meth:`~Supervisor.wait` returns when a stop is requested or when a child exits.
   :meth:`~Supervisor.request_stop` is safe to call from a signal handler (it only writes a
   byte to a pipe; no lock is taken).
@@ -25,6 +28,7 @@ systemd or the container runtime, one process each (``deploy/``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from gnomon.errors import ConfigError
+from gnomon.redaction import redact_text
 
 SELF = "up"
 """The name of the supervisor's own lines."""
@@ -70,6 +75,7 @@ class Supervisor:
         env: Mapping[str, str] | None = None,
         out: IO[str] | None = None,
         grace: float = 40.0,
+        log_format: str = "text",
     ) -> None:
         if not children:
             raise ConfigError("nothing to run: every component was turned off")
@@ -77,6 +83,7 @@ class Supervisor:
         self.env = None if env is None else dict(env)
         self.out = out or sys.stdout
         self.grace = grace
+        self.log_format = log_format
         self.width = max(len(SELF), *(len(c.name) for c in self.children))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._stops = 0
@@ -118,9 +125,10 @@ class Supervisor:
             self.say(f"started {child.name} (pid {proc.pid}): {' '.join(child.argv)}", SELF)
 
     def say(self, text: str, name: str) -> None:
-        """Write one line as ``name | text`` and flush it."""
+        """Write one line as ``name | text`` (or as JSON, see the module's doc) and flush it."""
+        line = as_json_line(text, name) if self.log_format == "json" else None
         with self._write_lock:
-            self.out.write(f"{name:<{self.width}} | {text}\n")
+            self.out.write(f"{line}\n" if line else f"{name:<{self.width}} | {text}\n")
             self.out.flush()
 
     def _pump(self, name: str, proc: subprocess.Popen[bytes]) -> None:
@@ -184,6 +192,24 @@ class Supervisor:
     def close(self) -> None:
         for fd in (self._wake_r, self._wake_w):
             os.close(fd)
+
+
+def as_json_line(text: str, name: str) -> str:
+    """``text`` from process ``name`` as one JSON log line with ``"process": name``."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict) or "message" not in found:
+        now = time.time()
+        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        found = {
+            "time": f"{whole}.{int(now % 1 * 1000):03d}Z",
+            "level": "INFO",
+            "logger": "gnomon.up",
+            "message": redact_text(text),
+        }
+    return json.dumps({**found, "process": name}, ensure_ascii=False)
 
 
 def _signal(proc: subprocess.Popen[bytes], signum: int, *, group: bool = False) -> None:

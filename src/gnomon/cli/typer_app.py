@@ -38,9 +38,22 @@ def _options(
         help="Database URL or SQLite file (default: GNOMON_DATABASE_URL, else ./gnomon.db).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and debug logs."),
+    log_format: str | None = typer.Option(
+        None,
+        "--log-format",
+        help="Log lines as text or json, in every process (default: GNOMON_LOG_FORMAT, else text).",
+    ),
 ) -> None:
     state.db = db
     state.verbose = verbose
+    if log_format is not None:
+        from gnomon.settings import LOG_FORMATS
+
+        if log_format.strip().lower() not in LOG_FORMATS:
+            raise InvalidSpec(
+                f"--log-format: {log_format!r} is not one of {', '.join(LOG_FORMATS)}"
+            )
+        state.log_format = log_format.strip().lower()
 
 
 jobs.register(app)
@@ -69,7 +82,8 @@ for _optional in (
     _module.register(app)
 
 
-GLOBAL = ("--db", "--verbose")  # options of every command, accepted after it too
+GLOBAL = ("--db", "--verbose", "--log-format")  # options of every command, accepted after it too
+VALUED = ("--db", "--log-format")  # global options that take a value
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
@@ -78,7 +92,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     front: list[str] = []
     i = 0
     while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":  # before the command
-        takes_value = argv[i] == "--db" and i + 1 < len(argv)
+        takes_value = argv[i] in VALUED and i + 1 < len(argv)
         front.extend(argv[i : i + 2] if takes_value else argv[i : i + 1])
         i += 2 if takes_value else 1
     rest: list[str] = []
@@ -88,7 +102,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
             rest.extend(argv[i:])
             break
         if arg.split("=", 1)[0] in GLOBAL:
-            takes_value = arg == "--db" and i + 1 < len(argv)
+            takes_value = arg in VALUED and i + 1 < len(argv)
             front.extend(argv[i : i + 2] if takes_value else [arg])
             i += 2 if takes_value else 1
             continue

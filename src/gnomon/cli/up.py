@@ -136,9 +136,10 @@ def up(  # noqa: C901, PLR0913, PLR0915 - one parameter per option (Typer); the 
     host = host or settings.api_host
     port = settings.api_port if port is None else port
 
-    logging.basicConfig(
-        level=logging.DEBUG if state.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    from gnomon import logs
+
+    logs.setup(
+        level=logging.DEBUG if state.verbose else logging.WARNING, log_format=state.log_format
     )
     # Signals first: a stop that comes while gnomon is still starting is a clean stop too.
     stops: list[int] = []
@@ -311,7 +312,7 @@ def up_with_broker(
     """``gnomon up --broker``: the processes of a scaled-out gnomon as children, until a
     stop (see :mod:`gnomon.cli.supervise`); exits 1 if one of them ended on its own."""
     from gnomon.cli.supervise import Supervisor, run_until_stopped
-    from gnomon.settings import EXPORTED
+    from gnomon.settings import EXPORTED, log_format
 
     if devices:
         raise ConfigError(
@@ -338,8 +339,15 @@ def up_with_broker(
     env = {**os.environ, EXPORTED["broker_url"]: broker, "PYTHONUNBUFFERED": "1", "COLUMNS": "250"}
     if state.db:
         env[EXPORTED["database_url"]] = state.db
+    if state.log_format:
+        env[EXPORTED["log_format"]] = state.log_format
     stop_timeout = settings.stop_timeout if options.stop_timeout is None else options.stop_timeout
-    supervisor = Supervisor(children, env=env, grace=stop_timeout + CLEAN_STOP_MARGIN)
+    supervisor = Supervisor(
+        children,
+        env=env,
+        grace=stop_timeout + CLEAN_STOP_MARGIN,
+        log_format=state.log_format or log_format(),
+    )
     raise typer.Exit(run_until_stopped(supervisor))
 
 

@@ -66,9 +66,10 @@ def scheduler(
 
     settings = Settings.from_env()
     broker = broker or settings.broker_url
-    logging.basicConfig(
-        level=logging.DEBUG if state.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    from gnomon import logs
+
+    logs.setup(
+        level=logging.DEBUG if state.verbose else logging.WARNING, log_format=state.log_format
     )
     dispatcher: Dispatcher | None = None
     if broker:
@@ -128,6 +129,8 @@ def worker(
 ) -> None:
     """Run a Celery worker that executes gnomon's runs. Other options go to Celery's worker,
     e.g. `gnomon worker --concurrency 4 --pool prefork`."""
+    import logging
+
     from gnomon.settings import Settings, export
 
     settings = Settings.from_env()
@@ -135,9 +138,15 @@ def worker(
     if not broker:
         raise ConfigError("gnomon worker needs a broker: --broker URL or GNOMON_BROKER_URL")
     # The worker's processes read their settings from the environment (gnomon.celery).
-    export(broker_url=broker, database_url=state.db, celery_queue=queue)
+    export(
+        broker_url=broker, database_url=state.db, celery_queue=queue, log_format=state.log_format
+    )
+    from gnomon import logs
     from gnomon.celery import make_app
 
+    # Before Celery starts: its start-up warnings are log lines too (Celery's setup_logging
+    # signal then sets the level it was given, in the same format).
+    logs.setup(level=logging.INFO, log_format=state.log_format)
     app = make_app(Settings.from_env())
     argv = ["worker", "--queues", queue or settings.celery_queue, "--loglevel", "INFO"]
     if state.verbose:
