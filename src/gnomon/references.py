@@ -12,6 +12,7 @@ permanent error (:class:`InvalidAction`: never retried).
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -23,6 +24,23 @@ SCRIPT = "__main__"
 _script_functions: dict[str, Callable[..., Any]] = {}
 """The functions of this process's ``__main__`` that were scheduled, by qualified name."""
 _REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+
+
+def import_folders() -> tuple[str, ...]:
+    """The folders this process imports ``--python`` references from: its ``sys.path`` but
+    the interpreter's own (standard library, installed packages, the console script's
+    folder), e.g. the current directory and ``GNOMON_PYTHONPATH``'s folders under
+    ``gnomon up``, or a script's folder. What ``gnomon status`` shows of each scheduler."""
+    gnomon_home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # an editable install
+    own = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    own.add(os.path.realpath(gnomon_home))
+    found: list[str] = []
+    for entry in sys.path:
+        folder = os.path.realpath(entry or os.getcwd())
+        inside = any(folder == p or folder.startswith(p + os.sep) for p in own)
+        if not inside and "site-packages" not in folder and os.path.isdir(folder):
+            found.append(folder)
+    return tuple(dict.fromkeys(found))
 
 
 def check_reference(ref: object) -> str:

@@ -32,7 +32,7 @@ from gnomon.events.sinks import sinks_from_settings
 from gnomon.models import Job, JobState, Policy, Run, RunReason, RunStatus
 from gnomon.planning import paused_fires, planner_at
 from gnomon.pruner import Pruner
-from gnomon.references import SCRIPT
+from gnomon.references import SCRIPT, import_folders
 from gnomon.retention import Retention
 from gnomon.settings import Settings
 from gnomon.store import FinishedRun, SqlStore
@@ -468,7 +468,8 @@ class Scheduler:
         mono = self.clock.monotonic()
         if mono >= self._next_heartbeat:
             self.dispatcher.heartbeat()
-            beat(self.store, self.worker_id, now)  # for `gnomon status`: this one is alive
+            # For `gnomon status`: this one is alive, and imports --python references from…
+            beat(self.store, self.worker_id, now, import_folders())
             self._next_heartbeat = mono + self.lease / 3
         lost = 0
         if mono >= self._next_recovery:

@@ -81,3 +81,13 @@ def test_heartbeats_upsert(store: SqlStore) -> None:
         ("host:2", START + timedelta(seconds=1), START + timedelta(seconds=1)),
     ]
     assert admin.schema_revision(store) == (SCHEMA_HEAD, SCHEMA_HEAD)
+
+
+def test_a_heartbeat_carries_where_the_scheduler_imports_from(store: SqlStore) -> None:
+    admin.beat(store, "host:1", START, ("/srv/app", "/srv/lib"))
+    admin.beat(store, "host:2", START)  # one that does not say
+    admin.beat(store, "host:1", START + timedelta(seconds=5))  # a beat without: kept
+    beats = {b.id: b.imports for b in admin.heartbeats(store)}
+    assert beats == {"host:1": ("/srv/app", "/srv/lib"), "host:2": None}
+    admin.beat(store, "host:1", START + timedelta(seconds=9), ("/elsewhere",))  # restarted
+    assert admin.heartbeats(store)[0].imports == ("/elsewhere",)

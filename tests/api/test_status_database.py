@@ -121,3 +121,40 @@ def test_status_shows_where_python_references_import_from(
         f"import from {tmp_path} (the current directory; GNOMON_PYTHONPATH adds"
         in (imports["message"])
     )
+
+
+def test_status_shows_where_each_running_scheduler_imports_from(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler reports its own import folders in its heartbeat: a scheduler started in
+    another folder is named, since a reference that imports here may not import there."""
+    from gnomon.clock import SystemClock
+    from gnomon.references import import_folders
+
+    db = str(tmp_path / "cli.db")
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    monkeypatch.chdir(app_dir)
+    monkeypatch.delenv("GNOMON_PYTHONPATH", raising=False)
+    monkeypatch.syspath_prepend(str(app_dir))  # as `gnomon up` started here adds it
+    with Scheduler(db, clock=SystemClock(), settings=Settings()) as scheduler:
+        scheduler.tick()  # its first heartbeat
+        [beat] = service.heartbeats(scheduler)
+    assert beat.imports == import_folders()
+    here = {
+        c["name"]: c
+        for c in json.loads(runner.invoke(cli, ["status", "--api", "", "--json"]).output)
+    }
+    assert here["imports"]["ok"] is True, here["imports"]
+    assert f"scheduler {beat.id} from " in here["imports"]["message"]
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)  # `gnomon status` (and `gnomon add`) run from another folder
+    there = {
+        c["name"]: c
+        for c in json.loads(runner.invoke(cli, ["status", "--api", "", "--json"]).output)
+    }
+    assert there["imports"]["ok"] is None, there["imports"]
+    message = there["imports"]["message"]
+    assert f"a command here from {other}" in message
+    assert f"may not in {beat.id}" in message

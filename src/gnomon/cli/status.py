@@ -12,9 +12,12 @@ from gnomon.cli import output
 from gnomon.cli.state import state
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import httpx
 
     from gnomon.scheduler import Scheduler
+    from gnomon.service import Heartbeat
 
 STALE_BEAT = 30.0  # seconds without a heartbeat before a scheduler counts as gone
 LAG_WARN = 60.0  # seconds a due job may wait before the scheduler counts as lagging
@@ -122,9 +125,11 @@ def check_workers(scheduler: Scheduler, now: datetime) -> list[Check]:
     return [Check("workers", True, message)]
 
 
-def check_imports() -> Check:
-    """Where ``--python`` references are imported from (GNOMON_PYTHONPATH, then here): the
-    path ``gnomon up`` started here uses; a folder that is not there is a warning."""
+def check_imports(schedulers: Sequence[Heartbeat] = ()) -> Check:
+    """Where ``--python`` references are imported from: by each scheduler alive (what its
+    heartbeat reports), and by a command started here (GNOMON_PYTHONPATH, then here). A
+    folder that is not there, or a scheduler that does not import from a folder this command
+    does (``gnomon add --python`` checks a reference here), is a warning."""
     import os
 
     from gnomon.settings import python_path
@@ -139,6 +144,21 @@ def check_imports() -> Check:
             f"--python references import from {where}; not a folder: {', '.join(absent)} "
             "— check GNOMON_PYTHONPATH",
         )
+    known = [s for s in schedulers if s.imports is not None]
+    if known:
+        said = "; ".join(
+            f"scheduler {s.id} from {', '.join(s.imports or ()) or '-'}" for s in known
+        )
+        apart = [s.id for s in known if not set(folders) <= set(s.imports or ())]
+        if apart:
+            return Check(
+                "imports",
+                None,
+                f"--python references import: {said}; a command here from {where} — a "
+                f"reference that imports here may not in {', '.join(apart)}: start it here "
+                "or set GNOMON_PYTHONPATH the same for both",
+            )
+        return Check("imports", True, f"--python references import: {said} (as here)")
     source = (
         "the current directory; GNOMON_PYTHONPATH adds folders"
         if folders == (os.getcwd(),)
@@ -203,6 +223,7 @@ def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
     from gnomon.errors import StoreUnavailable
 
     checks: list[Check] = []
+    alive: list[Heartbeat] = []
     identity: str | None = None
     shown = db_url
     try:
@@ -214,11 +235,16 @@ def run_checks(db_url: str, api_url: str | None, now: datetime) -> list[Check]:
             checks.append(migrations)
             if migrations.ok:
                 checks.extend(check_scheduler(scheduler, now))
+                alive = [
+                    b
+                    for b in service.heartbeats(scheduler)
+                    if (now - b.beat_at).total_seconds() <= STALE_BEAT
+                ]
     except StoreUnavailable as exc:  # whatever fails is what status must report
         if checks:
             raise
         checks.append(database_failed(db_url, str(exc)))
-    checks.append(check_imports())
+    checks.append(check_imports(alive))
     if api_url:
         checks.append(check_api(api_url, identity, shown))
     return checks

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class Heartbeat:
     id: str
     started_at: datetime
     beat_at: datetime
+    imports: tuple[str, ...] | None = None  # where it imports --python references from
 
 
 def _digest(token: str) -> str:
@@ -219,17 +221,24 @@ def list_audit(
 # -- scheduler heartbeats -------------------------------------------------------------------
 
 
-def beat(store: SqlStore, scheduler_id: str, now: datetime) -> None:
-    """Record that the scheduler ``scheduler_id`` is alive at ``now`` (call every few seconds)."""
+def beat(
+    store: SqlStore, scheduler_id: str, now: datetime, imports: Sequence[str] | None = None
+) -> None:
+    """Record that the scheduler ``scheduler_id`` is alive at ``now`` (call every few seconds),
+    importing ``--python`` references from the folders ``imports`` (when given)."""
     now_us = to_micros(now)
+    where = None if imports is None else os.pathsep.join(imports)
+    values: dict[str, Any] = {"beat_at": now_us}
+    if where is not None:
+        values["imports"] = where
     with store._write() as conn:
         done = conn.execute(
-            update(schedulers).where(schedulers.c.id == scheduler_id).values(beat_at=now_us)
+            update(schedulers).where(schedulers.c.id == scheduler_id).values(**values)
         )
         if done.rowcount == 0:  # a first beat; two at once (same id) store one row
             conn.execute(
                 store._insert_ignore(schedulers).values(
-                    id=scheduler_id, started_at=now_us, beat_at=now_us
+                    id=scheduler_id, started_at=now_us, **values
                 )
             )
 
@@ -243,6 +252,7 @@ def heartbeats(store: SqlStore, limit: int = 20) -> list[Heartbeat]:
                 id=r["id"],
                 started_at=from_micros(r["started_at"]),
                 beat_at=from_micros(r["beat_at"]),
+                imports=None if r["imports"] is None else tuple(r["imports"].split(os.pathsep)),
             )
             for r in conn.execute(query).mappings()
         ]

@@ -84,7 +84,7 @@ def create_store_engine(url: str, *, pre_ping: bool = True) -> Engine:
     return engine
 
 
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 """The newest migration's revision (a test checks it is Alembic's head). A database already
 there is opened without importing Alembic at all: CLI commands start faster."""
 VERSION_TABLE = "gnomon_alembic_version"

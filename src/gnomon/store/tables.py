@@ -155,6 +155,8 @@ schedulers = Table(
     Column("id", String(200), primary_key=True),
     Column("started_at", BigInteger, nullable=False),
     Column("beat_at", BigInteger, nullable=False),
+    # The folders it imports ``--python`` references from, os.pathsep-joined (None: unknown).
+    Column("imports", Text, nullable=True),
 )
 
 # Running totals by name, e.g. ``pruned.runs.missed`` or ``pruned.fires.schedule``: what the
