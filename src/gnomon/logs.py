@@ -92,3 +92,5 @@ def setup(
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.propagate = True
+        logger.disabled = False  # as a dictConfig with disable_existing_loggers leaves them
+        logger.setLevel(logging.NOTSET)  # the root's level (uvicorn then sets its own)

@@ -90,9 +90,11 @@ def test_setup_again_replaces_its_handler_and_keeps_others(stream: io.StringIO) 
 
 def test_uvicorn_and_celery_loggers_use_the_same_handler(stream: io.StringIO) -> None:
     own = logging.StreamHandler(io.StringIO())  # what uvicorn's or Celery's config would add
-    for name in ("uvicorn.error", "celery"):
+    for name in ("uvicorn", "uvicorn.error", "celery"):
         logging.getLogger(name).addHandler(own)
         logging.getLogger(name).propagate = False
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("celery").disabled = True  # as a dictConfig may leave it
     logs.setup(log_format="json", stream=stream)
     logging.getLogger("uvicorn.error").warning("from uvicorn")
     logging.getLogger("celery").warning("from celery")
