@@ -171,3 +171,13 @@ class BrokenTrigger:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BrokenTrigger:
         return cls(datetime.fromisoformat(data["first"]))
+
+
+threads: list[str] = []
+"""The worker thread of every :func:`record_thread` call (tests clear it)."""
+
+
+def record_thread(ctx: RunContext) -> None:
+    """Return at once; note the worker thread that ran it."""
+    with _lock:
+        threads.append(threading.current_thread().name)

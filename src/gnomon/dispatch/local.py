@@ -15,6 +15,14 @@ Runs claimed ahead of time (the scheduler's look-ahead) wait in a heap; one time
 hands each to the workers when it falls due. Workers are plain threads on a queue rather
 than a ``ThreadPoolExecutor``: a quick run costs a few tens of microseconds, and the
 executor's futures, and a timed wait per run, cost about as much again.
+
+Only as many workers are awake as the runs need. Quick Python runs hold the GIL: eight
+threads taking them from one queue spend more time handing the GIL and the locks around than
+running (a 10,000-run burst drained in 1.35 s with eight awake, 0.65 s with one). So one
+worker wakes for waiting runs, and it takes them one after the other; another wakes only when
+runs wait and none has finished for :data:`STALL` seconds (the awake ones are blocked: I/O, a
+subprocess, a sleep), the number awake doubling at each stall up to ``workers``. A worker
+whose run was quick goes back to sleep while another is awake.
 """
 
 from __future__ import annotations
@@ -24,9 +32,9 @@ import contextlib
 import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -45,6 +53,10 @@ from gnomon.store.protocol import Store
 log = logging.getLogger(__name__)
 HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed run duration
 SAMPLES = 16  # runs to observe before prefetching at all
+STALL = 0.01
+"""Seconds runs may wait while no run finishes before another worker wakes."""
+QUICK = 0.001
+"""A run shorter than this (seconds) is quick: its worker sleeps if another one is awake."""
 MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
@@ -60,9 +72,13 @@ class LocalDispatcher:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
-        self._ready: queue.SimpleQueue[tuple[ClaimedRun, threading.Event] | None] = (
-            queue.SimpleQueue()
-        )
+        self._ready: deque[tuple[ClaimedRun, threading.Event]] = deque()  # due, not taken
+        self._sleepers: list[_thread.LockType] = []  # sleeping workers' wake locks (LIFO)
+        self._awake = workers  # workers not sleeping (each goes to sleep when it starts)
+        self._finished = 0  # runs executed: progress, for the stall check
+        self._progress = (0, 0.0)  # (runs finished, monotonic time) when last seen to move
+        self._watching = False  # the timer checks for stalls (runs wait, workers sleep)
+        self._stopping = False
         self._later: list[tuple[float, int, ClaimedRun, threading.Event]] = []  # a heap
         self._order = itertools.count()  # ties in the heap keep the claim order
         self._alarm = _thread.allocate_lock()  # held; released to wake the timer early
@@ -161,19 +177,21 @@ class LocalDispatcher:
         earliest = None
         with self._lock:
             self._busy += len(claimed)
+            ready = len(self._ready)
             for item in claimed:
                 cancel = threading.Event()
                 self._inflight[item.run.id] = cancel
                 if item.policy.overlap is Overlap.QUEUE:
                     self._queued.add(item.run.id)
                 if item.run.due_at <= now:
-                    self._ready.put((item, cancel))
+                    self._ready.append((item, cancel))
                     continue
                 due = item.run.due_at.timestamp()
                 if not self._later or due < self._later[0][0]:
                     earliest = due
                 heapq.heappush(self._later, (due, next(self._order), item, cancel))
-        if earliest is not None:
+            watch = len(self._ready) > ready and self._rouse_locked()
+        if earliest is not None or watch:
             self.recheck()
 
     def recheck(self) -> None:
@@ -181,22 +199,67 @@ class LocalDispatcher:
         with contextlib.suppress(RuntimeError):  # already released: the timer wakes anyway
             self._alarm.release()
 
+    def _rouse_locked(self) -> bool:
+        """Runs are waiting: wake a worker if none is awake, else have the timer watch the
+        awake ones for a stall. True if the timer must be woken to start watching (under
+        ``self._lock``)."""
+        if self._awake == 0:
+            self._wake_locked(1)
+            return False
+        return self._watch_soon_locked()
+
+    def _watch_soon_locked(self) -> bool:
+        """Runs wait while workers sleep: the timer should watch for a stall. True if it was
+        not watching yet (the caller wakes it with :meth:`recheck`, outside the lock)."""
+        if self._watching or not (self._ready and self._sleepers):
+            return False
+        self._watching = True
+        return True
+
+    def _wake_locked(self, count: int) -> None:
+        """Wake up to ``count`` sleeping workers, the most recent sleeper first (its stack is
+        warm); under ``self._lock``."""
+        for _ in range(min(count, len(self._sleepers))):
+            self._awake += 1
+            self._sleepers.pop().release()
+        self._progress = (self._finished, time.monotonic())
+
+    def _watch_locked(self) -> float | None:
+        """While runs wait and workers sleep: wake more workers if no run finished for
+        :data:`STALL` seconds (the awake ones are blocked). Returns when to look again."""
+        if not (self._ready and self._sleepers):
+            return None
+        now = time.monotonic()
+        finished, since = self._progress
+        if finished != self._finished:
+            self._progress = (self._finished, now)
+        elif now - since >= STALL:
+            self._wake_locked(max(1, self._awake))
+        return STALL
+
     def _timer_loop(self) -> None:
-        """Hand runs claimed ahead to the workers as they fall due."""
+        """Hand runs claimed ahead to the workers as they fall due; wake more workers when
+        the awake ones are stalled (:meth:`_watch_locked`)."""
         while True:
-            due = []
             with self._lock:
                 if self._closing:
                     return
                 now = self.clock.now().timestamp()
                 was_full = len(self._later) >= MAX_AHEAD
+                due = False
                 while self._later and self._later[0][0] <= now:
                     _, _, item, cancel = heapq.heappop(self._later)
-                    due.append((item, cancel))
+                    self._ready.append((item, cancel))
+                    due = True
+                if due:
+                    self._rouse_locked()
                 delay = self._later[0][0] - now if self._later else None
+                if self._watching:
+                    watch = self._watch_locked()
+                    self._watching = watch is not None
+                    if watch is not None:
+                        delay = watch if delay is None else min(delay, watch)
                 room_again = was_full and len(self._later) < MAX_AHEAD
-            for entry in due:  # outside the lock, which the workers take as each run ends
-                self._ready.put(entry)
             if room_again:  # the scheduler may claim more of its look-ahead window now
                 self._on_free()
             # A plain lock, not an Event: at one run every few milliseconds, Event.wait's
@@ -204,8 +267,29 @@ class LocalDispatcher:
             self._alarm.acquire(timeout=-1 if delay is None else delay)
 
     def _work_loop(self) -> None:
-        while (job := self._ready.get()) is not None:
-            self._work(*job)
+        wake = _thread.allocate_lock()
+        wake.acquire()
+        quick = False
+        while True:
+            with self._lock:
+                if self._stopping:
+                    self._awake -= 1
+                    return
+                entry = None
+                if self._ready and not (quick and self._awake > 1):
+                    entry = self._ready.popleft()
+                else:  # nothing to do, or a quick run while another worker is awake
+                    self._awake -= 1
+                    self._sleepers.append(wake)
+                # Runs left waiting while workers sleep: the timer watches for a stall.
+                poke = self._watch_soon_locked()
+            if poke:
+                self.recheck()
+            if entry is None:
+                wake.acquire()  # the waker counted this worker awake again
+                quick = False
+                continue
+            quick = self._work(*entry)
 
     def _claim_lapsed(self, item: ClaimedRun) -> bool:
         """Is a claim that waited long (a frozen process, a full queue) no longer ours?
@@ -252,15 +336,17 @@ class LocalDispatcher:
         room, extra = self._room()
         return room > 0 and room >= extra // 2
 
-    def _work(self, item: ClaimedRun, cancel: threading.Event) -> None:
+    def _work(self, item: ClaimedRun, cancel: threading.Event) -> bool:
+        """Execute one run and hand its outcome to the recorder; True if it was quick."""
         if self._claim_lapsed(item):
             log.warning(
                 "run %s: its claim lapsed before a worker could start it; not run here", item.run.id
             )
             self._release(item.run.id)
             self._freed()
-            return
+            return False
         started = self.clock.monotonic()
+        began = time.perf_counter()  # real time, whatever the clock: is the run quick?
         try:
             finished = execute_run(
                 item,
@@ -296,6 +382,7 @@ class LocalDispatcher:
         # One critical section per run: with a dozen busy threads, every extra lock taken
         # per run is a chance of a convoy on the GIL (measured: a third more CPU in a burst).
         with self._lock:
+            self._finished += 1
             self._samples += 1
             self._duration += (duration - self._duration) / min(self._samples, SAMPLES)
             recorder.admit_locked()  # back-pressure: never run far ahead of the recorder
@@ -308,6 +395,7 @@ class LocalDispatcher:
             recorder.hurry()
         if hungry:
             self._on_free()
+        return time.perf_counter() - began < QUICK
 
     def _more_coming(self, batch: Sequence[FinishedRun], within: float) -> bool:
         """Are more outcomes on their way within ``within`` seconds (under ``self._lock``)?"""
@@ -366,13 +454,8 @@ class LocalDispatcher:
                 self._recorder.closing = True
             taken = [entry[2] for entry in self._later]
             self._later.clear()
-            while True:
-                try:
-                    entry = self._ready.get_nowait()
-                except queue.Empty:
-                    break
-                if entry is not None:
-                    taken.append(entry[0])
+            taken.extend(entry[0] for entry in self._ready)
+            self._ready.clear()
             self._busy -= len(taken)
             for item in taken:
                 self._inflight.pop(item.run.id, None)
@@ -391,8 +474,9 @@ class LocalDispatcher:
         def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
-        for _ in self._threads:
-            self._ready.put(None)
+        with self._lock:
+            self._stopping = True
+            self._wake_locked(len(self._sleepers))
         if wait:
             for thread in [*self._threads, self._timer]:
                 thread.join(left())
