@@ -53,7 +53,18 @@ WORKER_READY = " ready."  # Celery: "celery@host ready."
 SCHEDULER_READY = "gnomon scheduler"
 DONE = "finished_at IS NOT NULL"
 WATCHER = "gnomon-bench"  # application name of the connection that waits for the runs
-POOL = ["--pool", "prefork", "--concurrency", "1", "--without-mingle", "--without-gossip"]
+
+
+def pool_args(concurrency: int) -> list[str]:
+    """The Celery worker options both sides run with (``concurrency`` processes each)."""
+    return [
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "--without-mingle",
+        "--without-gossip",
+    ]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -185,7 +196,7 @@ def wait_done(counter: Any, key: str, deadline: float) -> float:
     raise RuntimeError("raw Celery: the tasks did not all finish within 10 minutes")
 
 
-def raw_once(broker: str, runs: int, logs: Path) -> dict[str, float]:
+def raw_once(broker: str, runs: int, logs: Path, concurrency: int) -> dict[str, float]:
     queue, key = f"bench-raw-{secrets.token_hex(4)}", f"bench:{secrets.token_hex(4)}"
     procs = Processes(logs, {"BENCH_BROKER_URL": broker, "BENCH_QUEUE": queue})
     os.environ.update(BENCH_BROKER_URL=broker, BENCH_QUEUE=queue)
@@ -208,7 +219,7 @@ def raw_once(broker: str, runs: int, logs: Path) -> dict[str, float]:
                 f"raw-{i}@%h",
                 "--loglevel",
                 "INFO",
-                *POOL,
+                *pool_args(concurrency),
             ]
             procs.start(f"raw-worker-{i}", command, WORKER_READY)
         procs.wait_ready()
@@ -267,7 +278,9 @@ def gnomon_cpu(procs: Processes) -> dict[str, float]:
     }
 
 
-def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, float]:
+def gnomon_once(
+    broker: str, runs: int, logs: Path, lead: float, concurrency: int
+) -> dict[str, float]:
     queue = f"bench-gnomon-{secrets.token_hex(4)}"
     with fresh_database() as url, tempfile.TemporaryDirectory() as state:
         SqlStore(url).close()  # the schema, before the processes race to create it
@@ -278,7 +291,14 @@ def gnomon_once(broker: str, runs: int, logs: Path, lead: float) -> dict[str, fl
             for i in (1, 2):
                 procs.start(
                     f"gnomon-worker-{i}",
-                    [*common, "worker", *broker_args, "--hostname", f"gnomon-{i}@%h", *POOL],
+                    [
+                        *common,
+                        "worker",
+                        *broker_args,
+                        "--hostname",
+                        f"gnomon-{i}@%h",
+                        *pool_args(concurrency),
+                    ],
                     WORKER_READY,
                 )
             procs.start("gnomon-scheduler", [*common, "scheduler", *broker_args], SCHEDULER_READY)
@@ -335,6 +355,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side (3)")
     parser.add_argument("--redis-db", type=int, default=13, help="Redis database number (13)")
     parser.add_argument("--lead", type=float, default=12.0, help="seconds to create the jobs")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="prefork processes per worker, both sides (1; Celery's default is the number of CPUs)",
+    )
     parser.add_argument("--only", choices=["raw", "gnomon"], help="run one side only")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
@@ -342,6 +368,11 @@ def main() -> None:
     # A stop (timeout, kill) unwinds through the ``finally`` blocks that stop the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
+    print(
+        f"2 workers per side, each: {' '.join(pool_args(args.concurrency))}; "
+        f"{args.runs} runs per side and run, {os.cpu_count()} CPUs",
+        flush=True,
+    )
     results: dict[str, list[dict[str, float]]] = {"raw": [], "gnomon": []}
     sides = [args.only] if args.only else ["raw", "gnomon"]
     with tempfile.TemporaryDirectory(prefix="celery-bench-") as tmp:
@@ -351,9 +382,9 @@ def main() -> None:
             for side in sides if i % 2 == 0 else sides[::-1]:
                 load = "/".join(f"{x:.2f}" for x in os.getloadavg())
                 if side == "raw":
-                    result = raw_once(broker, args.runs, logs)
+                    result = raw_once(broker, args.runs, logs, args.concurrency)
                 else:
-                    result = gnomon_once(broker, args.runs, logs, args.lead)
+                    result = gnomon_once(broker, args.runs, logs, args.lead, args.concurrency)
                 results[side].append(result)
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in result.items())
                 print(f"{side} {i + 1}/{args.repeat} (load {load}): {shown}", flush=True)
