@@ -183,32 +183,3 @@ def test_on_postgresql_a_start_and_an_outcome_find_the_run_by_primary_key(
             conn.rollback()
     finally:
         store.close()
-
-
-@pytest.mark.parametrize("backend", [BACKENDS[1]])
-def test_on_postgresql_a_start_commits_without_waiting_for_the_disk_and_an_outcome_waits(
-    store_url: str,
-) -> None:
-    """The start's statement turns ``synchronous_commit`` off for its own transaction only:
-    the next statement on the same connection, the run's outcome, commits synchronously."""
-    store = SqlStore(store_url, pre_ping=False)
-    try:
-        run_id = queued(store, "job")
-        now = 1_772_438_402_000_000
-        start = {"id": run_id, "worker": "w1", "now": now, "until": now + 1, "rest": "}"}
-        outcome = {"id": run_id, "worker": "w1", "status": "succeeded", "finished_at": now}
-        outcome |= {"result": None, "error": None, "output": None, "kind": "k", "rest": "}"}
-        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            server = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
-            assert server in ("on", "remote_write", "remote_apply", "local")
-            started = START_QUEUED.first(conn, start)
-            assert started is not None
-            assert (started["status"], started["commit_mode"]) == ("running", "off")
-            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == server
-            finished = FINISH_ONE.first(conn, outcome)
-            assert finished == {"job_id": "job", "commit_mode": server}
-        run = store.get_run(run_id)
-        assert run is not None
-        assert run.status is RunStatus.SUCCEEDED
-    finally:
-        store.close()

@@ -159,12 +159,6 @@ EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
 # Starts a queued run for a worker, with its event, and returns it with its job's action and
 # policy. Only a queued run starts (a duplicate delivery matches nothing); a run whose job is
 # gone is cancelled instead, in the same statement.
-# Its commit is asynchronous: ``set_config(…, true)`` holds until the end of this statement's
-# own transaction, and PostgreSQL reads ``synchronous_commit`` as it commits, so the worker
-# does not wait for this commit's WAL flush (the setting is returned as ``commit_mode``). The
-# run's outcome commits synchronously, and its flush covers this earlier commit: see
-# docs/celery.md, "A run's start is committed without waiting for the disk": a PostgreSQL
-# crash can then lose only the starts of runs that were executing (which run again).
 START_QUEUED = Compiled(
     text(f"""
 WITH job AS (
@@ -188,15 +182,13 @@ WITH job AS (
            '{{"attempt":' || CAST(attempt AS TEXT) || CAST(:rest AS TEXT)
     FROM started WHERE status = 'running'
 )
-SELECT started.*, job.*, set_config('synchronous_commit', 'off', true) AS commit_mode
-FROM started LEFT JOIN job ON TRUE
+SELECT started.*, job.* FROM started LEFT JOIN job ON TRUE
 """)  # noqa: S608 - table names are constants
 )
 
 # Records the outcome of one attempt, with its event, if the run is still running for that
 # worker (the UPDATE's own guard, re-checked on the latest row after waiting for its lock):
-# returns the run's job id, or no row if the outcome is refused. Committed synchronously (the
-# server's setting, returned as ``commit_mode``): it precedes the message's acknowledgement.
+# returns the run's job id, or no row if the outcome is refused.
 FINISH_ONE = Compiled(
     text(f"""
 WITH done AS (
@@ -211,6 +203,6 @@ WITH done AS (
            '{{"attempt":' || CAST(attempt AS TEXT) || CAST(:rest AS TEXT)
     FROM done
 )
-SELECT job_id, current_setting('synchronous_commit') AS commit_mode FROM done
+SELECT job_id FROM done
 """)  # noqa: S608 - table names are constants
 )
