@@ -38,7 +38,8 @@ def import_folders() -> tuple[str, ...]:
     for entry in sys.path:
         folder = os.path.realpath(entry or os.getcwd())
         inside = any(folder == p or folder.startswith(p + os.sep) for p in own)
-        if not inside and "site-packages" not in folder and os.path.isdir(folder):
+        installed = "site-packages" in folder or "dist-packages" in folder
+        if not inside and not installed and os.path.isdir(folder):
             found.append(folder)
     return tuple(dict.fromkeys(found))
 

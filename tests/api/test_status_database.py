@@ -158,3 +158,26 @@ def test_status_shows_where_each_running_scheduler_imports_from(
     message = there["imports"]["message"]
     assert f"a command here from {other}" in message
     assert f"may not in {beat.id}" in message
+
+
+def test_a_folder_named_through_a_symlink_is_the_same_folder(
+    cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GNOMON_PYTHONPATH may name a folder through a symlink; the scheduler reports real
+    paths, and status compares real paths: no warning."""
+    from gnomon.clock import SystemClock
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(lib)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GNOMON_PYTHONPATH", str(link))
+    monkeypatch.syspath_prepend(str(link))  # as `gnomon up` adds it
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with Scheduler(str(tmp_path / "cli.db"), clock=SystemClock(), settings=Settings()) as scheduler:
+        scheduler.tick()
+    done = runner.invoke(cli, ["status", "--api", "", "--json"])
+    imports = {c["name"]: c for c in json.loads(done.output)}["imports"]
+    assert imports["ok"] is True, imports
+    assert str(lib) in imports["message"]

@@ -149,7 +149,8 @@ def check_imports(schedulers: Sequence[Heartbeat] = ()) -> Check:
         said = "; ".join(
             f"scheduler {s.id} from {', '.join(s.imports or ()) or '-'}" for s in known
         )
-        apart = [s.id for s in known if not set(folders) <= set(s.imports or ())]
+        here = {os.path.realpath(f) for f in folders}  # the scheduler reports real paths
+        apart = [s.id for s in known if not here <= {os.path.realpath(f) for f in s.imports or ()}]
         if apart:
             return Check(
                 "imports",
