@@ -34,6 +34,7 @@ from gnomon.store.statements import (
     FINISH,
     FINISH_ONE,
     HELD_ONE,
+    LEASE_EXPIRED,
     HeldRun,
     job_exists,
     storable,
@@ -403,7 +404,7 @@ class RunStore(SqlBase):
         now_us = to_micros(now)
         expired = (runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
         with self._read() as conn:
-            if conn.execute(select(runs.c.id).where(*expired).limit(1)).first() is None:
+            if not LEASE_EXPIRED.rows(conn, {"now": now_us}):
                 return 0
         return self._take_back(now, expired, REQUEUED, limit)
 

@@ -336,8 +336,8 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
         # writes meanwhile; on PostgreSQL other writers' rows carry their own worker id.
         inserted = {
             (job_id, scheduled_for): run_id
-            for run_id, job_id, scheduled_for in CLAIMED_SINCE.rows(
-                conn, {"before": before or 0, "worker": claim.worker, "status": claim.status.value}
+            for run_id, job_id, scheduled_for in CLAIMED_SINCE[claim.status].rows(
+                conn, {"before": before or 0, "worker": claim.worker}
             )
         }
         for values in take:

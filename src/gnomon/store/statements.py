@@ -137,12 +137,24 @@ NEXT_RUN = Prepared(
     )
 )
 MAX_RUN_ID = Prepared(select(func.max(runs.c.id)))
-CLAIMED_SINCE = Prepared(
-    select(runs.c.id, runs.c.job_id, runs.c.scheduled_for).where(
-        runs.c.id > bindparam("before"),
-        runs.c.worker == bindparam("worker"),
-        runs.c.status == bindparam("status"),
+# The runs a step has just inserted claimed for ``worker`` (ids above ``before``), by the
+# status it claims them with: one statement per status, a constant in its text (see
+# gnomon.store.prepared.inline_constants).
+CLAIMED_SINCE = {
+    status: Prepared(
+        select(runs.c.id, runs.c.job_id, runs.c.scheduled_for).where(
+            runs.c.id > bindparam("before"),
+            runs.c.worker == bindparam("worker"),
+            runs.c.status == status.value,
+        )
     )
+    for status in (RunStatus.RUNNING, RunStatus.QUEUED)
+}
+# Is any run's lease expired (its worker vanished)? The cheap look before recovery writes.
+LEASE_EXPIRED = Prepared(
+    select(runs.c.id)
+    .where(runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < bindparam("now"))
+    .limit(1)
 )
 RUN_COLUMNS = [c.key for c in runs.c if c.key != "id"]
 EVENT_COLUMNS = [c.key for c in events.c if c.key != "id"]
