@@ -173,8 +173,10 @@ class Dialect:
     def migration_lock(self, conn: Connection) -> None:
         """Keep other processes from migrating the schema until this transaction ends."""
 
-    def checkpoint(self, engine: Engine) -> None:
-        """Fold a write-ahead log back into the database, without waiting."""
+    def checkpoint(self, engine: Engine) -> int | None:
+        """Fold a write-ahead log back into the database, without waiting; the size of the
+        log it found, in pages (None: no log, or the checkpoint could not run)."""
+        return None
 
     def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
         """Hold ``identity`` on this database until the process dies, or None if held."""
@@ -281,14 +283,17 @@ class SqliteDialect(Dialect):
     def insert_ignore(self, table: Table) -> Any:
         return sqlite.insert(table).on_conflict_do_nothing()
 
-    def checkpoint(self, engine: Engine) -> None:
+    def checkpoint(self, engine: Engine) -> int | None:
         raw = engine.raw_connection()
         try:
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+            cursor = raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+            busy, frames, _copied = cursor.fetchone()
         except Exception as exc:  # busy or locked: the next checkpoint (or autocheckpoint) will do
             log.debug("checkpoint skipped: %s", exc)
+            return None
         finally:
             raw.close()
+        return None if busy else int(frames)
 
     def try_hold(self, engine: Engine, identity: str) -> IdentityHold | None:
         if os.name != "posix":
