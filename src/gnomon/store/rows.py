@@ -59,6 +59,14 @@ def _policy_text(policy: Policy) -> str:
     return dumps(policy.to_json())
 
 
+def attempt_data(attempt: int, error: str | None = None) -> str:
+    """``dumps({"attempt": attempt, "error": error})`` (no ``error`` key when there is none),
+    the data of a run's outcome event, written without encoding the dict: it is written
+    once per outcome recorded."""
+    head = f'{{"attempt":{int(attempt)}'
+    return head + "}" if not error else head + "," + dumps({"error": error})[1:]
+
+
 def micros(value: datetime | None) -> int | None:
     return None if value is None else to_micros(value)
 

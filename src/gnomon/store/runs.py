@@ -339,19 +339,15 @@ class RunStore(SqlBase):
         new_events: list[dict[str, Any]],
     ) -> None:
         job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
-        data: dict[str, Any] = {"attempt": attempt}
-        if item.error:
-            data["error"] = item.error[:MAX_NOTE_CHARS]
+        # The row rows.event_values(Event(...)) would write, built directly (per outcome).
         new_events.append(
-            rows.event_values(
-                Event(
-                    kind=f"run.{item.status.value}",
-                    at=item.finished_at,
-                    job_id=job_id,
-                    run_id=item.run_id,
-                    data=data,
-                )
-            )
+            {
+                "at": to_micros(item.finished_at),
+                "kind": f"run.{item.status.value}",
+                "job_id": job_id,
+                "run_id": item.run_id,
+                "data": rows.attempt_data(attempt, item.error and item.error[:MAX_NOTE_CHARS]),
+            }
         )
         # A retry of a removed job would stay pending forever (runs of no job are never claimed).
         if item.retry_due is not None and job_exists(conn, job_id):
