@@ -92,6 +92,9 @@ def job_values(job: Job) -> dict[str, Any]:
     }
 
 
+_STATES = {s.value: s for s in JobState}
+
+
 def job_from_row(row: Mapping[Any, Any]) -> Job:
     return Job(
         id=row["id"],
@@ -99,24 +102,34 @@ def job_from_row(row: Mapping[Any, Any]) -> Job:
         trigger=load_trigger(row["trigger"]),
         action=ActionSpec(kind=row["action_kind"], config=json.loads(row["action_config"])),
         policy=load_policy(row["policy"]),
-        state=JobState(row["state"]),
+        state=_STATES.get(row["state"]) or JobState(row["state"]),
         next_fire_at=instant(row["next_fire_at"]),
         created_at=from_micros(row["created_at"]),
         updated_at=from_micros(row["updated_at"]),
     )
 
 
+_REASONS = {r.value: r for r in RunReason}
+_STATUSES = {s.value: s for s in RunStatus}
+
+
 def run_from_row(row: Mapping[Any, Any]) -> Run:
+    # A step reads or writes thousands of these: the instants a run often shares (due when
+    # scheduled, started when due) are converted once, and enums are looked up, not called.
+    scheduled_us, due_us, started_us = row["scheduled_for"], row["due_at"], row["started_at"]
+    scheduled = from_micros(scheduled_us)
+    due = scheduled if due_us == scheduled_us else from_micros(due_us)
+    reason, status = row["reason"], row["status"]
     return Run(
         id=row["id"],
         job_id=row["job_id"],
-        scheduled_for=from_micros(row["scheduled_for"]),
-        due_at=from_micros(row["due_at"]),
+        scheduled_for=scheduled,
+        due_at=due,
         attempt=row["attempt"],
-        reason=RunReason(row["reason"]),
-        status=RunStatus(row["status"]),
+        reason=_REASONS.get(reason) or RunReason(reason),
+        status=_STATUSES.get(status) or RunStatus(status),
         created_at=from_micros(row["created_at"]),
-        started_at=instant(row["started_at"]),
+        started_at=due if started_us == due_us else instant(started_us),
         finished_at=instant(row["finished_at"]),
         worker=row["worker"],
         result=None if row["result"] is None else json.loads(row["result"]),
