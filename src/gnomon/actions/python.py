@@ -141,8 +141,14 @@ def _call(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any], box: dict[s
         box["error"] = exc
 
 
+_NOTHING = Outcome.success()
+"""The outcome of a function that returned None (the usual): one, as outcomes are frozen."""
+
+
 def _outcome(value: Any) -> Outcome:
     """The outcome a function's return value says."""
+    if value is None:
+        return _NOTHING
     if isinstance(value, Outcome):
         return value
     return Outcome.success(_jsonable(value))
