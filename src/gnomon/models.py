@@ -64,7 +64,7 @@ class RunStatus(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING)
+        return self not in _UNFINISHED
 
 
 class RunReason(StrEnum):
@@ -74,6 +74,7 @@ class RunReason(StrEnum):
     BACKFILL = "backfill"
 
 
+_UNFINISHED = frozenset({RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING})
 _OUTCOMES = frozenset(s.value for s in RunStatus if s.finished)
 
 

@@ -25,26 +25,43 @@ _URL_USERINFO = re.compile(rf"(?P<scheme>{_SCHEME})(?P<user>[^:/@\s]{{0,256}}):[
 _URL_PASSWORD = re.compile(rf"{_SCHEME}[^:/@\s]{{0,256}}:([^@/\s]{{1,256}})@")
 _lock = threading.Lock()
 _values: set[str] = set()
+_longest_first: tuple[str, ...] = ()
+"""``_values``, longest first (the order they are masked in): kept as they are registered,
+not sorted again for every text shown."""
+_KEY_CACHE = 4096  # keys whose look was remembered, at most (then the memory starts again)
+_key_looks: dict[str, bool] = {}
 
 
 def register_secret(value: str) -> None:
     """Mask ``value`` wherever gnomon shows text from now on (values under 4 chars ignored)."""
+    global _longest_first
     if len(value) >= 4:
         with _lock:
             _values.add(value)
+            _longest_first = tuple(sorted(_values, key=len, reverse=True))
 
 
 def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
+    # Remembered per key: the same few keys are asked about at every run of a job.
+    try:
+        return _key_looks[key]
+    except (KeyError, TypeError):
+        pass
+    secret = bool(_SECRET_KEY.search(key))
+    if isinstance(key, str):
+        if len(_key_looks) >= _KEY_CACHE:
+            _key_looks.clear()
+        _key_looks[key] = secret
+    return secret
 
 
 def redact_text(text: str) -> str:
     """Mask registered secrets and passwords in URLs (``scheme://user:***@host``)."""
-    with _lock:
-        values = sorted(_values, key=len, reverse=True)
-    for value in values:
+    for value in _longest_first:
         if value in text:
             text = text.replace(value, MASK)
+    if "://" not in text:  # no URL, no password in one (the pattern needs "://")
+        return text
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
 
 
@@ -55,20 +72,25 @@ def secret_values(value: Any, extra_keys: frozenset[str] = frozenset()) -> set[s
     command or a server never reaches the history.
     """
     found: set[str] = set()
+    _collect_secrets(value, extra_keys, found)
+    return {v for v in found if len(v) >= 4} if found else found
+
+
+def _collect_secrets(value: Any, extra_keys: frozenset[str], found: set[str]) -> None:
+    """Add to ``found`` what :func:`secret_values` returns for ``value`` (short ones too)."""
     if isinstance(value, dict):
         for key, item in value.items():
-            if (is_secret_key(str(key)) or key in extra_keys) and isinstance(item, str):
+            if isinstance(item, str) and (is_secret_key(str(key)) or key in extra_keys):
                 found.add(item)
                 if " " in item:  # "Bearer abc": the credential part alone, too
                     found.add(item.split(" ", 1)[1])
-            else:
-                found |= secret_values(item, extra_keys)
+            elif isinstance(item, dict | list | tuple) or (isinstance(item, str) and "://" in item):
+                _collect_secrets(item, extra_keys, found)  # (nothing to find in the others)
     elif isinstance(value, list | tuple):
         for item in value:
-            found |= secret_values(item, extra_keys)
-    elif isinstance(value, str):
-        found |= {m.group(1) for m in _URL_PASSWORD.finditer(value)}
-    return {v for v in found if len(v) >= 4}
+            _collect_secrets(item, extra_keys, found)
+    elif isinstance(value, str) and "://" in value:  # the pattern needs "://"
+        found.update(m.group(1) for m in _URL_PASSWORD.finditer(value))
 
 
 def mask(value: Any, secrets: set[str]) -> Any:

@@ -68,14 +68,14 @@ def _loaded(name: str) -> Any:
 
 def resolve(ref: str) -> Any:
     """Import the module and return the attribute named by ``ref``."""
-    module_name, _, attr_path = check_reference(ref).partition(":")
+    module_name, attr_path, parts = _parse(ref)
     if module_name == SCRIPT:
         return _script_function(attr_path)
     try:
         target: Any = _loaded(module_name) or importlib.import_module(module_name)
     except ImportError as exc:
         raise InvalidAction(f"callable {ref!r}: cannot import {module_name!r}: {exc}") from exc
-    for part in attr_path.split("."):
+    for part in parts:
         try:
             target = getattr(target, part)
         except AttributeError:
@@ -83,6 +83,27 @@ def resolve(ref: str) -> Any:
                 f"callable {ref!r}: module {module_name!r} has no attribute {attr_path!r}"
             ) from None
     return target
+
+
+_PARSED_MAX = 4096  # references whose parts are remembered, at most (then it starts again)
+_parsed: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+
+
+def _parse(ref: str) -> tuple[str, str, tuple[str, ...]]:
+    """``ref``'s module name, attribute path and the path's parts; InvalidAction if it is
+    malformed. Only the text is remembered (checking it costs a regex per run): the module
+    and the attribute are looked up at every call, so a module reloaded, re-imported or
+    changed meanwhile is seen as it is now."""
+    try:
+        return _parsed[ref]
+    except (KeyError, TypeError):  # TypeError: not a string, check_reference says so
+        pass
+    module_name, _, attr_path = check_reference(ref).partition(":")
+    parsed = (module_name, attr_path, tuple(attr_path.split(".")))
+    if len(_parsed) >= _PARSED_MAX:
+        _parsed.clear()
+    _parsed[ref] = parsed
+    return parsed
 
 
 def _script_function(name: str) -> Any:

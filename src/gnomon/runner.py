@@ -68,7 +68,6 @@ def execute_run(
             result=outcome.result,
             output=outcome.output,
         )
-    secrets = secret_values(dict(claimed.action.config), secret_keys)
     error = None if outcome.error is None else cap_output(outcome.error, MAX_ERROR_CHARS)
     finished = clock.now()
     # A success is recorded with the run (and a Celery worker logs each task anyway): INFO
@@ -81,14 +80,26 @@ def execute_run(
         run.attempt,
         outcome.status.value,
     )
+    result, output = outcome.result, outcome.output
+    if result is not None or error is not None or output != "":
+        # Masked: the values under the config's secret keys, wherever the attempt echoed
+        # them. (Most quick runs report nothing: no walk of the config for them.)
+        config = claimed.action.config
+        secrets = secret_values(config if type(config) is dict else dict(config), secret_keys)
+        if result is not None:
+            result = mask(redact(cap_result(result), secret_keys), secrets)
+        if error is not None:
+            error = mask(redact_text(error), secrets)
+        if output != "":
+            output = mask(redact_text(cap_output(output)), secrets)
     return FinishedRun(
         run_id=run.id,
         worker=worker,
         status=outcome.status,
         finished_at=finished,
-        result=mask(redact(cap_result(outcome.result), secret_keys), secrets),
-        error=None if error is None else mask(redact_text(error), secrets),
-        output=mask(redact_text(cap_output(outcome.output)), secrets),
+        result=result,
+        error=error,
+        output=output,
         retry_due=None if permanent else retry_due(policy, run.attempt, outcome.status, finished),
         job_id=run.job_id,
     )

@@ -15,7 +15,7 @@ import inspect
 import json
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from gnomon.actions.base import RunContext
@@ -51,7 +51,13 @@ def _inspect_wants_context(func: Any) -> bool:
     return first.name == "ctx" or first.annotation in (RunContext, "RunContext")
 
 
+_ALWAYS_JSON = (str, bool, float)
+"""Types (exactly) that ``json.dumps`` always encodes: a result of one is not tried."""
+
+
 def _jsonable(value: Any) -> Any:
+    if value is None or type(value) in _ALWAYS_JSON:  # most results: no JSON round trip
+        return value
     try:
         json.dumps(value)
     except (TypeError, ValueError):
@@ -88,27 +94,28 @@ class PythonAction:
 
     def execute(self, config: Mapping[str, Any], ctx: RunContext) -> Outcome:
         func = resolve(config["ref"])
-        args = list(config.get("args", []))
-        kwargs = dict(config.get("kwargs", {}))
+        args = config.get("args", [])
+        if type(args) is not list:
+            args = list(args)
+        kwargs = config.get("kwargs", {})
+        if type(kwargs) is not dict:
+            kwargs = dict(kwargs)
         if _wants_context(func):
-            args.insert(0, ctx)
+            args = [ctx, *args]
+        # ``args`` and ``kwargs`` are unpacked into the call: the config's own lists and
+        # dicts are never handed to the function.
         box: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                value = func(*args, **kwargs)
-                if inspect.isawaitable(value):
-                    value = asyncio.run(_await(value))
-                box["value"] = value
-            except BaseException as exc:
-                box["error"] = exc
-
         if ctx.timeout is None:
-            call()
+            _call(func, args, kwargs, box)
         else:
             # A Python thread cannot be killed: on timeout the call is abandoned (it keeps
             # running in a daemon thread) and the attempt is recorded as timed out.
-            worker = threading.Thread(target=call, name=f"gnomon-run-{ctx.run_id}", daemon=True)
+            worker = threading.Thread(
+                target=_call,
+                args=(func, args, kwargs, box),
+                name=f"gnomon-run-{ctx.run_id}",
+                daemon=True,
+            )
             worker.start()
             worker.join(ctx.timeout)
             if worker.is_alive():
@@ -119,10 +126,32 @@ class PythonAction:
         if "error" in box:
             exc = box["error"]
             return Outcome.failure(f"{type(exc).__name__}: {exc}")
-        value = box.get("value")
-        if isinstance(value, Outcome):
-            return value
-        return Outcome.success(_jsonable(value))
+        return _outcome(box.get("value"))
+
+
+def _call(func: Any, args: Sequence[Any], kwargs: Mapping[str, Any], box: dict[str, Any]) -> None:
+    """Call ``func`` (awaiting what it returns if it is awaitable); the value or the
+    exception goes in ``box``."""
+    try:
+        value = func(*args, **kwargs)
+        if value is not None and inspect.isawaitable(value):  # None, the usual, is not
+            value = asyncio.run(_await(value))
+        box["value"] = value
+    except BaseException as exc:
+        box["error"] = exc
+
+
+_NOTHING = Outcome.success()
+"""The outcome of a function that returned None (the usual): one, as outcomes are frozen."""
+
+
+def _outcome(value: Any) -> Outcome:
+    """The outcome a function's return value says."""
+    if value is None:
+        return _NOTHING
+    if isinstance(value, Outcome):
+        return value
+    return Outcome.success(_jsonable(value))
 
 
 async def _await(value: Any) -> Any:

@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from gnomon.clock import Clock
 from gnomon.dispatch.base import DispatchContext
@@ -61,6 +62,28 @@ MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
 (measured with a cap of 2,000 on a 10,000-run burst: the drain took 1.5 times as long)."""
+
+
+_CONDITION_MADE = threading.Lock()  # a cancellation flag's condition is made once
+
+
+class _Cancellation(threading.Event):
+    """A run's cancellation flag: a :class:`threading.Event` whose condition is made the
+    first time something sets, clears or waits on it. Most runs are never cancelled, and a
+    quick action never waits: an Event made per run (its condition and lock) cost more than
+    the rest of handing the run over."""
+
+    def __init__(self) -> None:  # no super().__init__(): the condition comes when needed
+        self._flag = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "_cond":
+            raise AttributeError(name)
+        with _CONDITION_MADE:  # one condition, whichever thread asks first
+            condition = self.__dict__.get("_cond")
+            if condition is None:
+                condition = self._cond = threading.Condition(threading.Lock())
+        return condition
 
 
 class LocalDispatcher:
@@ -179,7 +202,7 @@ class LocalDispatcher:
             self._busy += len(claimed)
             ready = len(self._ready)
             for item in claimed:
-                cancel = threading.Event()
+                cancel = _Cancellation()
                 self._inflight[item.run.id] = cancel
                 if item.policy.overlap is Overlap.QUEUE:
                     self._queued.add(item.run.id)
@@ -401,11 +424,11 @@ class LocalDispatcher:
         """Are more outcomes on their way within ``within`` seconds (under ``self._lock``)?"""
         if self._closing:
             return False
-        if any(item.run_id in self._queued for item in batch):
+        if batch and any(item.run_id in self._queued for item in batch):
             return False  # the end of an overlap=queue run may let the next one start
-        running = self._busy - len(self._later)
-        soon = bool(self._later) and self._later[0][0] <= time.time() + within
-        return running > 0 or soon
+        if self._busy > len(self._later):  # runs executing (or due, waiting for a worker)
+            return True
+        return bool(self._later) and self._later[0][0] <= time.time() + within
 
     def _recorded(self, batch: list[FinishedRun]) -> None:
         # A retry or the end of an overlap=queue run may let a waiting run start.

@@ -1,0 +1,53 @@
+"""The cancellation flag each run gets (``ctx.cancelled``): a :class:`threading.Event` whose
+condition is made only when something waits on it or sets it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from gnomon.dispatch.local import _Cancellation
+
+
+def test_the_cancellation_flag_behaves_as_an_event() -> None:
+    flag = _Cancellation()
+    assert isinstance(flag, threading.Event)
+    assert not flag.is_set()
+    assert not flag.wait(0.01)
+    flag.set()
+    assert flag.is_set()
+    assert flag.wait(0)
+    flag.clear()
+    assert not flag.is_set()
+
+
+def test_a_run_waiting_on_its_flag_wakes_when_it_is_set() -> None:
+    flag = _Cancellation()
+    woke: list[bool] = []
+    waiters = [threading.Thread(target=lambda: woke.append(flag.wait(10))) for _ in range(8)]
+    for waiter in waiters:
+        waiter.start()
+    time.sleep(0.05)
+    flag.set()  # from another thread, as the heartbeat does
+    for waiter in waiters:
+        waiter.join(10)
+    assert woke == [True] * 8
+
+
+def test_one_condition_whichever_thread_asks_first() -> None:
+    for _ in range(50):
+        flag = _Cancellation()
+        seen: list[Any] = []
+        start = threading.Barrier(4)
+
+        def look(flag: _Cancellation = flag, seen: list[Any] = seen, start: Any = start) -> None:
+            start.wait()
+            seen.append(flag._cond)
+
+        threads = [threading.Thread(target=look) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len({id(c) for c in seen}) == 1
