@@ -68,6 +68,10 @@ def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time
     stopped = utcnow()
     sleep_until(stopped + timedelta(seconds=1))
     second = scheduler(launcher, url, "second", "second")
+    second.wait_ready()
+    # Down from the stop until the second one is up: the second of sleep, and the process's
+    # start-up (~1 s on a fast machine, ~2.5 s on a slow one: this is measured, not assumed).
+    downtime = (utcnow() - stopped).total_seconds()
     end = stopped + timedelta(seconds=5)
     fires = [
         f
@@ -83,14 +87,15 @@ def test_a_scheduler_started_a_second_after_a_clean_stop_runs_every_fire_on_time
     late = lateness(fires, begun)
     twice = {f: n for f, n in Counter(e.fire for e in begun).items() if n > 1}
     print(
-        f"{backend}: {len(fires)} fires; lateness p50 {percentile(late, 50):.3f} s, "
-        f"max {max(late):.3f} s; executed twice: {len(twice)}"
+        f"{backend}: {len(fires)} fires; downtime {downtime:.3f} s; lateness p50 "
+        f"{percentile(late, 50):.3f} s, max {max(late):.3f} s; executed twice: {len(twice)}"
     )
     assert "could not hand back" not in first.errors()
     assert not twice
-    # The promise (docs/scheduling.md): a fire whose scheduler came back is late by at most
-    # the downtime (here 1 s) plus 2 s; start-up alone takes ~1 s of it on this machine.
-    assert max(late) <= 1.0 + 2.0, sorted(late)[-5:]
+    # The promise (docs/scheduling.md): a fire is late by at most the downtime (until the
+    # next scheduler is up) plus 1 s. Without the hand-back the runs claimed ahead would wait
+    # for their 30 s lease.
+    assert max(late) <= downtime + 1.0, (downtime, sorted(late)[-5:])
 
 
 @pytest.mark.slow
