@@ -28,7 +28,11 @@ def test_a_run_waiting_on_its_flag_wakes_when_it_is_set() -> None:
     waiters = [threading.Thread(target=lambda: woke.append(flag.wait(10))) for _ in range(8)]
     for waiter in waiters:
         waiter.start()
-    time.sleep(0.05)
+    # Until all eight are parked on the flag's condition (no fixed sleep).
+    deadline = time.monotonic() + 10
+    while len(flag._cond._waiters) < len(waiters) and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.001)
+    assert len(flag._cond._waiters) == len(waiters)  # type: ignore[attr-defined]
     flag.set()  # from another thread, as the heartbeat does
     for waiter in waiters:
         waiter.join(10)
