@@ -139,13 +139,21 @@ def run_from_row(row: Mapping[Any, Any]) -> Run:
 
 
 def event_values(event: Event) -> dict[str, Any]:
-    return {
-        "at": to_micros(event.at),
-        "kind": event.kind,
-        "job_id": event.job_id,
-        "run_id": event.run_id,
-        "data": dumps(event.data) if event.data else None,
-    }
+    return event_row(
+        to_micros(event.at),
+        event.kind,
+        event.job_id,
+        event.run_id,
+        dumps(event.data) if event.data else None,
+    )
+
+
+def event_row(
+    at: int, kind: str, job_id: str | None, run_id: int | None, data: str | None
+) -> dict[str, Any]:
+    """An event's row from its stored parts (µs, JSON text): for the per-fire and per-outcome
+    events, built without an :class:`Event` or encoding a dict (see :func:`attempt_data`)."""
+    return {"at": at, "kind": kind, "job_id": job_id, "run_id": run_id, "data": data}
 
 
 def event_from_row(row: Mapping[Any, Any]) -> Event:

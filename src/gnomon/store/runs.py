@@ -339,15 +339,15 @@ class RunStore(SqlBase):
         new_events: list[dict[str, Any]],
     ) -> None:
         job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
-        # The row rows.event_values(Event(...)) would write, built directly (per outcome).
+        # Built as a row directly: this runs once per outcome.
         new_events.append(
-            {
-                "at": to_micros(item.finished_at),
-                "kind": f"run.{item.status.value}",
-                "job_id": job_id,
-                "run_id": item.run_id,
-                "data": rows.attempt_data(attempt, item.error and item.error[:MAX_NOTE_CHARS]),
-            }
+            rows.event_row(
+                to_micros(item.finished_at),
+                f"run.{item.status.value}",
+                job_id,
+                item.run_id,
+                rows.attempt_data(attempt, item.error and item.error[:MAX_NOTE_CHARS]),
+            )
         )
         # A retry of a removed job would stay pending forever (runs of no job are never claimed).
         if item.retry_due is not None and job_exists(conn, job_id):

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 BEFORE_ANY = -MAX_ID  # a moment (µs since the epoch) before any stored one
 TAKEN_PROBE = 1000  # ids of a refused batch looked up to name the one already taken
 UNFINISHED = (RunStatus.PENDING.value, RunStatus.QUEUED.value, RunStatus.RUNNING.value)
-FIRST_ATTEMPT = rows.dumps({"attempt": 1})  # the data of a first attempt's claim event
+FIRST_ATTEMPT = rows.attempt_data(1)  # the data of a first attempt's claim event
 Planner = Callable[[Job, int], FirePlan]
 """Decides the fires of one due job, given how many of its runs are unfinished."""
 
@@ -341,8 +341,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
                 conn, {"before": before or 0, "worker": claim.worker}
             )
         }
-        # Each claim's event, as rows.event_values(Event(...)) would write it: built as the
-        # row directly, since this loop runs once per fire of a burst.
+        # Each claim's event row, built directly: this loop runs once per fire of a burst.
         kind = claimed_event(claim.status)
         for values in take:
             run_id = inserted.get((values["job_id"], values["scheduled_for"]))
@@ -354,13 +353,7 @@ class SqlStore(RunStore, QueuedRunStore, SinkCursorStore):
             claim.claimed.append(rows.ClaimedRun(run=run, action=job.action, policy=job.policy))
             at = values["started_at"]
             new_events.append(
-                {
-                    "at": now_us if at is None else at,
-                    "kind": kind,
-                    "job_id": job.id,
-                    "run_id": run_id,
-                    "data": FIRST_ATTEMPT,
-                }
+                rows.event_row(now_us if at is None else at, kind, job.id, run_id, FIRST_ATTEMPT)
             )
 
     def _unfinished_counts(self, conn: Connection, due: list[Job]) -> dict[str, int]:
