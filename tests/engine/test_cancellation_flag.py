@@ -7,11 +7,11 @@ import threading
 import time
 from typing import Any
 
-from gnomon.dispatch.local import _Cancellation
+from gnomon.dispatch.cancellation import Cancellation
 
 
 def test_the_cancellation_flag_behaves_as_an_event() -> None:
-    flag = _Cancellation()
+    flag = Cancellation()
     assert isinstance(flag, threading.Event)
     assert not flag.is_set()
     assert not flag.wait(0.01)
@@ -23,7 +23,7 @@ def test_the_cancellation_flag_behaves_as_an_event() -> None:
 
 
 def test_a_run_waiting_on_its_flag_wakes_when_it_is_set() -> None:
-    flag = _Cancellation()
+    flag = Cancellation()
     woke: list[bool] = []
     waiters = [threading.Thread(target=lambda: woke.append(flag.wait(10))) for _ in range(8)]
     for waiter in waiters:
@@ -41,11 +41,11 @@ def test_a_run_waiting_on_its_flag_wakes_when_it_is_set() -> None:
 
 def test_one_condition_whichever_thread_asks_first() -> None:
     for _ in range(50):
-        flag = _Cancellation()
+        flag = Cancellation()
         seen: list[Any] = []
         start = threading.Barrier(4)
 
-        def look(flag: _Cancellation = flag, seen: list[Any] = seen, start: Any = start) -> None:
+        def look(flag: Cancellation = flag, seen: list[Any] = seen, start: Any = start) -> None:
             start.wait()
             seen.append(flag._cond)
 

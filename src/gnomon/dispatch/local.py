@@ -37,10 +37,10 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from gnomon.clock import Clock
 from gnomon.dispatch.base import DispatchContext
+from gnomon.dispatch.cancellation import Cancellation
 from gnomon.dispatch.journal import OutcomeJournal
 from gnomon.dispatch.recorder import OutcomeRecorder
 from gnomon.errors import StoreError
@@ -62,28 +62,6 @@ MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
 (measured with a cap of 2,000 on a 10,000-run burst: the drain took 1.5 times as long)."""
-
-
-_CONDITION_MADE = threading.Lock()  # a cancellation flag's condition is made once
-
-
-class _Cancellation(threading.Event):
-    """A run's cancellation flag: a :class:`threading.Event` whose condition is made the
-    first time something sets, clears or waits on it. Most runs are never cancelled, and a
-    quick action never waits: an Event made per run (its condition and lock) cost more than
-    the rest of handing the run over."""
-
-    def __init__(self) -> None:  # no super().__init__(): the condition comes when needed
-        self._flag = False
-
-    def __getattr__(self, name: str) -> Any:
-        if name != "_cond":
-            raise AttributeError(name)
-        with _CONDITION_MADE:  # one condition, whichever thread asks first
-            condition = self.__dict__.get("_cond")
-            if condition is None:
-                condition = self._cond = threading.Condition(threading.Lock())
-        return condition
 
 
 class LocalDispatcher:
@@ -202,7 +180,7 @@ class LocalDispatcher:
             self._busy += len(claimed)
             ready = len(self._ready)
             for item in claimed:
-                cancel = _Cancellation()
+                cancel = Cancellation()
                 self._inflight[item.run.id] = cancel
                 if item.policy.overlap is Overlap.QUEUE:
                     self._queued.add(item.run.id)
