@@ -55,11 +55,15 @@ DONE = "finished_at IS NOT NULL"
 WATCHER = "gnomon-bench"  # application name of the connection that waits for the runs
 
 
+POOL = {"name": "prefork"}  # --pool
+
+
 def pool_args(concurrency: int) -> list[str]:
-    """The Celery worker options both sides run with (``concurrency`` processes each)."""
+    """The Celery worker options both sides run with (``concurrency`` processes or threads
+    each, in the pool ``--pool`` names)."""
     return [
         "--pool",
-        "prefork",
+        POOL["name"],
         "--concurrency",
         str(concurrency),
         "--without-mingle",
@@ -356,6 +360,12 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=13, help="Redis database number (13)")
     parser.add_argument("--lead", type=float, default=12.0, help="seconds to create the jobs")
     parser.add_argument(
+        "--pool",
+        choices=["prefork", "threads", "solo"],
+        default="prefork",
+        help="the workers' pool, both sides (prefork)",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=1,
@@ -365,6 +375,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
     args = parser.parse_args()
+    POOL["name"] = args.pool
     # A stop (timeout, kill) unwinds through the ``finally`` blocks that stop the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"

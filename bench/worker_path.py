@@ -16,6 +16,7 @@ import pstats
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,11 +65,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000, help="runs per batch (1,000)")
     parser.add_argument("--repeat", type=int, default=3, help="batches (3)")
     parser.add_argument("--profile", action="store_true", help="cProfile the last batch")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="runs executed at once, as a threads pool (1)"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=100, help="group commit: most writes in one (100; 1: off)"
+    )
     args = parser.parse_args()
     with fresh_database() as url:
         store = SqlStore(url, pre_ping=False)  # as the worker's (gnomon.celery)
         setup = SqlStore(url)
         executor = RunExecutor(store, lease=30.0, worker="bench@host:1")
+        executor.starts.max_batch = executor.finishes.max_batch = args.batch
+        pool = ThreadPoolExecutor(args.threads)
         cpu, wall, server = [], [], []
         try:
             for batch in range(args.repeat):
@@ -78,7 +87,7 @@ def main() -> None:
                 s0, c0, w0 = server_cpu(url), time.process_time(), time.perf_counter()
                 if profile:
                     profile.enable()
-                results = [executor.execute(i) for i in ids]
+                results = list(pool.map(executor.execute, ids))
                 if profile:
                     profile.disable()
                 cpu.append((time.process_time() - c0) / len(ids) * 1e3)
@@ -87,11 +96,14 @@ def main() -> None:
                 bad = [r for r in results if r["status"] != "succeeded" or not r["recorded"]]
                 print(
                     f"batch {batch + 1}: cpu {cpu[-1]:.3f} ms/run, wall {wall[-1]:.3f} ms/run, "
-                    f"server cpu {server[-1]:.3f} ms/run"
+                    f"server cpu {server[-1]:.3f} ms/run; "
+                    f"{executor.finishes.items / max(1, executor.finishes.batches):.1f} outcomes"
+                    " per commit so far"
                 )
                 if bad:
                     raise SystemExit(f"{len(bad)} runs not succeeded and recorded: {bad[:3]}")
         finally:
+            pool.shutdown()
             executor.close()
             setup.close()
         print(

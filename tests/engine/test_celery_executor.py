@@ -52,7 +52,7 @@ def queued_run(tmp_path: Path, argv: tuple[str, ...] = ("true",)) -> tuple[SqlSt
     return store, item.run.id
 
 
-@pytest.mark.parametrize("method", ["start_queued", "finish_runs"])
+@pytest.mark.parametrize("method", ["start_queued_many", "finish_runs"])
 def test_a_worker_waits_for_the_database_to_start_and_record_a_run(
     tmp_path: Path, method: str
 ) -> None:

@@ -18,15 +18,16 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from gnomon.clock import Clock, SystemClock
 from gnomon.destinations import Resolver
+from gnomon.dispatch.group_commit import GroupCommit
 from gnomon.errors import StoreError
 from gnomon.runner import execute_run
-from gnomon.store import FinishedRun
+from gnomon.store import ClaimedRun, FinishedRun
 from gnomon.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,14 @@ class RunExecutor:
         self._beating = threading.Event()
         self._closed = threading.Event()
         self._beater: threading.Thread | None = None
+        # Concurrent starts and outcomes (a pool of threads) are written in batches.
+        self.starts = GroupCommit(self._start_many)
+        self.finishes = GroupCommit(self.store.finish_runs)
 
     def execute(self, run_id: int) -> dict[str, Any]:
         """Start run ``run_id`` if it is still queued, execute it and record its outcome;
         what happened, as the task's JSON result."""
-        claimed = self._retrying(
-            lambda: self.store.start_queued(run_id, self.worker, self.clock.now(), self.lease),
-            f"start run {run_id}",
-        )
+        claimed = self._retrying(lambda: self.starts(run_id), f"start run {run_id}")
         if claimed is None:
             log.info("run %s is not queued any more (a duplicate delivery): dropped", run_id)
             return {"run_id": run_id, "status": "duplicate"}
@@ -83,12 +84,19 @@ class RunExecutor:
         recorded = self._record(finished)
         return {"run_id": run_id, "status": finished.status.value, "recorded": recorded}
 
+    def _start_many(self, run_ids: Sequence[int]) -> list[ClaimedRun | None]:
+        """Start these runs at once; a run id delivered twice in one batch starts once."""
+        unique = list(dict.fromkeys(run_ids))
+        started = self.store.start_queued_many(unique, self.worker, self.clock.now(), self.lease)
+        first = dict(zip(unique, started, strict=True))
+        return [first.pop(i, None) for i in run_ids]
+
     def _record(self, finished: FinishedRun) -> bool:
         """Record the outcome, retrying while the database is away for up to one lease (after
         that the run is taken back and runs again anyway). False if it was not accepted."""
         try:
-            [accepted] = self._retrying(
-                lambda: self.store.finish_runs([finished]), f"record run {finished.run_id}"
+            accepted = self._retrying(
+                lambda: self.finishes(finished), f"record run {finished.run_id}"
             )
         except StoreError as exc:
             log.error("outcome of run %s not recorded (%s)", finished.run_id, exc)

@@ -130,6 +130,13 @@ class Compiled:
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first result row (by column name), or None."""
+        found = self.all(conn, params, limit=1)
+        return found[0] if found else None
+
+    def all(
+        self, conn: Connection, params: Mapping[str, Any], *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The result rows (by column name), at most ``limit``."""
         found = self._sql.get(conn.dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=conn.dialect)
@@ -141,9 +148,10 @@ class Compiled:
         args: Any = values if order is None else tuple(values[k] for k in order)
         cursor = driver_execute(conn, sql, args)
         try:
-            row = cursor.fetchone()
-            if row is None:
-                return None
-            return dict(zip([d[0] for d in cursor.description], row, strict=True))
+            got = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+            if not got:
+                return []
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in got]
         finally:
             cursor.close()

@@ -156,6 +156,12 @@ class Store(Protocol):
         """Start a queued run by id for ``worker``; None for a duplicate delivery."""
         raise NotImplementedError
 
+    def start_queued_many(
+        self, run_ids: Sequence[int], worker: str, now: datetime, lease: float
+    ) -> list[ClaimedRun | None]:
+        """:meth:`start_queued` for each of ``run_ids`` (distinct), at once; the same order."""
+        raise NotImplementedError
+
     def recover_lost_runs(self, now: datetime, limit: int = 500) -> int:
         """Put runs whose lease expired back to pending (same id), or dead-letter them after
         too many losses; how many."""

@@ -32,6 +32,7 @@ from gnomon.store import rows
 from gnomon.store.base import SqlBase
 from gnomon.store.statements import (
     FINISH,
+    FINISH_MANY,
     FINISH_ONE,
     HELD_ONE,
     LEASE_EXPIRED,
@@ -267,12 +268,10 @@ class RunStore(SqlBase):
         """
         if not finished:
             return []
-        if (
-            len(finished) == 1
-            and finished[0].retry_due is None
-            and self.dialect.one_statement_writes
-        ):
-            return [self._finish_one(finished[0])]
+        if self.dialect.one_statement_writes and all(i.retry_due is None for i in finished):
+            if len(finished) == 1:
+                return [self._finish_one(finished[0])]
+            return self._finish_many(finished)
         retries: list[dict[str, Any]] = []
         new_events: list[dict[str, Any]] = []
         with self._write() as conn:
@@ -317,6 +316,31 @@ class RunStore(SqlBase):
             accepted = FINISH_ONE.first(conn, params) is not None
         if not accepted:
             dropped(item)
+        return accepted
+
+    def _finish_many(self, finished: Sequence[rows.FinishedRun]) -> list[bool]:
+        """Outcomes without retries (a Celery worker's group commit), in one statement run
+        as its own transaction (:data:`~gnomon.store.statements.FINISH_MANY`): as
+        :meth:`_finish_one` for each."""
+        values = [outcome_values(item) for item in finished]
+        notes = [item.error[:MAX_NOTE_CHARS] if item.error else None for item in finished]
+        params = {
+            "ids": [v["id"] for v in values],
+            "workers": [v["worker"] for v in values],
+            "statuses": [v["status"] for v in values],
+            "finished": [v["finished_at"] for v in values],
+            "results": [v["result"] for v in values],
+            "errors": [v["error"] for v in values],
+            "outputs": [v["output"] for v in values],
+            "kinds": [f"run.{v['status']}" for v in values],
+            "rests": ["," + rows.dumps({"error": n})[1:] if n else "}" for n in notes],
+        }
+        with self._write_one() as conn:
+            kept = {row["id"] for row in FINISH_MANY.all(conn, params)}
+        accepted = [item.run_id in kept for item in finished]
+        for item, ok in zip(finished, accepted, strict=True):
+            if not ok:
+                dropped(item)
         return accepted
 
     def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:

@@ -218,3 +218,69 @@ WITH done AS (
 SELECT job_id FROM done
 """)  # noqa: S608 - table names are constants
 )
+
+# Starts several queued runs of one worker at once (a group commit of concurrent deliveries
+# in one worker process, see gnomon.dispatch.group_commit): START_QUEUED for each id of
+# :ids that is still queued, in one statement. (Two workers holding copies of the same runs
+# may lock them in different orders: PostgreSQL then fails one statement as a deadlock, and
+# its worker tries again, finding them started. Locking them in order first would cost every
+# batch a second write of each row.)
+START_QUEUED_MANY = Compiled(
+    text(f"""
+WITH queued AS (
+    SELECT r.id, j.action_kind, j.action_config, j.policy
+    FROM {runs.name} r LEFT JOIN {jobs.name} j ON j.id = r.job_id
+    WHERE r.id = ANY(CAST(:ids AS BIGINT[])) AND r.status = (SELECT 'queued')
+), started AS (
+    UPDATE {runs.name} SET
+        status = CASE WHEN q.action_kind IS NOT NULL THEN 'running' ELSE 'cancelled' END,
+        worker = :worker,
+        started_at = CAST(:now AS BIGINT),
+        lease_until = CASE WHEN q.action_kind IS NOT NULL THEN CAST(:until AS BIGINT) END,
+        finished_at = CASE WHEN q.action_kind IS NOT NULL THEN NULL
+                           ELSE CAST(:now AS BIGINT) END,
+        error = CASE WHEN q.action_kind IS NOT NULL THEN {runs.name}.error
+                     ELSE 'its job was removed' END
+    FROM queued q
+    WHERE {runs.name}.id = ANY(CAST(:ids AS BIGINT[])) AND {runs.name}.id = q.id
+      AND {runs.name}.status = (SELECT 'queued')
+    RETURNING {runs.name}.*, q.action_kind, q.action_config, q.policy
+), event AS (
+    INSERT INTO {events.name} (at, kind, job_id, run_id, data)
+    SELECT CAST(:now AS BIGINT), 'run.started', job_id, id,
+           '{{"attempt":' || CAST(attempt AS TEXT) || CAST(:rest AS TEXT)
+    FROM started WHERE status = 'running'
+)
+SELECT * FROM started
+""")  # noqa: S608 - table names are constants
+)
+
+# Records several outcomes without retries at once (FINISH_ONE for each, one statement): the
+# outcomes come as parallel arrays; each is kept only if its run is still running for its
+# worker. Returns the ids of the runs whose outcome was kept.
+FINISH_MANY = Compiled(
+    text(f"""
+WITH o AS (
+    SELECT * FROM unnest(
+        CAST(:ids AS BIGINT[]), CAST(:workers AS TEXT[]), CAST(:statuses AS TEXT[]),
+        CAST(:finished AS BIGINT[]), CAST(:results AS TEXT[]), CAST(:errors AS TEXT[]),
+        CAST(:outputs AS TEXT[]), CAST(:kinds AS TEXT[]), CAST(:rests AS TEXT[])
+    ) AS o(id, worker, status, finished_at, result, error, output, kind, rest)
+), done AS (
+    UPDATE {runs.name} SET
+        status = o.status, finished_at = o.finished_at, result = o.result,
+        error = o.error, output = o.output, lease_until = NULL
+    FROM o
+    WHERE {runs.name}.id = ANY(CAST(:ids AS BIGINT[])) AND {runs.name}.id = o.id
+      AND {runs.name}.status = (SELECT 'running')
+      AND {runs.name}.worker = o.worker
+    RETURNING {runs.name}.id, {runs.name}.job_id, {runs.name}.attempt, o.finished_at, o.kind,
+              o.rest
+), event AS (
+    INSERT INTO {events.name} (at, kind, job_id, run_id, data)
+    SELECT finished_at, kind, job_id, id, '{{"attempt":' || CAST(attempt AS TEXT) || rest
+    FROM done
+)
+SELECT id FROM done
+""")  # noqa: S608 - table names are constants
+)
