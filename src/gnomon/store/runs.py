@@ -1,8 +1,9 @@
-"""A run's life in the store: claimed by a worker, heart-beating, finished, or taken back.
+"""A run's life in the store: claimed by a worker, heart-beating, or taken back.
 
-Runs are claimed `pending → running` in a transaction that excludes other claimers; an
-outcome is accepted only from the worker that holds the run; a run whose lease expired is
-put back to pending (same run id) and, after :data:`MAX_LOSSES` losses, dead-lettered.
+Runs are claimed `pending → running` in a transaction that excludes other claimers; a run
+whose lease expired is put back to pending (same run id) and, after :data:`MAX_LOSSES`
+losses, dead-lettered. Its outcome, accepted only from the worker that holds it, is
+:mod:`gnomon.store.outcomes`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
-from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.models import ActionSpec, RunReason, RunStatus
 from gnomon.planning import (
     FIRE_NOTES,
@@ -31,14 +31,7 @@ from gnomon.planning import (
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
 from gnomon.store.statements import (
-    FINISH,
-    FINISH_MANY,
-    FINISH_ONE,
-    HELD_ONE,
     LEASE_EXPIRED,
-    HeldRun,
-    job_exists,
-    storable,
 )
 from gnomon.store.tables import events, jobs, runs
 
@@ -64,8 +57,6 @@ CANCEL_ASKED = select(runs.c.id).where(
 REQUEUED = "put back to pending: its worker vanished (lease expired)"
 TAKEN_BACK = "put back to pending: its scheduler died and was restarted"
 RELEASED_STARTED = "put back to pending: its scheduler stopped before it finished"
-SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
-RETRY_SOON = 1_000_000  # µs: other schedulers' poll (1 s) sees a later retry before it is due
 
 
 def claimed_event(status: RunStatus) -> str:
@@ -79,23 +70,6 @@ def within(found: list[Any], now_us: int, capacity: int, ahead: int) -> list[Any
     ``ahead`` due later (claimed ahead: they wait in memory, not for a worker)."""
     due = [r for r in found if r["due_at"] <= now_us][: max(capacity, 0)]
     return due + [r for r in found if r["due_at"] > now_us][: max(ahead, 0)]
-
-
-def outcome_values(item: rows.FinishedRun) -> dict[str, Any]:
-    """The run's columns an outcome sets (and the run id and worker that guard it)."""
-    return {
-        "id": item.run_id,
-        "worker": item.worker,
-        "status": item.status.value,
-        "finished_at": to_micros(item.finished_at),
-        "result": None if item.result is None else rows.dumps(item.result),
-        "error": storable(item.error),
-        "output": storable(item.output) or None,
-    }
-
-
-def dropped(item: rows.FinishedRun) -> None:
-    log.warning("run %s was no longer held by %s; outcome dropped", item.run_id, item.worker)
 
 
 class RunStore(SqlBase):
@@ -259,139 +233,6 @@ class RunStore(SqlBase):
                 taken.add(r["job_id"])
             keep.append(r)
         return keep
-
-    def finish_runs(self, finished: Sequence[rows.FinishedRun]) -> list[bool]:
-        """Record the outcomes of attempts (and their retries) in one transaction.
-
-        An outcome is kept only if the run is still ``running`` for that worker; one whose
-        lease was lost in the meantime is refused (False), so a run is never finished twice.
-        """
-        if not finished:
-            return []
-        if self.dialect.one_statement_writes and all(i.retry_due is None for i in finished):
-            if len(finished) == 1:
-                return [self._finish_one(finished[0])]
-            return self._finish_many(finished)
-        retries: list[dict[str, Any]] = []
-        new_events: list[dict[str, Any]] = []
-        with self._write() as conn:
-            # Which runs does each worker still hold? Read under the write lock (SQLite) or
-            # row locks (PostgreSQL), so the answer holds until commit; then one executemany
-            # UPDATE records them all (it keeps the same guard) instead of one per run.
-            held = self._holders(conn, [i.run_id for i in finished])
-            accepted = [
-                held.get(i.run_id) is not None and held[i.run_id].worker == i.worker
-                for i in finished
-            ]
-            done = [
-                (item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True) if ok
-            ]
-            if done:
-                FINISH.run(
-                    conn,
-                    [{f"b_{k}": v for k, v in outcome_values(item).items()} for item, _ in done],
-                )
-            for item, row in done:
-                self._finished_events(conn, item, row, retries, new_events)
-            self._insert_runs.run(conn, retries)
-            self._insert_events.run(conn, new_events)
-            if any(r["due_at"] - r["created_at"] < RETRY_SOON for r in retries):
-                self.dialect.notify(conn)
-        for item, ok in zip(finished, accepted, strict=True):
-            if not ok:
-                dropped(item)
-        return accepted
-
-    def _finish_one(self, item: rows.FinishedRun) -> bool:
-        """One outcome without a retry (the Celery worker's case), in one statement run as its
-        own transaction (:data:`~gnomon.store.statements.FINISH_ONE`): the same guard and the
-        same event as the general path, one round trip instead of five."""
-        data: dict[str, Any] = {"error": item.error[:MAX_NOTE_CHARS]} if item.error else {}
-        params = {
-            **outcome_values(item),
-            "kind": f"run.{item.status.value}",
-            "rest": "," + rows.dumps(data)[1:] if data else "}",
-        }
-        with self._write_one() as conn:
-            accepted = FINISH_ONE.first(conn, params) is not None
-        if not accepted:
-            dropped(item)
-        return accepted
-
-    def _finish_many(self, finished: Sequence[rows.FinishedRun]) -> list[bool]:
-        """Outcomes without retries (a Celery worker's group commit), in one statement run
-        as its own transaction (:data:`~gnomon.store.statements.FINISH_MANY`): as
-        :meth:`_finish_one` for each."""
-        values = [outcome_values(item) for item in finished]
-        notes = [item.error[:MAX_NOTE_CHARS] if item.error else None for item in finished]
-        params = {
-            "ids": [v["id"] for v in values],
-            "workers": [v["worker"] for v in values],
-            "statuses": [v["status"] for v in values],
-            "finished": [v["finished_at"] for v in values],
-            "results": [v["result"] for v in values],
-            "errors": [v["error"] for v in values],
-            "outputs": [v["output"] for v in values],
-            "kinds": [f"run.{v['status']}" for v in values],
-            "rests": ["," + rows.dumps({"error": n})[1:] if n else "}" for n in notes],
-        }
-        with self._write_one() as conn:
-            kept = {row["id"] for row in FINISH_MANY.all(conn, params)}
-        accepted = [item.run_id in kept for item in finished]
-        for item, ok in zip(finished, accepted, strict=True):
-            if not ok:
-                dropped(item)
-        return accepted
-
-    def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:
-        """The running runs among ``ids``, by id (with their worker and fire).
-
-        A group commit often records one or two outcomes: on SQLite (a direct driver), a
-        prepared look-up per id then costs a few microseconds where building an ``IN`` list
-        costs ~70."""
-        if self.dialect.direct_driver and len(ids) <= SMALL_BATCH:
-            found = [row for i in ids for row in HELD_ONE.rows(conn, {"id": i})]
-            return {row[0]: HeldRun(*row) for row in found}
-        return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
-
-    def _finished_events(
-        self,
-        conn: Connection,
-        item: rows.FinishedRun,
-        row: Any,
-        retries: list[dict[str, Any]],
-        new_events: list[dict[str, Any]],
-    ) -> None:
-        job_id, scheduled_for, attempt = row.job_id, row.scheduled_for, row.attempt
-        # Built as a row directly: this runs once per outcome.
-        new_events.append(
-            rows.event_row(
-                to_micros(item.finished_at),
-                f"run.{item.status.value}",
-                job_id,
-                item.run_id,
-                rows.attempt_data(attempt, item.error and item.error[:MAX_NOTE_CHARS]),
-            )
-        )
-        # A retry of a removed job would stay pending forever (runs of no job are never claimed).
-        if item.retry_due is not None and job_exists(conn, job_id):
-            retries.append(
-                self._retry_values(
-                    job_id, scheduled_for, attempt + 1, item.retry_due, item.finished_at
-                )
-            )
-            data = {"next_attempt": attempt + 1, "due_at": item.retry_due.isoformat()}
-            new_events.append(
-                rows.event_values(
-                    Event(
-                        kind="run.retrying",
-                        at=item.finished_at,
-                        job_id=job_id,
-                        run_id=item.run_id,
-                        data=data,
-                    )
-                )
-            )
 
     def heartbeat(self, run_ids: Sequence[int], worker: str, until: datetime) -> set[int]:
         """Extend the leases of running runs; return those the worker must stop: their
