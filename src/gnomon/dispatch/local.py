@@ -38,6 +38,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import timedelta
 
+from gnomon import gil
 from gnomon.clock import Clock
 from gnomon.dispatch.base import DispatchContext
 from gnomon.dispatch.cancellation import Cancellation
@@ -78,6 +79,7 @@ class LocalDispatcher:
         self._awake = workers  # workers not sleeping (each goes to sleep when it starts)
         self._finished = 0  # runs executed: progress, for the stall check
         self._progress = (0, 0.0)  # (runs finished, monotonic time) when last seen to move
+        self._timer_at = gil.NEVER  # when the timer wakes next (time.monotonic())
         self._watching = False  # the timer checks for stalls (runs wait, workers sleep)
         self._stopping = False
         self._later: list[tuple[float, int, ClaimedRun, threading.Event]] = []  # a heap
@@ -261,6 +263,9 @@ class LocalDispatcher:
                     if watch is not None:
                         delay = watch if delay is None else min(delay, watch)
                 room_again = was_full and len(self._later) < MAX_AHEAD
+                # When this thread needs the GIL again; runs handed over: now.
+                self._timer_at = gil.NEVER if delay is None else time.monotonic() + delay
+                gil.want(0.0 if self._ready else self._timer_at)
             if room_again:  # the scheduler may claim more of its look-ahead window now
                 self._on_free()
             # A plain lock, not an Event: at one run every few milliseconds, Event.wait's
@@ -282,6 +287,9 @@ class LocalDispatcher:
                 else:  # nothing to do, or a quick run while another worker is awake
                     self._awake -= 1
                     self._sleepers.append(wake)
+                # This worker has the GIL: the next to want it is the timer (or a worker
+                # it wakes; runs that wait for this one do not need another thread).
+                gil.want(self._timer_at)
                 # Runs left waiting while workers sleep: the timer watches for a stall.
                 poke = self._watch_soon_locked()
             if poke:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gnomon import gil
 from gnomon.events import Event
 from gnomon.instants import to_micros
 from gnomon.limits import MAX_NOTE_CHARS
@@ -87,6 +88,7 @@ class OutcomeStore(SqlBase):
                     [{f"b_{k}": v for k, v in outcome_values(item).items()} for item, _ in done],
                 )
             for item, row in done:
+                gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
                 self._finished_events(conn, item, row, retries, new_events)
             self._insert_runs.run(conn, retries)
             self._insert_events.run(conn, new_events)

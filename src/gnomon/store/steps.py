@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from gnomon import gil
 from gnomon.events import Event
 from gnomon.instants import from_micros, to_micros
 from gnomon.limits import MAX_ID, MAX_NOTE_CHARS
@@ -137,6 +138,7 @@ class StepStore(RunStore):
         due: list[Job] = []
         broken: list[tuple[str, Exception]] = []  # jobs that cannot be read or planned
         for row in found:
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
             try:
                 due.append(rows.job_from_row(row))
             except Exception as exc:  # e.g. a trigger kind this version does not know
@@ -146,6 +148,7 @@ class StepStore(RunStore):
         new_events: list[dict[str, Any]] = []
         advanced: list[dict[str, Any]] = []
         for job in due:
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
             try:
                 plan = planner(job, unfinished.get(job.id, 0))
             except Exception as exc:
@@ -205,6 +208,7 @@ class StepStore(RunStore):
             return
         now_us, lease_us = to_micros(now), round(claim.lease * 1_000_000)
         for values in take:
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
             start = max(now_us, values["due_at"])
             started = start if claim.status is RunStatus.RUNNING else None
             values.update(
@@ -226,6 +230,7 @@ class StepStore(RunStore):
         # Each claim's event row, built directly: this loop runs once per fire of a burst.
         kind = claimed_event(claim.status)
         for values in take:
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
             run_id = inserted.get((values["job_id"], values["scheduled_for"]))
             if run_id is None:
                 continue
