@@ -7,7 +7,8 @@ until the interpreter takes it away from the busy thread — its switch interval
 the run starts that late.
 
 So the threads that will need the GIL soon say when (:func:`want`: the timer, the moment
-it wakes; a worker handed a run, now), and loops that do long Python work call
+it wakes next, or now while runs it handed over wait for a worker; a worker that took them,
+the timer's moment again), and loops that do long Python work call
 :func:`courtesy` between items: past that moment it sleeps for an instant, which hands the
 GIL over (a sleep of zero seconds releases it long enough for a waiting thread to take it;
 a bare release, e.g. ``select`` with no timeout, does not: the busy thread takes it straight

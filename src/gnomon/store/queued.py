@@ -181,9 +181,9 @@ class QueuedRunStore(SqlBase):
     def start_queued_many(
         self, run_ids: Sequence[int], worker: str, now: datetime, lease: float
     ) -> list[rows.ClaimedRun | None]:
-        """:meth:`start_queued` for each of ``run_ids`` (distinct), in one transaction where
-        the database allows it in one statement
-        (:data:`~gnomon.store.statements.START_QUEUED_MANY`); the same order."""
+        """:meth:`start_queued` for each of ``run_ids`` (distinct); the same order. On
+        PostgreSQL one statement, committed on its own
+        (:data:`~gnomon.store.statements.START_QUEUED_MANY`); elsewhere one by one."""
         if len(run_ids) <= 1 or not self.dialect.one_statement_writes:
             return [self.start_queued(i, worker, now, lease) for i in run_ids]
         now_us = to_micros(now)
