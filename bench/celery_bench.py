@@ -1,8 +1,9 @@
 """gnomon on Celery against raw Celery, side by side: ``python bench/celery_bench.py``.
 
 Both sides run the same no-op through 2 Celery worker processes (``--pool prefork
---concurrency 1`` each, gnomon's worker settings: JSON, ``acks_late``, prefetch 1) on the
-local Redis (a database number of its own, ``--redis-db``, and a fresh queue per run):
+--concurrency 1`` each by default; ``--pool threads --concurrency 8`` and others alike on
+both sides; gnomon's worker settings: JSON, ``acks_late``, prefetch 1) on the local Redis
+(a database number of its own, ``--redis-db``, and a fresh queue per run):
 
 - **raw**: ``celery -A bench.celery_noop worker`` (two); this process sends ``--runs`` tasks
   with ``apply_async``. Time: first send → the last task done (a Redis counter the task
