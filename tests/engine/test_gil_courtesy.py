@@ -50,6 +50,21 @@ def test_the_timer_wants_the_gil_when_a_run_claimed_ahead_falls_due(
     eventually(lambda: gil._wanted == gil.NEVER, "nobody to want the GIL any more")
 
 
+def test_a_closed_scheduler_leaves_nobody_wanting_the_gil(
+    make_scheduler: Callable[..., Scheduler], clock: FakeClock
+) -> None:
+    """A moment left behind would make every later step in the process sleep at each job."""
+    ahead = make_scheduler(lookahead=1.0)
+    ahead.add(IntervalTrigger(timedelta(seconds=10), at(10)), RECORD, id="job")
+    clock.set(at(9.4))
+    assert ahead.tick(clock.now()).claimed == 1
+    ahead.dispatcher.recheck()
+    eventually(lambda: gil._wanted < gil.NEVER, "the timer to say when it wakes")
+    gil.want(0.0)  # as while runs handed over wait for a worker
+    ahead.close()
+    assert gil._wanted == gil.NEVER
+
+
 @pytest.fixture(autouse=True)
 def _nobody_wants_it_afterwards() -> None:
     gil.want(gil.NEVER)

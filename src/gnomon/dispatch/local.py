@@ -245,7 +245,9 @@ class LocalDispatcher:
         the awake ones are stalled (:meth:`_watch_locked`)."""
         while True:
             with self._lock:
-                if self._closing:
+                if self._closing:  # nobody here wants the GIL any more (see gnomon.gil)
+                    self._timer_at = gil.NEVER
+                    gil.want(gil.NEVER)
                     return
                 now = self.clock.now().timestamp()
                 was_full = len(self._later) >= MAX_AHEAD
