@@ -56,15 +56,12 @@ DONE = "finished_at IS NOT NULL"
 WATCHER = "gnomon-bench"  # application name of the connection that waits for the runs
 
 
-POOL = {"name": "prefork"}  # --pool
-
-
-def pool_args(concurrency: int) -> list[str]:
+def pool_args(pool: str, concurrency: int) -> list[str]:
     """The Celery worker options both sides run with (``concurrency`` processes or threads
-    each, in the pool ``--pool`` names)."""
+    each, in the pool ``pool``)."""
     return [
         "--pool",
-        POOL["name"],
+        pool,
         "--concurrency",
         str(concurrency),
         "--without-mingle",
@@ -201,7 +198,7 @@ def wait_done(counter: Any, key: str, deadline: float) -> float:
     raise RuntimeError("raw Celery: the tasks did not all finish within 10 minutes")
 
 
-def raw_once(broker: str, runs: int, logs: Path, concurrency: int) -> dict[str, float]:
+def raw_once(broker: str, runs: int, logs: Path, worker: list[str]) -> dict[str, float]:
     queue, key = f"bench-raw-{secrets.token_hex(4)}", f"bench:{secrets.token_hex(4)}"
     procs = Processes(logs, {"BENCH_BROKER_URL": broker, "BENCH_QUEUE": queue})
     os.environ.update(BENCH_BROKER_URL=broker, BENCH_QUEUE=queue)
@@ -224,7 +221,7 @@ def raw_once(broker: str, runs: int, logs: Path, concurrency: int) -> dict[str, 
                 f"raw-{i}@%h",
                 "--loglevel",
                 "INFO",
-                *pool_args(concurrency),
+                *worker,
             ]
             procs.start(f"raw-worker-{i}", command, WORKER_READY)
         procs.wait_ready()
@@ -284,7 +281,7 @@ def gnomon_cpu(procs: Processes) -> dict[str, float]:
 
 
 def gnomon_once(
-    broker: str, runs: int, logs: Path, lead: float, concurrency: int
+    broker: str, runs: int, logs: Path, lead: float, worker: list[str]
 ) -> dict[str, float]:
     queue = f"bench-gnomon-{secrets.token_hex(4)}"
     with fresh_database() as url, tempfile.TemporaryDirectory() as state:
@@ -302,7 +299,7 @@ def gnomon_once(
                         *broker_args,
                         "--hostname",
                         f"gnomon-{i}@%h",
-                        *pool_args(concurrency),
+                        *worker,
                     ],
                     WORKER_READY,
                 )
@@ -370,18 +367,18 @@ def main() -> None:
         "--concurrency",
         type=int,
         default=1,
-        help="prefork processes per worker, both sides (1; Celery's default is the number of CPUs)",
+        help="processes (or threads) per worker, both sides (1; Celery's default: the CPUs)",
     )
     parser.add_argument("--only", choices=["raw", "gnomon"], help="run one side only")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs here")
     args = parser.parse_args()
-    POOL["name"] = args.pool
+    worker = pool_args(args.pool, args.concurrency)
     # A stop (timeout, kill) unwinds through the ``finally`` blocks that stop the workers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     print(
-        f"2 workers per side, each: {' '.join(pool_args(args.concurrency))}; "
+        f"2 workers per side, each: {' '.join(worker)}; "
         f"{args.runs} runs per side and run, {os.cpu_count()} CPUs",
         flush=True,
     )
@@ -394,9 +391,9 @@ def main() -> None:
             for side in sides if i % 2 == 0 else sides[::-1]:
                 load = "/".join(f"{x:.2f}" for x in os.getloadavg())
                 if side == "raw":
-                    result = raw_once(broker, args.runs, logs, args.concurrency)
+                    result = raw_once(broker, args.runs, logs, worker)
                 else:
-                    result = gnomon_once(broker, args.runs, logs, args.lead, args.concurrency)
+                    result = gnomon_once(broker, args.runs, logs, args.lead, worker)
                 results[side].append(result)
                 shown = ", ".join(f"{k}={v:.4g}" for k, v in result.items())
                 print(f"{side} {i + 1}/{args.repeat} (load {load}): {shown}", flush=True)

@@ -13,21 +13,13 @@ import pytest
 from gnomon import FakeClock, Scheduler, gil, python
 from gnomon.triggers import IntervalTrigger
 from tests.engine.conftest import T0
+from tests.engine.polling import eventually
 
 RECORD = python("tests.engine.blocking:record")
 
 
 def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
-
-
-def eventually(condition: Callable[[], bool], what: str) -> None:
-    """``condition()`` within 10 s, looked at every millisecond (the timer is a thread)."""
-    deadline = time.monotonic() + 10
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(what)
-        time.sleep(0.001)
 
 
 def test_the_timer_wants_the_gil_when_a_run_claimed_ahead_falls_due(

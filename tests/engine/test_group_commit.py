@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from gnomon.dispatch.group_commit import GroupCommit
+from tests.engine.polling import eventually
 
 
 class Writes:
@@ -31,15 +32,6 @@ class Writes:
         if -1 in items:
             raise ValueError("bad item")
         return [i * 10 for i in items]
-
-
-def wait_until(condition: object, what: str) -> None:
-    event = threading.Event()
-    for _ in range(1000):
-        if condition():  # type: ignore[operator]
-            return
-        event.wait(0.005)
-    raise AssertionError(what)
 
 
 def test_a_caller_alone_is_written_at_once() -> None:
@@ -67,7 +59,7 @@ def pile_up(group: GroupCommit[int, int], writes: Writes, later: list[int]) -> l
         assert writes.entered.wait(10)
         for n, item in enumerate(later, 1):
             pool.submit(call, n, item)
-        wait_until(lambda: len(group._pending) == len(later), "the callers to pile up")
+        eventually(lambda: len(group._pending) == len(later), "the callers to pile up")
         writes.release.set()
     return answers
 

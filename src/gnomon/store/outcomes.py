@@ -34,6 +34,18 @@ from gnomon.store.statements import (
 log = logging.getLogger(__name__)
 SMALL_BATCH = 8  # outcomes looked up one by one (SQLite) rather than with an IN list
 RETRY_SOON = 1_000_000  # µs: other schedulers' poll (1 s) sees a later retry before it is due
+MANY = {
+    "id": "ids",
+    "worker": "workers",
+    "status": "statuses",
+    "finished_at": "finished",
+    "result": "results",
+    "error": "errors",
+    "output": "outputs",
+    "kind": "kinds",
+    "rest": "rests",
+}
+"""FINISH_ONE's parameters, and the arrays of FINISH_MANY that hold them."""
 
 
 def outcome_values(item: rows.FinishedRun) -> dict[str, Any]:
@@ -47,6 +59,14 @@ def outcome_values(item: rows.FinishedRun) -> dict[str, Any]:
         "error": storable(item.error),
         "output": storable(item.output) or None,
     }
+
+
+def event_values(item: rows.FinishedRun) -> dict[str, str]:
+    """The outcome event's kind, and the end of its JSON data after the attempt (FINISH_ONE
+    and FINISH_MANY write ``{"attempt":N`` + ``rest``)."""
+    note = item.error[:MAX_NOTE_CHARS] if item.error else None
+    rest = "," + rows.dumps({"error": note})[1:] if note else "}"
+    return {"kind": f"run.{item.status.value}", "rest": rest}
 
 
 def dropped(item: rows.FinishedRun) -> None:
@@ -103,12 +123,7 @@ class OutcomeStore(SqlBase):
         """One outcome without a retry (the Celery worker's case), in one statement run as its
         own transaction (:data:`~gnomon.store.statements.FINISH_ONE`): the same guard and the
         same event as the general path, one round trip instead of five."""
-        data: dict[str, Any] = {"error": item.error[:MAX_NOTE_CHARS]} if item.error else {}
-        params = {
-            **outcome_values(item),
-            "kind": f"run.{item.status.value}",
-            "rest": "," + rows.dumps(data)[1:] if data else "}",
-        }
+        params = {**outcome_values(item), **event_values(item)}
         with self._write_one() as conn:
             accepted = FINISH_ONE.first(conn, params) is not None
         if not accepted:
@@ -119,19 +134,9 @@ class OutcomeStore(SqlBase):
         """Outcomes without retries (a Celery worker's group commit), in one statement run
         as its own transaction (:data:`~gnomon.store.statements.FINISH_MANY`): as
         :meth:`_finish_one` for each."""
-        values = [outcome_values(item) for item in finished]
-        notes = [item.error[:MAX_NOTE_CHARS] if item.error else None for item in finished]
-        params = {
-            "ids": [v["id"] for v in values],
-            "workers": [v["worker"] for v in values],
-            "statuses": [v["status"] for v in values],
-            "finished": [v["finished_at"] for v in values],
-            "results": [v["result"] for v in values],
-            "errors": [v["error"] for v in values],
-            "outputs": [v["output"] for v in values],
-            "kinds": [f"run.{v['status']}" for v in values],
-            "rests": ["," + rows.dumps({"error": n})[1:] if n else "}" for n in notes],
-        }
+        each = [{**outcome_values(item), **event_values(item)} for item in finished]
+        # FINISH_ONE's parameters, as one array each (FINISH_MANY's names).
+        params = {arrays: [v[key] for v in each] for key, arrays in MANY.items()}
         with self._write_one() as conn:
             kept = {row["id"] for row in FINISH_MANY.all(conn, params)}
         accepted = [item.run_id in kept for item in finished]

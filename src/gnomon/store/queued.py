@@ -109,13 +109,7 @@ class QueuedRunStore(SqlBase):
         transaction."""
         now_us = to_micros(now)
         if self.dialect.one_statement_writes:
-            params = {
-                "id": run_id,
-                "worker": worker,
-                "now": now_us,
-                "until": now_us + round(lease * 1_000_000),
-                "rest": "," + rows.dumps({"worker": worker})[1:],
-            }
+            params = {"id": run_id, **_start_values(worker, now_us, lease)}
             with self._write_one() as conn:
                 found = START_QUEUED.first(conn, params)
             if found is None or found["status"] != RunStatus.RUNNING.value:
@@ -186,20 +180,24 @@ class QueuedRunStore(SqlBase):
         (:data:`~gnomon.store.statements.START_QUEUED_MANY`); elsewhere one by one."""
         if len(run_ids) <= 1 or not self.dialect.one_statement_writes:
             return [self.start_queued(i, worker, now, lease) for i in run_ids]
-        now_us = to_micros(now)
-        params = {
-            "ids": list(run_ids),
-            "worker": worker,
-            "now": now_us,
-            "until": now_us + round(lease * 1_000_000),
-            "rest": "," + rows.dumps({"worker": worker})[1:],
-        }
+        params = {"ids": list(run_ids), **_start_values(worker, to_micros(now), lease)}
         with self._write_one() as conn:
             found = {r["id"]: r for r in START_QUEUED_MANY.all(conn, params)}
         return [
             _claimed(r) if (r := found.get(i)) and r["status"] == RunStatus.RUNNING.value else None
             for i in run_ids
         ]
+
+
+def _start_values(worker: str, now_us: int, lease: float) -> dict[str, Any]:
+    """START_QUEUED's (and START_QUEUED_MANY's) parameters but the run ids: the worker, the
+    moment, its lease's end and the end of the ``run.started`` event's JSON data."""
+    return {
+        "worker": worker,
+        "now": now_us,
+        "until": now_us + round(lease * 1_000_000),
+        "rest": "," + rows.dumps({"worker": worker})[1:],
+    }
 
 
 def _claimed(r: Mapping[Any, Any]) -> rows.ClaimedRun:
