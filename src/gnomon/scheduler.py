@@ -426,12 +426,14 @@ class Scheduler:
         # Runs sent to a broker are never sent before they are due: nothing to look ahead for.
         until = now if self.dispatcher.queues else now + self.lookahead
         self._ticked_at, self._ticked_until = now, until
-        # Runs recorded from now on (a retry or backfill by the API, another process) may be
-        # due before ``now`` yet unseen by this tick: the sleep after it must not skip them.
-        self._seen_run = self.store.last_run_id()
         jobs = fires = claimed = 0
-        lost = self._maintain(now)
-        for _ in range(STEPS_PER_TICK):
+        # Lost runs are looked for by the first step, in its transaction (``leases``), and
+        # taken back only when it found some: a scan of its own cost an idle scheduler as
+        # much as a step.
+        leases = self._recovery_due()
+        self._maintain(now, recover=False)
+        lost = 0
+        for i in range(STEPS_PER_TICK):
             # One transaction records a batch of fires and starts the runs that are due (or
             # hands them to workers that start them when due, up to ``until``), so workers
             # begin while later batches are recorded; it also tells when to wake.
@@ -447,7 +449,13 @@ class Scheduler:
                 until,
                 ahead=ahead,
                 queue=self.dispatcher.queues,
+                leases=leases and i == 0,
             )
+            if i == 0:
+                # Runs recorded from now on (a retry or backfill by the API, another process)
+                # may be due before ``now`` yet unseen by this tick: the sleep after it must
+                # not skip them (see Store.next_wakeup).
+                self._seen_run = result.seen_run
             jobs, fires = jobs + result.jobs, fires + result.runs
             self.dispatcher.submit(started)
             claimed += len(started)
@@ -456,28 +464,40 @@ class Scheduler:
             # The window may hold more than the dispatcher takes ahead (the store's wake-up
             # counts them as seen): the dispatcher wakes the loop when it has room again.
             self._ahead_full = len(later) >= ahead
+            if result.lapsed:  # taken back now, claimed by the next step
+                lost = self.store.recover_lost_runs(now)
+                if lost:
+                    continue
             if not result.full:
                 break
         self._full = result.full
-        more = result.full or (free > 0 and self._starved)
+        # (A last step that found lost runs leaves them for the next tick, at once.)
+        more = result.full or (free > 0 and self._starved) or result.lapsed
         return TickReport(jobs, fires, claimed, lost, more)
 
-    def _maintain(self, now: datetime) -> int:
-        """Heartbeats for runs in flight; recovery of runs whose worker vanished; a few
-        small steps of pruning old history (see :mod:`gnomon.pruner`)."""
+    def _maintain(self, now: datetime, *, recover: bool = True) -> int:
+        """Heartbeats for runs in flight; recovery of runs whose worker vanished (unless the
+        caller's step looks for them, see :meth:`tick`); a few small steps of pruning old
+        history (see :mod:`gnomon.pruner`). Returns how many lost runs were taken back."""
         mono = self.clock.monotonic()
         if mono >= self._next_heartbeat:
             self.dispatcher.heartbeat()
             # For `gnomon status`: this one is alive, and imports --python references from…
             beat(self.store, self.worker_id, now, import_folders())
             self._next_heartbeat = mono + self.lease / 3
-        lost = 0
-        if mono >= self._next_recovery:
-            self._next_recovery = mono + self.recovery_interval
-            self.tenure.check(self.worker_id)
-            lost = self.store.recover_lost_runs(now)
+        lost = self.store.recover_lost_runs(now) if recover and self._recovery_due() else 0
         self.pruner.step()
         return lost
+
+    def _recovery_due(self) -> bool:
+        """Is it time to look for lost runs (every ``recovery_interval``)? Checks the
+        identity lock meanwhile."""
+        mono = self.clock.monotonic()
+        if mono < self._next_recovery:
+            return False
+        self._next_recovery = mono + self.recovery_interval
+        self.tenure.check(self.worker_id)
+        return True
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every run handed to workers has finished and been recorded."""
@@ -494,7 +514,8 @@ class Scheduler:
         self._listening = self.store.listen(self._wake.set)
         interrupted = False
         try:
-            self._loop()
+            with self.store.pinned():  # one connection for all its transactions (SQLite)
+                self._loop()
         except KeyboardInterrupt:  # Ctrl-C in a script that runs the loop in its main thread
             interrupted = True
         if self._listening is not None:

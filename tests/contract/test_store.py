@@ -40,6 +40,7 @@ from gnomon.planning import FirePlan, planner_at
 from gnomon.store import ClaimedRun, FinishedRun, SqlStore
 from gnomon.store.engine import upgrade_schema
 from gnomon.store.sql import MAX_LOSSES
+from gnomon.store.statements import SPARSE
 from gnomon.store.tables import jobs as jobs_table
 from gnomon.triggers import AtTrigger, IntervalTrigger
 
@@ -862,6 +863,65 @@ def test_step_records_claims_and_tells_the_next_wakeup_at_once(store: SqlStore) 
     ]
     assert wake == seconds(15)
     assert store.get_run(claimed[0].run.id).status is RunStatus.RUNNING
+
+
+def test_step_says_what_it_could_see_and_whether_a_lease_lapsed(store: SqlStore) -> None:
+    """The scheduler's tick reads these from its first step instead of a transaction each:
+    ``seen_run`` is :meth:`last_run_id` as the step began, ``lapsed`` (asked with
+    ``leases``) whether :meth:`recover_lost_runs` has a run to take back."""
+    store.add_jobs([make_job("a", first=seconds(100))])
+    early = store.add_run("a", seconds(5), seconds(5), RunReason.MANUAL)
+    [held] = store.claim_runs(seconds(5), "w", 1, 30)  # its lease runs to 35 s
+    assert held.run.id == early.id
+    seen = store.last_run_id()
+    result, _, _ = store.step(seconds(34), planner(seconds(34)), 500, "w", 10, 30, leases=True)
+    assert (result.seen_run, result.lapsed) == (seen, False)
+    result, _, _ = store.step(seconds(36), planner(seconds(36)), 500, "w", 10, 30, leases=True)
+    assert result.lapsed
+    assert result.seen_run == seen  # nothing was due: no run recorded since
+    result, _, _ = store.step(seconds(36), planner(seconds(36)), 500, "w", 10, 30)
+    assert not result.lapsed  # not asked
+    assert store.recover_lost_runs(seconds(36)) == 1
+    result, _, _ = store.step(seconds(36), planner(seconds(36)), 500, "w", 10, 30, leases=True)
+    assert not result.lapsed
+    assert result.seen_run == store.last_run_id()
+
+
+def look_ahead_step(store: SqlStore, now: float) -> datetime | None:
+    """A step at ``now`` s looking 1 s ahead; when it says the next one is needed."""
+    until = seconds(now + 1)
+    _, _, wake = store.step(
+        seconds(now), planner(seconds(now), until), 500, "w", 10, 30, until=until, ahead=500
+    )
+    return wake
+
+
+def test_a_look_ahead_step_comes_half_a_window_early_when_much_is_due(store: SqlStore) -> None:
+    """Time to record a window's worth of fires before the first is due (a burst)."""
+    store.add_jobs([one_shot(f"burst{i}", seconds(15)) for i in range(SPARSE)])
+    assert look_ahead_step(store, 10) == seconds(14.5)
+
+
+def test_a_look_ahead_step_comes_a_tenth_of_a_window_early_when_little_is_due(
+    store: SqlStore,
+) -> None:
+    """Fewer jobs than SPARSE due in the next window: one tick per window, not two (an
+    idle scheduler's steps were half its CPU)."""
+    store.add_jobs([one_shot(f"few{i}", seconds(15)) for i in range(SPARSE - 1)])
+    assert look_ahead_step(store, 10) == seconds(14.9)
+    # Those due in the next window count, not those due later.
+    store.add_jobs([one_shot(f"later{i}", seconds(16.5)) for i in range(SPARSE)])
+    assert look_ahead_step(store, 10) == seconds(14.9)
+
+
+def test_a_look_ahead_step_that_recorded_many_fires_expects_as_many_next(
+    store: SqlStore,
+) -> None:
+    """A step that recorded SPARSE fires or more leaves half a window, however few jobs the
+    next window holds: a few jobs may fire many times in it."""
+    store.add_jobs([make_job(f"now{i}", first=seconds(10.5)) for i in range(SPARSE)])
+    store.add_jobs([make_job("next", first=seconds(15))])
+    assert look_ahead_step(store, 10) == seconds(14.5)
 
 
 def test_step_claims_no_more_than_its_capacity(store: SqlStore) -> None:

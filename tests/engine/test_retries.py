@@ -371,7 +371,9 @@ def test_a_run_longer_than_its_lease_is_kept_by_heartbeats_and_taken_back_when_t
     [run] = a.runs("long")
     assert (run.status, run.worker, len(gate.entered)) == (RunStatus.RUNNING, "A", 1)
     clock.advance(31)  # A stalls (no tick, no heartbeat) past its lease
-    b.tick(clock.now())
+    report = b.tick(clock.now())
+    # B's first step saw the lapsed lease; the run was taken back and claimed in one tick.
+    assert (report.lost, report.claimed) == (1, 1)
     assert gate.wait_entered(2)
     stalled, taken_over = gate.entered
     assert stalled.run_id == taken_over.run_id == run.id

@@ -133,6 +133,10 @@ class OutcomeRecorder:
     # -- the recorder's thread ------------------------------------------------------------
 
     def _loop(self) -> None:
+        with self.store.pinned():  # one connection for all its transactions (SQLite)
+            self._record_all()
+
+    def _record_all(self) -> None:
         checkpoint_at = self.clock.monotonic() + CHECKPOINT_EVERY
         while True:
             first = self._results.get()

@@ -6,13 +6,16 @@ what differs between databases.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from gnomon.instants import to_micros
 from gnomon.models import JobState, RunReason, RunStatus
@@ -42,6 +45,7 @@ class SqlBase:
         self.dialect = dialect_of(self.engine)
         self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
         self._writer = self.dialect.writer_lock()
+        self._pins = threading.local()  # a pinned thread's (writing, reading) connections
         self._checkpoint_every = self._checkpoint_skip = 0  # see checkpoint()
         if migrate:
             upgrade_schema(self.engine)
@@ -130,10 +134,40 @@ class SqlBase:
     # errors are translated into gnomon's here and nowhere else (see driver_errors).
 
     @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within it, this thread's transactions use connections of its own (one to write,
+        one to read), kept open, instead of taking one from the pool for each: for a thread
+        that runs transactions all its life, such as the scheduler's loop and the recorder.
+        Only where the dialect says so (:attr:`Dialect.pins_connections`: SQLite); a no-op
+        elsewhere, and inside another ``pinned``."""
+        if not self.dialect.pins_connections or getattr(self._pins, "conns", None):
+            yield
+            return
+        try:
+            writing = self.engine.connect().execution_options(**{WRITE: True})
+            reading = self.engine.connect()
+        except SQLAlchemyError:  # (the database is away: each transaction connects anew)
+            yield
+            return
+        self._pins.conns = (writing, reading)
+        try:
+            yield
+        finally:
+            self._pins.conns = None
+            with contextlib.suppress(SQLAlchemyError):
+                writing.close()
+                reading.close()
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A write transaction: queued on the dialect's writer lock (SQLite: one writer per
         database), begun as a writer (``BEGIN IMMEDIATE``), committed at the end."""
+        pinned = getattr(self._pins, "conns", None)
         with driver_errors():
+            if pinned is not None and not pinned[0].in_transaction():  # (else: nested)
+                with self._writer, pinned[0].begin():
+                    yield pinned[0]
+                return
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
             with self._writer, conn_ as conn, conn.begin():
                 yield conn
@@ -152,6 +186,11 @@ class SqlBase:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A read-only transaction; never blocks writers."""
+        pinned = getattr(self._pins, "conns", None)
+        if pinned is not None and not pinned[1].in_transaction():  # (else: nested)
+            with driver_errors(), pinned[1].begin():
+                yield pinned[1]
+            return
         with driver_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 

@@ -23,6 +23,7 @@ claim until its outcome is recorded or its lease expires; then the store again.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -88,6 +89,7 @@ class Store(Protocol):
         until: datetime | None = None,
         ahead: int = 0,
         queue: bool = False,
+        leases: bool = False,
     ) -> tuple[AdvanceResult, list[ClaimedRun], datetime | None]:
         """One atomic step: record the fires of up to ``limit`` due jobs (by ``until``) and
         advance them; claim for ``worker`` up to ``capacity`` runs due by ``now`` and up to
@@ -95,7 +97,9 @@ class Store(Protocol):
         then); return what was done, the runs claimed, and when the next step is needed.
         Safe against concurrent steps of other processes: a fire is recorded once, a run
         claimed once. May be retried. With ``queue``, runs are claimed ``queued``, to be sent
-        to a broker's workers (see :mod:`gnomon.store.queued`)."""
+        to a broker's workers (see :mod:`gnomon.store.queued`). The result's ``seen_run`` is
+        :meth:`last_run_id` as the step began; with ``leases``, its ``lapsed`` says whether
+        :meth:`recover_lost_runs` would find a run to take back."""
         raise NotImplementedError
 
     def next_wakeup(
@@ -212,6 +216,11 @@ class Store(Protocol):
 
     def checkpoint(self) -> None:
         """Housekeeping between batches, off the scheduler's path (SQLite: a WAL checkpoint)."""
+
+    def pinned(self) -> AbstractContextManager[None]:
+        """Within it, the calling thread may keep connections of its own between
+        transactions (a thread that runs them all its life); a no-op by default."""
+        return nullcontext()
 
     def close(self) -> None:
         """Release connections."""

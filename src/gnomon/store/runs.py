@@ -263,10 +263,10 @@ class RunStore(SqlBase):
         The scan is a read first: the write transaction begins only when a lease expired.
         """
         now_us = to_micros(now)
-        expired = (runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
         with self._read() as conn:
             if not LEASE_EXPIRED.rows(conn, {"now": now_us}):
                 return 0
+        expired = (runs.c.status == RunStatus.RUNNING.value, runs.c.lease_until < now_us)
         return self._take_back(now, expired, REQUEUED, limit)
 
     def take_back(self, now: datetime, prefix: str, me: str, limit: int = 10_000) -> int:

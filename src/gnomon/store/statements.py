@@ -105,6 +105,16 @@ ADVANCE = (
 NEXT_JOB = Prepared(
     select(func.min(jobs.c.next_fire_at)).where(jobs.c.next_fire_at > bindparam("after"))
 )
+# The fire of the SPARSE-th job due after ``after`` (none: fewer jobs are due after it): how
+# much work the next look-ahead steps have (see StepStore._next_wakeup).
+SPARSE = 64
+NTH_JOB = Prepared(
+    select(jobs.c.next_fire_at)
+    .where(jobs.c.next_fire_at > bindparam("after"))
+    .order_by(jobs.c.next_fire_at)
+    .limit(1)
+    .offset(SPARSE - 1)
+)
 # The next fire in (after, until] of a job a look-ahead step leaves until its fire is due
 # (its overlap policy must see the fire's own moment: gnomon.planning.AHEAD).
 NEXT_EXACT_JOB = Prepared(
