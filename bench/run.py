@@ -13,7 +13,8 @@
 The scheduler runs in its own process (``bench/serve.py``), so its CPU time and RSS are its
 own; this process only creates jobs and reads the results. Lateness is measured by the action
 itself (``bench/noop.py``), which appends to a ledger file. Every figure is printed per run
-and as the median of ``--repeat`` runs. ``--quick``: one run, 20 s windows, 100k jobs only.
+and as the median of ``--repeat`` runs. ``--quick``: one run, 20 s windows, 100k jobs only;
+``--window``: other windows; ``--threads``: each run's CPU per thread (bench/serve.py's).
 
 ``--peers``: the same workloads side by side with the peers, in one invocation: each
 repetition runs gnomon, APScheduler 3.11 (memory store), APScheduler (SQLite store) and huey 2
@@ -104,6 +105,8 @@ def intervals(prefix: str, count: int, every: float, first: float, spread: float
 class Server:
     """``bench/serve.py`` on ``db``, measuring from ``measure_from`` until ``until``."""
 
+    show_threads = False  # print the CPU of each thread (``--threads``)
+
     def __init__(
         self, db: Path, until: float, expect: int | None = None, since: float = 0.0
     ) -> None:
@@ -133,6 +136,10 @@ class Server:
         if self.proc.wait() != 0:
             raise RuntimeError(f"scheduler process failed ({self.proc.returncode})")
         report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        if self.show_threads:  # CPU seconds per minute of each thread that used any
+            per_minute = 60 / max(report["wall"], 1e-9)
+            shown = {k: round(v * per_minute, 3) for k, v in report["threads"].items() if v}
+            print(f"  threads, CPU s per minute: {shown}", flush=True)
         return report
 
     def fires(self, since: float, before: float) -> tuple[list[float], int, int]:
@@ -436,6 +443,14 @@ def main() -> None:
         "workload", nargs="?", default="all", choices=["burst", "periodic", "idle", "all"]
     )
     parser.add_argument("--quick", action="store_true", help="one run, short windows")
+    parser.add_argument(
+        "--window", type=float, default=None, help="seconds per measured window (60; 20 quick)"
+    )
+    parser.add_argument(
+        "--threads",
+        action="store_true",
+        help="print gnomon's CPU per thread for each run (where its time goes)",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="runs per workload (3)")
     parser.add_argument("--sizes", default=None, help="idle sizes, e.g. 100000,1000000")
     parser.add_argument("--json", type=Path, default=None, help="write the medians here")
@@ -452,7 +467,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     times = args.repeat or (1 if args.quick else 3)
-    window = 20.0 if args.quick else 60.0
+    window = args.window or (20.0 if args.quick else 60.0)
+    Server.show_threads = args.threads
     sizes = [
         int(s) for s in (args.sizes or ("100000" if args.quick else "100000,1000000")).split(",")
     ]
