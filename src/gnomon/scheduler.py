@@ -307,7 +307,12 @@ class Scheduler(JobApi):
     def _maintain(self, now: datetime, *, recover: bool = True) -> int:
         """Heartbeats for runs in flight; recovery of runs whose worker vanished (unless the
         caller's step looks for them, see :meth:`tick`); a few small steps of pruning old
-        history (see :mod:`gnomon.pruner`). Returns how many lost runs were taken back."""
+        history (see :mod:`gnomon.pruner`); the dispatcher's optional ``watch`` (a local
+        timer stuck in a run it started itself is replaced). Returns how many lost runs were
+        taken back."""
+        watch = getattr(self.dispatcher, "watch", None)
+        if watch is not None:
+            watch()
         mono = self.clock.monotonic()
         if mono >= self._next_heartbeat:
             self.dispatcher.heartbeat()

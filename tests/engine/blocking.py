@@ -35,10 +35,13 @@ class Gate:
         self._released: set[int] = set()  # run ids the test let go
         self._done: set[int] = set()  # run ids whose call has returned
         self._opened = False
+        self.threads: list[str] = []  # the thread each call ran in
+        self.hold = False  # maybe_wait: block (as wait) instead of returning at once
 
     def enter(self, ctx: RunContext) -> None:
         with self._cond:
             self.entered.append(ctx)
+            self.threads.append(threading.current_thread().name)
             self.running += 1
             self.most_running = max(self.most_running, self.running)
             if self._opened:
@@ -120,6 +123,11 @@ def record(ctx: RunContext, *args: Any, **kwargs: Any) -> dict[str, Any]:
     held.enter(ctx)
     held.leave(ctx)
     return {"args": list(args), "kwargs": kwargs}
+
+
+def maybe_wait(ctx: RunContext) -> Any:
+    """:func:`record` (quick), or :func:`wait` once the test set ``gate(job_id).hold``."""
+    return wait(ctx) if gate(ctx.job_id).hold else record(ctx)
 
 
 async def record_async(ctx: RunContext, value: int) -> int:

@@ -89,6 +89,10 @@ class Dispatcher(Protocol):
     def heartbeat(self) -> None:
         """Extend the leases of runs in flight; pass on cancellation requests."""
 
+    # Optional: ``watch(self) -> None``, called each time the scheduler's loop wakes (at
+    # least every ``poll`` seconds), for a dispatcher that must look after its own threads
+    # (LocalDispatcher: a timer stuck in a run it started itself is replaced).
+
     def in_flight(self) -> list[int]:
         """Ids of runs handed over whose outcome is not recorded yet."""
         raise NotImplementedError

@@ -12,7 +12,11 @@ pool for a while, instead of one claim per free worker. The queue is bounded by 
 away from other replicas.
 
 Runs claimed ahead of time (the scheduler's look-ahead) wait in a heap; one timer thread
-hands each to the workers when it falls due. Workers are plain threads on a queue rather
+hands each to the workers when it falls due — or runs it itself, when it is the lone due run
+of a job whose last run was quick and no worker is awake: waking a worker per fire cost as
+much as the run (:meth:`LocalDispatcher._inline_locked`). A run that turns out slow there is
+left to that thread, and the scheduler's loop, at its next wake (within ``poll``), starts a
+new timer (:meth:`LocalDispatcher.watch`). Workers are plain threads on a queue rather
 than a ``ThreadPoolExecutor``: a quick run costs a few tens of microseconds, and the
 executor's futures, and a timed wait per run, cost about as much again.
 
@@ -59,6 +63,9 @@ STALL = 0.01
 """Seconds runs may wait while no run finishes before another worker wakes."""
 QUICK = 0.001
 """A run shorter than this (seconds) is quick: its worker sleeps if another one is awake."""
+KNOWN_JOBS = 10_000
+"""Jobs whose last run's duration the dispatcher remembers (for :meth:`_inline_locked`), at
+most: past that it forgets them all and learns again."""
 MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
@@ -80,6 +87,8 @@ class LocalDispatcher:
         self._finished = 0  # runs executed: progress, for the stall check
         self._progress = (0, 0.0)  # (runs finished, monotonic time) when last seen to move
         self._timer_at = gil.NEVER  # when the timer wakes next (time.monotonic())
+        self._last: dict[str, float] = {}  # job id -> its last run's duration here (s)
+        self._inline_since: float | None = None  # the timer runs a run itself since then
         self._watching = False  # the timer checks for stalls (runs wait, workers sleep)
         self._stopping = False
         self._later: list[tuple[float, int, ClaimedRun, threading.Event]] = []  # a heap
@@ -128,9 +137,13 @@ class LocalDispatcher:
             threading.Thread(target=self._work_loop, name=f"gnomon-worker-{i}", daemon=True)
             for i in range(self.workers)
         ]
-        self._timer = threading.Thread(target=self._timer_loop, name="gnomon-timer", daemon=True)
+        self._timer = self._new_timer()
+        self._timers = [self._timer]
         for thread in [*self._threads, self._timer]:
             thread.start()
+
+    def _new_timer(self) -> threading.Thread:
+        return threading.Thread(target=self._timer_loop, name="gnomon-timer", daemon=True)
 
     def describe(self) -> str:
         return f"{self.workers} worker(s)"
@@ -245,19 +258,15 @@ class LocalDispatcher:
         the awake ones are stalled (:meth:`_watch_locked`)."""
         while True:
             with self._lock:
+                if self._timer is not threading.current_thread():
+                    return  # another timer took over while this one ran a run (see watch)
                 if self._closing:  # nobody here wants the GIL any more (see gnomon.gil)
                     self._timer_at = gil.NEVER
                     gil.want(gil.NEVER)
                     return
                 now = self.clock.now().timestamp()
                 was_full = len(self._later) >= MAX_AHEAD
-                due = False
-                while self._later and self._later[0][0] <= now:
-                    _, _, item, cancel = heapq.heappop(self._later)
-                    self._ready.append((item, cancel))
-                    due = True
-                if due:
-                    self._rouse_locked()
+                inline = self._hand_over_locked(now)
                 delay = self._later[0][0] - now if self._later else None
                 if self._watching:
                     watch = self._watch_locked()
@@ -270,9 +279,71 @@ class LocalDispatcher:
                 gil.want(0.0 if self._ready else self._timer_at)
             if room_again:  # the scheduler may claim more of its look-ahead window now
                 self._on_free()
+            if inline is not None:
+                self._run_inline(*inline)
+                continue  # (if it took long, another timer took over: see watch)
             # A plain lock, not an Event: at one run every few milliseconds, Event.wait's
             # Python-level machinery costs as much as the run.
             self._alarm.acquire(timeout=-1 if delay is None else delay)
+
+    def _hand_over_locked(self, now: float) -> tuple[ClaimedRun, threading.Event] | None:
+        """Move the runs due by ``now`` from the heap to the ready ones, and wake a worker
+        for them; or return the one the timer runs itself (:meth:`_inline_locked`)."""
+        due = False
+        while self._later and self._later[0][0] <= now:
+            _, _, item, cancel = heapq.heappop(self._later)
+            self._ready.append((item, cancel))
+            due = True
+        if not due:
+            return None
+        inline = self._inline_locked(now)
+        if inline is None:
+            self._rouse_locked()
+        return inline
+
+    def _run_inline(self, item: ClaimedRun, cancel: threading.Event) -> None:
+        self._inline_since = time.monotonic()
+        try:
+            self._work(item, cancel)
+        except Exception:  # defensive: the timer must outlive any run's trouble
+            log.exception("run %s could not be executed", item.run.id)
+        self._inline_since = None
+
+    def _inline_locked(self, now: float) -> tuple[ClaimedRun, threading.Event] | None:
+        """The run the timer may execute itself instead of waking a worker (under
+        ``self._lock``), taken from the ready ones; None to hand them to the workers.
+
+        Waking a worker costs as much as a quick run (two thread wake-ups per fire instead of
+        one: about a fifth of the CPU of a steady stream of quick runs). So a lone due run of
+        a job whose last run here was quick (under :data:`QUICK`) runs in the timer's thread,
+        when no worker is awake and no other run is due within as long. If it takes
+        long after all, the runs falling due meanwhile wait until the scheduler's loop next
+        wakes (:meth:`watch`, within its ``poll``), which starts a new timer."""
+        if len(self._ready) != 1 or self._awake or self._closing:
+            return None
+        item, cancel = self._ready[0]
+        if self._last.get(item.run.job_id, QUICK) >= QUICK:
+            return None
+        if self._later and self._later[0][0] <= now + QUICK:  # (it would start late)
+            return None
+        self._ready.popleft()
+        return item, cancel
+
+    def watch(self) -> None:
+        """Called whenever the scheduler's loop wakes: if the timer has been running a run
+        itself (:meth:`_inline_locked`) for longer than :data:`STALL` while runs wait for
+        their due time, start a new timer; the old one ends with its run."""
+        since = self._inline_since
+        if since is None or time.monotonic() - since < STALL:
+            return
+        with self._lock:
+            if self._inline_since is None or self._closing or not self._later:
+                return
+            log.info("a run that was quick before is taking long; a new timer takes over")
+            self._inline_since = None
+            self._timer = self._new_timer()
+            self._timers.append(self._timer)
+            self._timer.start()
 
     def _work_loop(self) -> None:
         wake = _thread.allocate_lock()
@@ -392,7 +463,11 @@ class LocalDispatcher:
         recorder.put(finished)
         # One critical section per run: with a dozen busy threads, every extra lock taken
         # per run is a chance of a convoy on the GIL (measured: a third more CPU in a burst).
+        took = time.perf_counter() - began
         with self._lock:
+            if len(self._last) >= KNOWN_JOBS and item.run.job_id not in self._last:
+                self._last.clear()
+            self._last[item.run.job_id] = took
             self._finished += 1
             self._samples += 1
             self._duration += (duration - self._duration) / min(self._samples, SAMPLES)
@@ -406,7 +481,7 @@ class LocalDispatcher:
             recorder.hurry()
         if hungry:
             self._on_free()
-        return time.perf_counter() - began < QUICK
+        return took < QUICK
 
     def _more_coming(self, batch: Sequence[FinishedRun], within: float) -> bool:
         """Are more outcomes on their way within ``within`` seconds (under ``self._lock``)?"""
@@ -489,7 +564,7 @@ class LocalDispatcher:
             self._stopping = True
             self._wake_locked(len(self._sleepers))
         if wait:
-            for thread in [*self._threads, self._timer]:
+            for thread in [*self._threads, *self._timers]:
                 thread.join(left())
         if self._recorder is not None:
             self._recorder.close(left() if wait else 0)

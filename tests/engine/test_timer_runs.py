@@ -1,0 +1,126 @@
+"""Quick runs claimed ahead run in the dispatcher's timer thread, without waking a worker
+(``LocalDispatcher._inline_locked``); one that turns out slow is left to that thread, and the
+scheduler's loop starts a new timer for the runs due meanwhile (``LocalDispatcher.watch``).
+
+A FakeClock drives the due times (see ``test_lookahead.py``); the dispatcher's thresholds
+are real seconds, so the tests that need a run to look long set ``STALL`` to 0 instead of
+waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from gnomon import FakeClock, RunStatus, Scheduler, python
+from gnomon.dispatch import local
+from gnomon.triggers import IntervalTrigger
+from tests.engine import blocking
+from tests.engine.conftest import T0
+from tests.engine.polling import eventually
+
+MAYBE_WAIT = python("tests.engine.blocking:maybe_wait")
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def every_10s(first: float) -> IntervalTrigger:
+    return IntervalTrigger(timedelta(seconds=10), at(first))
+
+
+@pytest.fixture
+def ahead(make_scheduler: Callable[..., Scheduler]) -> Scheduler:
+    return make_scheduler(lookahead=1.0)
+
+
+def dispatcher_of(scheduler: Scheduler) -> local.LocalDispatcher:
+    dispatcher = scheduler.dispatcher
+    assert isinstance(dispatcher, local.LocalDispatcher)
+    return dispatcher
+
+
+def fire(scheduler: Scheduler, clock: FakeClock, due: float) -> None:
+    """Claim the fires due by ``due`` a little ahead, then let the clock reach ``due``."""
+    clock.set(at(due - 0.6))
+    scheduler.tick(clock.now())
+    clock.set(at(due))
+    scheduler.dispatcher.recheck()
+
+
+def all_asleep(scheduler: Scheduler) -> None:
+    dispatcher = dispatcher_of(scheduler)
+    eventually(lambda: dispatcher._awake == 0, "the workers to go back to sleep")
+
+
+def test_a_quick_job_runs_in_the_timer_thread_from_its_second_run_on(
+    ahead: Scheduler, clock: FakeClock
+) -> None:
+    ahead.add(every_10s(10), MAYBE_WAIT, id="quick")
+    gate = blocking.gate("quick")
+    for due in (10, 20, 30):
+        all_asleep(ahead)
+        fire(ahead, clock, due)
+        assert gate.wait_entered(due // 10)
+        assert ahead.wait_idle(timeout=10)
+    first, *later = gate.threads
+    assert first.startswith("gnomon-worker-")  # how long it takes is not known yet
+    assert later == ["gnomon-timer", "gnomon-timer"]
+    assert [r.status for r in ahead.runs("quick")] == [RunStatus.SUCCEEDED] * 3
+
+
+def test_a_job_whose_last_run_was_not_quick_runs_on_a_worker(
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local, "QUICK", 0.0)  # no run is quick
+    ahead.add(every_10s(10), MAYBE_WAIT, id="job")
+    for due in (10, 20):
+        all_asleep(ahead)
+        fire(ahead, clock, due)
+        assert ahead.wait_idle(timeout=10)
+    assert all(name.startswith("gnomon-worker-") for name in blocking.gate("job").threads)
+
+
+def test_a_quick_job_that_blocks_in_the_timer_does_not_hold_the_next_fires(
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run blocks in the timer's thread; the scheduler's loop, at its next wake, starts
+    a new timer, which starts the other job's run due meanwhile; the old one ends with its
+    run, and every run is recorded once."""
+    ahead.add(every_10s(10), MAYBE_WAIT, id="stuck")
+    ahead.add(every_10s(10.3), MAYBE_WAIT, id="other")
+    stuck, other = blocking.gate("stuck"), blocking.gate("other")
+
+    def both(first: float) -> None:
+        """Claim the fires at ``first`` and 0.3 s later, then start the first."""
+        all_asleep(ahead)
+        fire(ahead, clock, first)
+
+    for first in (10, 20):  # both quick so far; the second time in the timer
+        both(first)
+        assert stuck.wait_entered(first // 10)
+        all_asleep(ahead)
+        clock.set(at(first + 0.3))
+        ahead.dispatcher.recheck()
+        assert ahead.wait_idle(timeout=10)
+    assert stuck.threads[-1] == other.threads[-1] == "gnomon-timer"
+
+    stuck.hold = True
+    monkeypatch.setattr(local, "STALL", 0.0)  # any run counts as long now
+    both(30)  # "stuck" blocks in the timer
+    assert stuck.wait_entered(3)
+    clock.set(at(30.3))
+    ahead.dispatcher.recheck()  # the timer is busy: nobody looks
+    assert len(other.entered) == 2
+    ahead.tick(clock.now())  # the loop wakes: a new timer takes over
+    assert other.wait_entered(3)
+    assert stuck.running == 1  # still blocked, in the old timer thread
+    stuck.release()
+    assert ahead.wait_idle(timeout=10)
+    dispatcher = dispatcher_of(ahead)
+    eventually(lambda: sum(t.is_alive() for t in dispatcher._timers) == 1, "the old timer to end")
+    statuses = [r.status for r in ahead.runs("stuck")] + [r.status for r in ahead.runs("other")]
+    assert statuses == [RunStatus.SUCCEEDED] * 6
