@@ -124,3 +124,15 @@ def test_a_quick_job_that_blocks_in_the_timer_does_not_hold_the_next_fires(
     eventually(lambda: sum(t.is_alive() for t in dispatcher._timers) == 1, "the old timer to end")
     statuses = [r.status for r in ahead.runs("stuck")] + [r.status for r in ahead.runs("other")]
     assert statuses == [RunStatus.SUCCEEDED] * 6
+
+
+def test_a_job_that_notifies_on_failure_runs_on_a_worker(
+    ahead: Scheduler, clock: FakeClock
+) -> None:
+    """A failure's notification is a network call: never in the timer's thread."""
+    ahead.add(every_10s(10), MAYBE_WAIT, id="noisy", notify_urls=["json://127.0.0.1:9/hook"])
+    for due in (10, 20):
+        all_asleep(ahead)
+        fire(ahead, clock, due)
+        assert ahead.wait_idle(timeout=10)
+    assert all(name.startswith("gnomon-worker-") for name in blocking.gate("noisy").threads)

@@ -322,8 +322,8 @@ class LocalDispatcher:
         if len(self._ready) != 1 or self._awake or self._closing:
             return None
         item, cancel = self._ready[0]
-        if self._last.get(item.run.job_id, QUICK) >= QUICK:
-            return None
+        if self._last.get(item.run.job_id, QUICK) >= QUICK or item.policy.notify_urls:
+            return None  # (a failure's notification is a network call: not in the timer)
         if self._later and self._later[0][0] <= now + QUICK:  # (it would start late)
             return None
         self._ready.popleft()

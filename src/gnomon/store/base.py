@@ -143,20 +143,26 @@ class SqlBase:
         if not self.dialect.pins_connections or getattr(self._pins, "conns", None):
             yield
             return
+        opened: list[Connection] = []
         try:
-            writing = self.engine.connect().execution_options(**{WRITE: True})
-            reading = self.engine.connect()
+            opened.append(self.engine.connect().execution_options(**{WRITE: True}))
+            opened.append(self.engine.connect())
         except SQLAlchemyError:  # (the database is away: each transaction connects anew)
+            self._close_all(opened)
             yield
             return
-        self._pins.conns = (writing, reading)
+        self._pins.conns = tuple(opened)
         try:
             yield
         finally:
             self._pins.conns = None
+            self._close_all(opened)
+
+    @staticmethod
+    def _close_all(connections: list[Connection]) -> None:
+        for conn in connections:
             with contextlib.suppress(SQLAlchemyError):
-                writing.close()
-                reading.close()
+                conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
