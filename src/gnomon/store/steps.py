@@ -56,6 +56,7 @@ class Claimer:
     status: RunStatus = RunStatus.RUNNING  # QUEUED: claimed to be sent to a broker
     claimed: list[rows.ClaimedRun] = field(default_factory=list)
     left_pending: bool = False  # pending runs were recorded and not claimed
+    before: int | None = None  # the newest run id before the step's inserts, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,8 @@ class StepStore(RunStore):
             later = sum(1 for c in claimed if _due_us(c) > now_us)
             room = capacity - (len(claimed) - later)
             claim = Claimer(worker, room, lease, ahead - later, status)
+            if self.dialect.ids_in_commit_order:  # one writer: nothing inserted since
+                claim.before = int(seen or 0)
             result = self._advance_jobs(conn, now, planner, limit, until, claim)
             claimed += claim.claimed
             if claim.left_pending:  # e.g. overlap=skip fires
@@ -231,7 +234,9 @@ class StepStore(RunStore):
                 started_at=started,
                 lease_until=start + lease_us,
             )
-        [(before,)] = MAX_RUN_ID.rows(conn)
+        before = claim.before
+        if before is None:
+            [(before,)] = MAX_RUN_ID.rows(conn)
         self._insert_runs.run(conn, new_runs)
         # Rows of this worker's inserted after ``before`` are these: on SQLite nobody else
         # writes meanwhile; on PostgreSQL other writers' rows carry their own worker id.
