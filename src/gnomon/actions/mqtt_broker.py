@@ -273,9 +273,15 @@ class BrokerSession:
         Raises :class:`BrokerRefused` when the acknowledgement carries a failure reason code.
         """
         info = self.client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
+        what = {0: "the message to be sent", 1: "PUBACK", 2: "PUBCOMP"}[qos]
+        if info.rc == mqtt.MQTT_ERR_NO_CONN and self._lost is not None:
+            # paho queues the packet and wakes its network thread before it looks at the
+            # connection again: the PUBLISH may have gone out, and the connection dropped
+            # before this thread got back (paho 2.2 then answers NO_CONN). So the message may
+            # have reached the broker: the same case as a PUBACK lost with the connection.
+            self.wait(lambda: False, what)  # raises BrokerUnavailable, naming the loss
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise BrokerUnavailable(f"cannot publish to {topic!r}: {mqtt.error_string(info.rc)}")
-        what = {0: "the message to be sent", 1: "PUBACK", 2: "PUBCOMP"}[qos]
         self.wait(lambda: info.mid in self._acks, what)
         code = self._acks[info.mid]
         if code.is_failure:

@@ -302,6 +302,47 @@ def test_broker_killed_before_puback_fails_and_the_retry_succeeds(
     assert sub.get().payload == b"on"
 
 
+class _DropWhilePublishing:
+    """Stands in for paho's wake-up socket during one publish: after paho has queued the
+    PUBLISH and woken its network thread, hold the publishing thread until that PUBLISH has
+    passed the proxy, the broker is dead and paho's network thread has ended. This is the
+    interleaving in which paho 2.2's ``publish`` answers NO_CONN for a message it has sent."""
+
+    def __init__(self, client: mqtt.Client, proxy: HoldingProxy, broker: PrivateBroker) -> None:
+        self.client, self.proxy, self.broker = client, proxy, broker
+        self.real = client._sockpairW  # type: ignore[attr-defined]
+
+    def send(self, data: bytes) -> int:
+        sent = int(self.real.send(data))
+        self.client._sockpairW = self.real  # type: ignore[attr-defined]  # once only
+        assert self.proxy.publish_seen.wait(5), "the PUBLISH never reached the proxy"
+        self.broker.kill()
+        thread = self.client._thread  # type: ignore[attr-defined]
+        if thread is not None:
+            thread.join(5)
+        assert self.client._thread is None, "paho's network thread did not end"  # type: ignore[attr-defined]
+        return sent
+
+
+def test_a_publish_sent_as_the_connection_drops_is_a_lost_puback(
+    private_broker: PrivateBroker, proxy: HoldingProxy, topic: str
+) -> None:
+    """paho may report "not connected" for a PUBLISH that reached the broker: that is a lost
+    PUBACK (the message may have been delivered), not a message that was never sent."""
+    from gnomon.actions.mqtt_broker import BrokerSession, BrokerUnavailable, broker_from_url
+
+    session = BrokerSession(broker_from_url(f"mqtt://127.0.0.1:{proxy.port}"))
+    try:
+        session.connect()
+        session.client._sockpairW = _DropWhilePublishing(  # type: ignore[attr-defined]
+            session.client, proxy, private_broker
+        )
+        with pytest.raises(BrokerUnavailable, match="lost while waiting for PUBACK"):
+            session.publish(topic, b"on", qos=1)
+    finally:
+        session.close()
+
+
 def test_run_timeout_while_the_puback_is_missing(proxy: HoldingProxy, topic: str) -> None:
     config = {"topic": topic, "broker": f"mqtt://127.0.0.1:{proxy.port}"}
     outcome = run(config, make_ctx(timeout=0.5))
