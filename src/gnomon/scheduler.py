@@ -407,9 +407,13 @@ class Scheduler(JobApi):
             if self.clock.wait(self._wake, timeout):
                 self._wake.clear()
                 return
-            self._maintain(self.clock.now())
-            if wake is not None and self.clock.now() >= wake:
+            now = self.clock.now()
+            if wake is not None and now >= wake:
+                # The tick comes now: it maintains, and its first step looks for lost runs
+                # in its own transaction. (Maintaining here first made an idle scheduler
+                # scan for them apart, in a transaction of its own, about once a second.)
                 return
+            self._maintain(now)
 
     def run_for(self, seconds: float) -> None:
         """Run the loop for ``seconds`` (on the scheduler's clock), then stop cleanly: runs

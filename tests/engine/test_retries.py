@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import sys
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from gnomon import FakeClock, RunReason, RunStatus, Scheduler, python, shell
 from gnomon.actions.base import OUTPUT_CAP
 from gnomon.models import Run
+from gnomon.triggers import IntervalTrigger
 from tests.engine import blocking
 from tests.engine.conftest import T0
 
@@ -386,3 +388,48 @@ def test_a_run_longer_than_its_lease_is_kept_by_heartbeats_and_taken_back_when_t
     assert (done.id, done.status, done.worker) == (run.id, RunStatus.SUCCEEDED, "B")
     lost = [e for e in a.events(job_id="long", limit=100) if e.kind == "run.lost"]
     assert len(lost) == 1
+
+
+class PassingClock(FakeClock):
+    """``wait`` lets its timeout pass at once (the clock moves on), unless the event is set."""
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        if event.is_set():
+            return True
+        self.advance(timeout)
+        return False
+
+
+def test_an_idle_loop_looks_for_lost_runs_only_in_its_steps_when_it_ticks_every_second(
+    make_scheduler: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between fires due every second, the loop sleeps until the next tick and then ticks:
+    the tick's first step reads whether any lease lapsed, in its own transaction. The sleep
+    must not scan for lost runs apart first (it did, about once a second, when idle); a
+    lease that lapses is still taken back (the test above)."""
+    clock = PassingClock(T0)
+    scheduler: Scheduler = make_scheduler(clock=clock, recovery_interval=1.0)
+    scheduler.add(
+        IntervalTrigger(timedelta(seconds=1), T0 + timedelta(seconds=1)),
+        python("tests.engine.blocking:record"),
+    )
+    scans: list[object] = []
+    real = scheduler.store.recover_lost_runs
+    monkeypatch.setattr(
+        scheduler.store, "recover_lost_runs", lambda *a: scans.append(a) or real(*a)
+    )
+    steps = []
+    real_step = scheduler.store.step
+
+    def step(*args: object, **kwargs: object) -> object:
+        steps.append(kwargs.get("leases"))
+        return real_step(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scheduler.store, "step", step)
+    for _ in range(10):  # ten seconds of the loop: a tick, then its sleep
+        scheduler.tick()
+        assert scheduler.wait_idle(timeout=10)
+        scheduler._sleep()
+    assert clock.now() >= T0 + timedelta(seconds=9)
+    assert scans == []
+    assert sum(1 for leases in steps if leases) >= 5  # looked for them, in its steps
