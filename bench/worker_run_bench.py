@@ -15,6 +15,7 @@ Two figures, each the median of ``--repeat`` batches of ``--runs`` calls, measur
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -53,6 +54,9 @@ class NullStore:
 
     def checkpoint(self) -> None:
         pass
+
+    def pinned(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def heartbeat(self, ids: Sequence[int], worker: str, until: datetime) -> list[int]:
         return list(ids)
