@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from gnomon.clock import Clock, SystemClock
 from gnomon.dispatch import DispatchContext, Dispatcher, LocalDispatcher
 from gnomon.dispatch.base import stop_cleanly
-from gnomon.errors import InvalidSpec, StoreUnavailable
+from gnomon.errors import ConfigError, InvalidSpec, MigrationError, StoreUnavailable
 from gnomon.events import Event
 from gnomon.events.relay import EventRelay
 from gnomon.events.sinks import sinks_from_settings
@@ -372,6 +372,16 @@ class Scheduler(JobApi):
                 failures += 1
                 delay = min(0.5 * 2 ** min(failures, 4), 5.0)
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+                self.clock.wait(self._stop, delay)
+            except (ConfigError, MigrationError):
+                raise  # this scheduler cannot run as configured: stop, and say why
+            except Exception:
+                # Anything else (a database error that is not an outage, a bug) must not end
+                # the loop in silence while the process, its API and its workers live on:
+                # it is logged with its traceback, and the loop goes on after the same delay.
+                failures += 1
+                delay = min(0.5 * 2 ** min(failures, 4), 5.0)
+                log.exception("scheduler tick failed; retrying in %.1f s", delay)
                 self.clock.wait(self._stop, delay)
 
     def _waiting_for_workers(self) -> bool:

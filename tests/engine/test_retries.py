@@ -433,3 +433,62 @@ def test_an_idle_loop_looks_for_lost_runs_only_in_its_steps_when_it_ticks_every_
     assert clock.now() >= T0 + timedelta(seconds=9)
     assert scans == []
     assert sum(1 for leases in steps if leases) >= 5  # looked for them, in its steps
+
+
+def test_the_loop_logs_an_unexpected_error_and_goes_on(
+    make_scheduler: Callable[..., Scheduler],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tick that fails for a reason other than an outage (a database error, a bug) must not
+    end the scheduler's loop in silence while its process lives on: it is logged, with its
+    traceback, and the loop ticks again after a delay."""
+    clock = PassingClock(T0)
+    scheduler: Scheduler = make_scheduler(clock=clock)
+    scheduler.add(
+        IntervalTrigger(timedelta(seconds=1), T0 + timedelta(seconds=1)),
+        python("tests.engine.blocking:record"),
+        id="job",
+    )
+    real_step = scheduler.store.step
+    failures = iter([RuntimeError("a bug in a step"), RuntimeError("again")])
+
+    def step(*args: object, **kwargs: object) -> object:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        result = real_step(*args, **kwargs)  # type: ignore[arg-type]
+        if result[0].runs:
+            scheduler._stop.set()  # the loop recorded a fire: enough
+        return result
+
+    monkeypatch.setattr(scheduler.store, "step", step)
+    scheduler._stop.clear()
+    loop = threading.Thread(target=scheduler._loop, daemon=True)
+    loop.start()
+    loop.join(10)
+    assert not loop.is_alive()
+    assert scheduler.wait_idle(timeout=10)
+    assert scheduler.runs("job"), "the loop never ticked again"
+    failed = [r for r in caplog.records if "scheduler tick failed" in r.getMessage()]
+    assert len(failed) == 2
+    assert all(r.exc_info is not None for r in failed)
+    assert clock.monotonic() >= 1.5  # it waited (0.5 s, then 1 s) before each new tick
+
+
+def test_a_configuration_error_still_ends_the_loop(
+    make_scheduler: Callable[..., Scheduler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduler that cannot run as configured stops and says why (e.g. its identity is
+    held by another running scheduler): it is not retried for ever."""
+    from gnomon.errors import ConfigError
+
+    scheduler: Scheduler = make_scheduler(clock=PassingClock(T0))
+
+    def refuse(*_a: object, **_k: object) -> object:
+        raise ConfigError("identity 'alpha' is held by another running scheduler")
+
+    monkeypatch.setattr(scheduler.store, "step", refuse)
+    scheduler._stop.clear()
+    with pytest.raises(ConfigError, match="held by another running scheduler"):
+        scheduler._loop()
