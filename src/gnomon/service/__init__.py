@@ -33,16 +33,14 @@ from __future__ import annotations
 from gnomon.destinations import Destination
 from gnomon.retention import PruneReport, Retention
 from gnomon.service.audit import audit_entries, record_audit
-from gnomon.service.backfilling import Backfill, backfill
-from gnomon.service.backfilling import backfill_fires as backfill_fires
+from gnomon.service.backfilling import Backfill, backfill, backfill_fires
 from gnomon.service.counts import count_jobs, fire_counts, job_counts, run_counts, run_totals
 from gnomon.service.destinations import list_destinations, put_destination, remove_destination
-from gnomon.service.device_sync import PAGE as PAGE
-from gnomon.service.device_sync import jobs_under, replace_job
+from gnomon.service.device_sync import PAGE, jobs_under, replace_job
 from gnomon.service.events import latest_events, newest_events, record_events
-from gnomon.service.health import broker_backlog as broker_backlog
-from gnomon.service.health import database_identity as database_identity
 from gnomon.service.health import (
+    broker_backlog,
+    database_identity,
     database_url,
     heartbeats,
     inspect_database,
@@ -83,8 +81,8 @@ from gnomon.service.tokens import (
 from gnomon.store import FinishedRun
 from gnomon.store.admin import AuditEntry, Heartbeat, Scope, TokenInfo
 
-# Imported ``as`` themselves above: public names that ``__all__`` has never listed.
 __all__ = [
+    "PAGE",
     "AuditEntry",
     "Backfill",
     "Destination",
@@ -99,9 +97,12 @@ __all__ = [
     "TokenInfo",
     "audit_entries",
     "backfill",
+    "backfill_fires",
+    "broker_backlog",
     "cancel_run",
     "count_jobs",
     "create_token",
+    "database_identity",
     "database_url",
     "find_runs",
     "fire_counts",

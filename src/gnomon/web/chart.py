@@ -1,6 +1,6 @@
 """The activity charts: runs per minute by outcome (stacked bars) and lateness p50/p99 (lines).
 
-Pure: the minutes of :func:`gnomon.service.run_activity` in, shapes in SVG user units out;
+Pure: the minutes of :func:`gnomon.run_stats.run_activity` in, shapes in SVG user units out;
 the template draws them as inline SVG (no script, no CDN).
 """
 
