@@ -1,6 +1,7 @@
 """The words of the schedule language: weekdays, months, parts of the day, keywords.
 
-The tokenizer is ``tokens.py``, the clauses ``grammar.py``, amounts ``amounts.py``.
+The tokenizer is ``tokens.py``, the grammar ``grammar.py`` (its clauses in ``grammar_*.py``),
+amounts ``amounts.py``.
 """
 
 from __future__ import annotations
