@@ -96,3 +96,59 @@ def test_the_written_in_statements_find_what_the_bound_ones_did(tmp_path: Path) 
             assert LEASE_EXPIRED.rows(conn, {"now": 100}) == []
     finally:
         store.close()
+
+
+def test_run_writes_each_parameter_set_in_order_with_defaults_and_single_columns(
+    tmp_path: Path,
+) -> None:
+    """``Prepared.run`` takes each row's values in the statement's order (in C, with
+    ``itemgetter``); a row that leaves a parameter to its default falls back to it, and a
+    statement of one parameter works as well."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+    meta = MetaData()
+    things = Table(
+        "things",
+        meta,
+        Column("a", Integer),
+        Column("b", String),
+        Column("c", String, default="dflt"),
+    )
+    store = SqlStore(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        with store.engine.begin() as conn:
+            meta.create_all(conn)
+            three = Prepared(insert(things), ["a", "b", "c"])
+            three.run(conn, [{"a": 1, "b": "x", "c": "y"}, {"c": "z", "b": "w", "a": 2}])
+            left = Prepared(insert(things).values(c=bindparam("c", "dflt")), ["a", "b"])
+            left.run(conn, [{"a": 3, "b": "v"}])  # "c" left to its default
+            one = Prepared(insert(things), ["a"])
+            one.run(conn, [{"a": 4}, {"a": 5, "ignored": 0}])
+            found = conn.execute(select(things).order_by(things.c.a)).all()
+    finally:
+        store.close()
+    assert [tuple(r) for r in found] == [
+        (1, "x", "y"),
+        (2, "w", "z"),
+        (3, "v", "dflt"),
+        (4, None, None),  # (a column's own default is SQLAlchemy's, not sqlite3's)
+        (5, None, None),
+    ]
+
+
+def test_finish_values_are_the_outcome_values_under_finishs_names() -> None:
+    from datetime import UTC, datetime
+
+    from gnomon.store.outcomes import finish_values, outcome_values
+    from gnomon.store.rows import FinishedRun
+
+    item = FinishedRun(
+        run_id=7,
+        worker="w",
+        status=RunStatus.FAILED,
+        finished_at=datetime(2026, 1, 1, tzinfo=UTC),
+        result={"n": 1},
+        error="boom",
+        output="out",
+    )
+    assert finish_values(item) == {f"b_{k}": v for k, v in outcome_values(item).items()}

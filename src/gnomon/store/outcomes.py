@@ -61,6 +61,16 @@ def outcome_values(item: rows.FinishedRun) -> dict[str, Any]:
     }
 
 
+_FINISH_NAMES = {k: f"b_{k}" for k in MANY if k not in ("kind", "rest")}
+"""FINISH's parameter for each of :func:`outcome_values`' names: prefixed (a bound parameter
+may not share its name with a column the statement sets)."""
+
+
+def finish_values(item: rows.FinishedRun) -> dict[str, Any]:
+    """:func:`outcome_values` under FINISH's parameter names (no name formatted per outcome)."""
+    return {_FINISH_NAMES[k]: v for k, v in outcome_values(item).items()}
+
+
 def event_values(item: rows.FinishedRun) -> dict[str, str]:
     """The outcome event's kind, and the end of its JSON data after the attempt (FINISH_ONE
     and FINISH_MANY write ``{"attempt":N`` + ``rest``)."""
@@ -103,10 +113,7 @@ class OutcomeStore(SqlBase):
                 (item, held[item.run_id]) for item, ok in zip(finished, accepted, strict=True) if ok
             ]
             if done:
-                FINISH.run(
-                    conn,
-                    [{f"b_{k}": v for k, v in outcome_values(item).items()} for item, _ in done],
-                )
+                FINISH.run(conn, [finish_values(item) for item, _ in done])
             for item, row in done:
                 gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
                 self._finished_events(conn, item, row, retries, new_events)
