@@ -368,20 +368,18 @@ class Scheduler(JobApi):
                 failures = 0
                 if not report.more or self._waiting_for_workers():
                     self._sleep()
-            except StoreUnavailable as exc:
-                failures += 1
-                delay = min(0.5 * 2 ** min(failures, 4), 5.0)
-                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
-                self.clock.wait(self._stop, delay)
             except (ConfigError, MigrationError):
                 raise  # this scheduler cannot run as configured: stop, and say why
-            except Exception:
-                # Anything else (a database error that is not an outage, a bug) must not end
-                # the loop in silence while the process, its API and its workers live on:
-                # it is logged with its traceback, and the loop goes on after the same delay.
+            except Exception as exc:
+                # An outage, or anything else (a database error that is not one, a bug): it
+                # must not end the loop in silence while the process, its API and its
+                # workers live on. Logged (anything else with its traceback); ticked again.
                 failures += 1
                 delay = min(0.5 * 2 ** min(failures, 4), 5.0)
-                log.exception("scheduler tick failed; retrying in %.1f s", delay)
+                if isinstance(exc, StoreUnavailable):
+                    log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+                else:
+                    log.exception("scheduler tick failed; retrying in %.1f s", delay)
                 self.clock.wait(self._stop, delay)
 
     def _waiting_for_workers(self) -> bool:
