@@ -55,6 +55,9 @@ class NullStore:
     def checkpoint(self) -> None:
         pass
 
+    def checkpoint_due(self) -> bool:
+        return False
+
     def pinned(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
 

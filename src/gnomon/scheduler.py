@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -361,6 +362,12 @@ class Scheduler(JobApi):
         log.info("scheduler %s stopped", self.worker_id)
 
     def _loop(self) -> None:
+        try:
+            self._loop_until_stopped()
+        finally:
+            self._sleeping(math.inf)  # nothing may wait for this loop any more
+
+    def _loop_until_stopped(self) -> None:
         failures = 0
         while not self._stop.is_set():
             try:
@@ -380,6 +387,7 @@ class Scheduler(JobApi):
                     log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
                 else:
                     log.exception("scheduler tick failed; retrying in %.1f s", delay)
+                self._sleeping(delay)
                 self.clock.wait(self._stop, delay)
 
     def _waiting_for_workers(self) -> bool:
@@ -412,6 +420,10 @@ class Scheduler(JobApi):
                 timeout = self.poll
             else:
                 timeout = min(self.poll, max(0.0, (wake - now).total_seconds()))
+            # It wakes for a tick (work falls due), or only to look (the poll, a replica's
+            # held jobs, workers that will wake it).
+            due = wake is not None and now < wake and (wake - now).total_seconds() <= timeout
+            self._sleeping(timeout, tick=due)
             if self.clock.wait(self._wake, timeout):
                 self._wake.clear()
                 return
@@ -422,6 +434,14 @@ class Scheduler(JobApi):
                 # scan for them apart, in a transaction of its own, about once a second.)
                 return
             self._maintain(now)
+
+    def _sleeping(self, seconds: float, *, tick: bool = False) -> None:
+        """Tell the dispatcher that the loop sleeps for up to ``seconds``, then ticks
+        (``tick``: work falls due) or only looks (its optional ``sleeping``: work it leaves
+        to the loop's next wake would wait that long)."""
+        sleeping = getattr(self._dispatcher, "sleeping", None)
+        if sleeping is not None:
+            sleeping(seconds, tick=tick)
 
     def run_for(self, seconds: float) -> None:
         """Run the loop for ``seconds`` (on the scheduler's clock), then stop cleanly: runs

@@ -1,4 +1,7 @@
-"""The recorder's WAL checkpoints: fewer while the log stays small, every call once it grows."""
+"""The recorder's WAL checkpoints: fewer while the log stays small, every call once it grows.
+
+The recorder calls about once a second; here each call comes one (fake) second after the
+last."""
 
 from __future__ import annotations
 
@@ -20,8 +23,19 @@ def store(tmp_path: Path) -> SqlStore:
 
 
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
-    """Patch the dialect's checkpoint to record the log size each real one found."""
+    """Patch the dialect's checkpoint to record the log size each real one found, and the
+    store's clock to move on by a second at each call of ``SqlStore.checkpoint``."""
     found: list[int | None] = []
+    seconds = itertools.count(1000)
+    now = [0.0]
+    monkeypatch.setattr(base, "_monotonic", lambda: now[0])
+    real_call = SqlStore.checkpoint
+
+    def call(self: SqlStore) -> None:
+        now[0] = float(next(seconds))
+        real_call(self)
+
+    monkeypatch.setattr(SqlStore, "checkpoint", call)
     real = SqliteDialect.checkpoint
 
     def checkpoint(self: SqliteDialect, engine: Engine) -> int | None:
@@ -68,7 +82,7 @@ def test_a_large_log_brings_the_checkpoint_back_to_every_call(
         store.checkpoint()
     assert len(found) == 3
     write(store, 2000)  # thousands of pages
-    for _ in range(base.MAX_CHECKPOINT_EVERY):  # the skipped calls left, then a real one
+    for _ in range(int(base.MAX_CHECKPOINT_EVERY)):  # the skipped calls left, then a real one
         store.checkpoint()
         if len(found) == 4:
             break
@@ -77,4 +91,28 @@ def test_a_large_log_brings_the_checkpoint_back_to_every_call(
     write(store, 2000)
     store.checkpoint()  # the very next call checkpoints again
     assert len(found) == 5
+    store.close()
+
+
+def test_a_checkpoint_is_due_exactly_when_a_call_would_run_one(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``checkpoint_due`` says whether a call now would checkpoint: the recorder's thread is
+    woken for a checkpoint only then (the scheduler's loop asks)."""
+    now = [0.0]
+    monkeypatch.setattr(base, "_monotonic", lambda: now[0])
+    ran: list[float] = []
+    real = SqliteDialect.checkpoint
+
+    def checkpoint(self: SqliteDialect, engine: Engine) -> int | None:
+        ran.append(now[0])
+        return real(self, engine)
+
+    monkeypatch.setattr(SqliteDialect, "checkpoint", checkpoint)
+    for now[0] in (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0):
+        write(store, 1)  # a small log: 1 s, then 2 s, then 4 s between checkpoints
+        due, before = store.checkpoint_due(), len(ran)
+        store.checkpoint()
+        assert due == (len(ran) > before), f"at {now[0]} s"
+    assert ran == [0.0, 1.0, 3.0, 7.0]
     store.close()

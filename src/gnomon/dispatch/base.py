@@ -91,7 +91,11 @@ class Dispatcher(Protocol):
 
     # Optional: ``watch(self) -> None``, called each time the scheduler's loop wakes (at
     # least every ``poll`` seconds), for a dispatcher that must look after its own threads
-    # (LocalDispatcher: a timer stuck in a run it started itself is replaced).
+    # or has work for the loop's thread (LocalDispatcher: a timer stuck in a run it started
+    # itself is replaced; outcomes left to the loop are recorded). And
+    # ``sleeping(self, seconds: float, *, tick: bool) -> None``, called before the loop
+    # sleeps for up to ``seconds`` (inf: the loop ends), after which it ticks (``tick``:
+    # work falls due) or only looks: until when work left to the loop would wait.
 
     def in_flight(self) -> list[int]:
         """Ids of runs handed over whose outcome is not recorded yet."""

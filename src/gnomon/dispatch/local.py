@@ -329,10 +329,23 @@ class LocalDispatcher:
         self._ready.popleft()
         return item, cancel
 
+    def sleeping(self, seconds: float, *, tick: bool = False) -> None:
+        """Called before the scheduler's loop sleeps for up to ``seconds`` (inf: it stops),
+        after which it ticks (``tick``) or only looks: outcomes may wait for it if it wakes
+        soon enough (see :meth:`OutcomeRecorder.loop_sleeps`)."""
+        if self._recorder is None:
+            return
+        with self._lock:  # the last run's outcome waits for nothing more: not for the loop
+            quiet = not self._more_coming((), self._recorder.linger)
+        self._recorder.loop_sleeps(seconds, tick=tick, quiet=quiet)
+
     def watch(self) -> None:
-        """Called whenever the scheduler's loop wakes: if the timer has been running a run
+        """Called whenever the scheduler's loop wakes: record the outcomes left to it
+        (:meth:`OutcomeRecorder.record_waiting`); if the timer has been running a run
         itself (:meth:`_inline_locked`) for longer than :data:`STALL` while runs wait for
         their due time, start a new timer; the old one ends with its run."""
+        if self._recorder is not None:
+            self._recorder.record_waiting()
         since = self._inline_since
         if since is None or time.monotonic() - since < STALL:
             return
@@ -475,8 +488,12 @@ class LocalDispatcher:
             self._busy -= 1
             hungry = self._hungry()
             # The recorder lingers for more outcomes while runs are in flight or due soon;
-            # when this was the last of them, it records now (it does not poll).
-            quiet = item.run.id in self._queued or not self._more_coming((), recorder.linger)
+            # when this was the last of them, it records now (it does not poll), unless the
+            # scheduler's loop records it within a second (OutcomeRecorder.loop_sleeps).
+            quiet = item.run.id in self._queued or not (
+                self._more_coming((), recorder.linger)
+                or recorder.loop_ticks_within_locked(recorder.linger)
+            )
         if quiet:
             recorder.hurry()
         if hungry:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -32,9 +33,10 @@ log = logging.getLogger(__name__)
 
 SMALL_WAL_FRAMES = 1000
 """A write-ahead log of fewer pages (4 MB) than this is folded back less often."""
-MAX_CHECKPOINT_EVERY = 16
-"""At most one checkpoint per this many calls of :meth:`SqlBase.checkpoint` (the recorder's
-~1 s cadence: every ~16 s while the log stays small)."""
+MAX_CHECKPOINT_EVERY = 16.0
+"""Seconds between two checkpoints at most while the log stays small (see
+:meth:`SqlBase.checkpoint`)."""
+_monotonic = time.monotonic  # (tests drive the checkpoints' cadence with their own)
 
 
 class SqlBase:
@@ -46,7 +48,8 @@ class SqlBase:
         self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
         self._writer = self.dialect.writer_lock()
         self._pins = threading.local()  # a pinned thread's (writing, reading) connections
-        self._checkpoint_every = self._checkpoint_skip = 0  # see checkpoint()
+        self._checkpoint_every = 0.0  # seconds (see checkpoint())
+        self._checkpoint_next = 0.0  # _monotonic() from which a checkpoint may run
         if migrate:
             upgrade_schema(self.engine)
         # The scheduler's hot statements, built once (see gnomon.store.prepared).
@@ -96,6 +99,10 @@ class SqlBase:
         self._held = self.dialect.wait_locked(self._held, runs)
         self._start = Prepared(START)
 
+    def checkpoint_due(self) -> bool:
+        """Would :meth:`checkpoint` do anything now? (Not while a small log waits.)"""
+        return _monotonic() >= self._checkpoint_next
+
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log back into the database file, without waiting.
 
@@ -103,22 +110,23 @@ class SqlBase:
         a step: left to autocheckpoint, it runs inside whichever commit crosses the WAL size
         limit (a scheduler step, for ~0.1-0.3 s). A no-op on other databases.
 
-        The recorder calls this every second or so. A checkpoint that finds a small log
-        (under :data:`SMALL_WAL_FRAMES`) makes the next ones skip calls, twice as many each
-        time up to :data:`MAX_CHECKPOINT_EVERY`: a checkpoint costs two ``fsync`` calls
-        however little it copies, and while few fires are due it copied a few dozen pages a
-        second (~5% of an idle scheduler's CPU). A large log brings it back to every call.
+        The recorder calls this every second or so, when :meth:`checkpoint_due`. A
+        checkpoint that finds a small log (under :data:`SMALL_WAL_FRAMES`) makes the next
+        one wait, twice as long each time (1, 2, 4 … s) up to :data:`MAX_CHECKPOINT_EVERY`:
+        a checkpoint costs two ``fsync`` calls however little it copies, and while few fires
+        are due it copied a few dozen pages a second (~5% of an idle scheduler's CPU). A
+        large log brings it back to every call.
         """
-        if self._checkpoint_skip > 0:
-            self._checkpoint_skip -= 1
+        if not self.checkpoint_due():
             return
         with driver_errors():
             frames = self.dialect.checkpoint(self.engine)
         if frames is not None and frames < SMALL_WAL_FRAMES:
-            self._checkpoint_every = min(max(1, self._checkpoint_every * 2), MAX_CHECKPOINT_EVERY)
+            self._checkpoint_every = min(max(1.0, self._checkpoint_every * 2), MAX_CHECKPOINT_EVERY)
         else:
-            self._checkpoint_every = 1
-        self._checkpoint_skip = self._checkpoint_every - 1
+            self._checkpoint_every = 0.0
+        # (A little early: a caller's own cadence of ~1 s must not miss it by a hair.)
+        self._checkpoint_next = _monotonic() + max(0.0, self._checkpoint_every - 0.1)
 
     def listen(self, callback: Callable[[], None]) -> Subscription | None:
         """Call ``callback`` when another process commits a change that may move the next

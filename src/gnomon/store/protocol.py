@@ -217,6 +217,11 @@ class Store(Protocol):
     def checkpoint(self) -> None:
         """Housekeeping between batches, off the scheduler's path (SQLite: a WAL checkpoint)."""
 
+    def checkpoint_due(self) -> bool:
+        """Would :meth:`checkpoint` do anything now? (The recorder's thread is woken for it
+        only then.)"""
+        return False
+
     def pinned(self) -> AbstractContextManager[None]:
         """Within it, the calling thread may keep connections of its own between
         transactions (a thread that runs them all its life); a no-op by default."""
