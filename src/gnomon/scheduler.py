@@ -362,33 +362,30 @@ class Scheduler(JobApi):
         log.info("scheduler %s stopped", self.worker_id)
 
     def _loop(self) -> None:
+        failures = 0
         try:
-            self._loop_until_stopped()
+            while not self._stop.is_set():
+                try:
+                    report = self.tick()
+                    failures = 0
+                    if not report.more or self._waiting_for_workers():
+                        self._sleep()
+                except (ConfigError, MigrationError):
+                    raise  # this scheduler cannot run as configured: stop, and say why
+                except Exception as exc:
+                    # An outage, or anything else (a database error that is not one, a bug):
+                    # it must not end the loop in silence while the process, its API and its
+                    # workers live on. Logged (anything else with its traceback); ticked again.
+                    failures += 1
+                    delay = min(0.5 * 2 ** min(failures, 4), 5.0)
+                    if isinstance(exc, StoreUnavailable):
+                        log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+                    else:
+                        log.exception("scheduler tick failed; retrying in %.1f s", delay)
+                    self._sleeping(delay)
+                    self.clock.wait(self._stop, delay)
         finally:
             self._sleeping(math.inf)  # nothing may wait for this loop any more
-
-    def _loop_until_stopped(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            try:
-                report = self.tick()
-                failures = 0
-                if not report.more or self._waiting_for_workers():
-                    self._sleep()
-            except (ConfigError, MigrationError):
-                raise  # this scheduler cannot run as configured: stop, and say why
-            except Exception as exc:
-                # An outage, or anything else (a database error that is not one, a bug): it
-                # must not end the loop in silence while the process, its API and its
-                # workers live on. Logged (anything else with its traceback); ticked again.
-                failures += 1
-                delay = min(0.5 * 2 ** min(failures, 4), 5.0)
-                if isinstance(exc, StoreUnavailable):
-                    log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
-                else:
-                    log.exception("scheduler tick failed; retrying in %.1f s", delay)
-                self._sleeping(delay)
-                self.clock.wait(self._stop, delay)
 
     def _waiting_for_workers(self) -> bool:
         """Are the due runs left over waiting only for this process's workers? They wake
@@ -403,7 +400,7 @@ class Scheduler(JobApi):
             wake = known or self.store.next_wakeup(
                 after=self._ticked_at, until=self._ticked_until, seen_run=self._seen_run
             )
-            known = None
+            known, due = None, False
             now = self.clock.now()
             if wake is not None and wake <= now and self._starved:
                 # Due runs wait for this process's workers, which wake the loop when they
@@ -418,11 +415,9 @@ class Scheduler(JobApi):
                 timeout = min(self.poll, HELD_RETRY)
             elif wake is None:
                 timeout = self.poll
-            else:
-                timeout = min(self.poll, max(0.0, (wake - now).total_seconds()))
-            # It wakes for a tick (work falls due), or only to look (the poll, a replica's
-            # held jobs, workers that will wake it).
-            due = wake is not None and now < wake and (wake - now).total_seconds() <= timeout
+            else:  # then it ticks (work falls due), or only looks (the poll)
+                left = (wake - now).total_seconds()
+                timeout, due = min(self.poll, left), left <= self.poll
             self._sleeping(timeout, tick=due)
             if self.clock.wait(self._wake, timeout):
                 self._wake.clear()
@@ -436,9 +431,8 @@ class Scheduler(JobApi):
             self._maintain(now)
 
     def _sleeping(self, seconds: float, *, tick: bool = False) -> None:
-        """Tell the dispatcher that the loop sleeps for up to ``seconds``, then ticks
-        (``tick``: work falls due) or only looks (its optional ``sleeping``: work it leaves
-        to the loop's next wake would wait that long)."""
+        """The dispatcher's optional ``sleeping``: the loop sleeps up to ``seconds``, then
+        ticks (``tick``) or only looks; work left to its next wake waits that long."""
         sleeping = getattr(self._dispatcher, "sleeping", None)
         if sleeping is not None:
             sleeping(seconds, tick=tick)
