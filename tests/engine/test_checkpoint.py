@@ -116,3 +116,16 @@ def test_a_checkpoint_is_due_exactly_when_a_call_would_run_one(
         assert due == (len(ran) > before), f"at {now[0]} s"
     assert ran == [0.0, 1.0, 3.0, 7.0]
     store.close()
+
+
+def test_no_checkpoint_is_ever_due_on_postgresql(postgres_databases: object) -> None:
+    """PostgreSQL has no log of the process's own to fold back: the recorder's thread is
+    never woken for a checkpoint there."""
+    url = postgres_databases.shared_empty()  # type: ignore[attr-defined]
+    store = SqlStore(url)
+    try:
+        assert not store.checkpoint_due()
+        store.checkpoint()
+        assert not store.checkpoint_due()
+    finally:
+        store.close()

@@ -100,8 +100,9 @@ class SqlBase:
         self._start = Prepared(START)
 
     def checkpoint_due(self) -> bool:
-        """Would :meth:`checkpoint` do anything now? (Not while a small log waits.)"""
-        return _monotonic() >= self._checkpoint_next
+        """Would :meth:`checkpoint` do anything now? (Not while a small log waits; never on
+        a database without a log of its own to fold back.)"""
+        return self.dialect.checkpoints and _monotonic() >= self._checkpoint_next
 
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log back into the database file, without waiting.

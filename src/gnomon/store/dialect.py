@@ -141,6 +141,9 @@ class Dialect:
     """Whether a thread that runs transactions all its life (the scheduler's loop, the
     recorder) keeps connections of its own instead of taking one from the pool for each (see
     :meth:`SqlBase.pinned`)."""
+    checkpoints: ClassVar[bool] = False
+    """Whether :meth:`checkpoint` does anything (a write-ahead log of the process's own to
+    fold back): if not, the recorder is never woken for it."""
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         """Keyword arguments of ``create_engine`` for ``url``."""
@@ -261,6 +264,7 @@ class SqliteDialect(Dialect):
     # A connection of the pool costs ~25 us per transaction to take and give back (~100 us
     # with cold caches, as in an idle scheduler); a file database has no server to lose it.
     pins_connections = True
+    checkpoints = True
 
     def engine_options(self, url: URL) -> dict[str, Any]:
         database = url.database or ""
