@@ -140,6 +140,8 @@ class Server:
             per_minute = 60 / max(report["wall"], 1e-9)
             shown = {k: round(v * per_minute, 3) for k, v in report["threads"].items() if v}
             print(f"  threads, CPU s per minute: {shown}", flush=True)
+            wakes = {k: round(v * per_minute) for k, v in report.get("wakes", {}).items() if v}
+            print(f"  threads, times on a CPU per minute: {wakes}", flush=True)
         return report
 
     def fires(self, since: float, before: float) -> tuple[list[float], int, int]:

@@ -183,6 +183,27 @@ def _apply_misfire(
     return keep + on_time, late[: len(late) - len(keep)]
 
 
+def _quick_plan(
+    trigger: Trigger, policy: Policy, first: datetime, now: datetime, horizon: datetime
+) -> FirePlan | None:
+    """:func:`plan_fires` in the common case, on every fire of a busy scheduler, or None: no
+    fire can be late (the first is within the grace period), there is no jitter, and each
+    fire runs as it falls due (an overlap policy planned ahead). The same plan as the general
+    path, without its lists and splits (a third of a step's planning)."""
+    if policy.jitter or policy.overlap not in AHEAD:
+        return None
+    if now - first > timedelta(seconds=policy.grace):
+        return None
+    fires: list[Fire] = []
+    fire: datetime | None = first
+    while fire is not None and fire <= horizon:
+        if len(fires) >= MAX_LISTED_FIRES:
+            return None  # a backlog: the general path lists its ends and counts the rest
+        fires.append(Fire(fire, fire, RunStatus.PENDING))
+        fire = trigger.next_after(fire)
+    return FirePlan(fires, fire, 0, False)
+
+
 def plan_fires(
     *,
     job_id: str,
@@ -201,7 +222,11 @@ def plan_fires(
     planned ahead of time, as pending runs due when they fall due; lateness is still judged
     at ``now``, so a fire planned ahead is never late.
     """
-    listed, more, upcoming = due_fires(trigger, next_fire_at, max(now, until or now))
+    horizon = max(now, until or now)
+    quick = _quick_plan(trigger, policy, next_fire_at, now, horizon)
+    if quick is not None:
+        return quick
+    listed, more, upcoming = due_fires(trigger, next_fire_at, horizon)
     to_run, missed = _apply_misfire(listed, now, policy)
     out = [Fire(f, f, RunStatus.MISSED) for f in missed]
     statuses = _overlap_statuses(len(to_run), unfinished_runs, policy.overlap)

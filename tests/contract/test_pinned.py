@@ -70,9 +70,44 @@ def test_transactions_nested_in_a_pinned_thread_each_get_a_connection(store: Sql
 
 def test_pinned_inside_pinned_changes_nothing(store: SqlStore) -> None:
     with store.pinned():
-        kept = getattr(store._pins, "conns", None)
+        kept = getattr(store._pins, "reader", None)
         with store.pinned():
-            assert getattr(store._pins, "conns", None) is kept
-        assert getattr(store._pins, "conns", None) is kept  # the inner one closed nothing
+            assert getattr(store._pins, "reader", None) is kept
+        assert getattr(store._pins, "reader", None) is kept  # the inner one closed nothing
         store.last_run_id()
-    assert getattr(store._pins, "conns", None) is None
+    assert getattr(store._pins, "reader", None) is None
+
+
+def test_pinned_threads_write_on_one_shared_connection_closed_after_the_last(
+    store: SqlStore,
+) -> None:
+    """SQLite empties a connection's page cache when another connection has written since its
+    last transaction: the loop's and the recorder's writes share one connection, and any
+    other thread's write meanwhile goes through it too (all under the writer lock)."""
+    store.add_jobs([make_job("a")])
+    used: list[object] = []
+    inside, leave = threading.Event(), threading.Event()
+
+    def pinned_writer() -> None:
+        with store.pinned():
+            with store._write() as conn:
+                used.append(conn)
+            inside.set()
+            leave.wait(10)
+
+    other = threading.Thread(target=pinned_writer)
+    other.start()
+    assert inside.wait(10)
+    with store.pinned(), store._write() as conn:
+        used.append(conn)
+    with store._write() as conn:  # a thread that is not pinned, while one is
+        used.append(conn)
+    leave.set()
+    other.join(10)
+    if store.dialect.pins_connections:
+        assert used[0] is used[1] is used[2]
+    else:  # PostgreSQL: a pooled connection per transaction, as ever
+        assert store.engine.pool.checkedout() == 0
+    store.add_run("a", T0, T0, RunReason.MANUAL)  # after the last: the pool again
+    assert store._shared is None
+    assert store.engine.pool.checkedout() == 0

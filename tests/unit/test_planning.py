@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from gnomon.models import ActionSpec, Misfire, Overlap, Policy, RunStatus
 from gnomon.planning import (
     MAX_LISTED_FIRES,
     Fire,
+    FirePlan,
     backoff_delay,
     due_fires,
     jitter_delay,
@@ -328,3 +330,50 @@ def test_the_planner_looks_ahead_only_for_jobs_whose_overlap_allows_it() -> None
         (Overlap.REPLACE, 1),
     ]:
         assert len(plan(job(overlap), 0).fires) == fires, overlap
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    interval=st.sampled_from([0.5, 1, 7, 10, 3600]),
+    first=st.floats(min_value=0, max_value=100),
+    now=st.floats(min_value=0, max_value=5000),
+    ahead=st.sampled_from([None, 0.5, 1, 30, 20_000]),
+    grace=st.sampled_from([0, 1, 60, 1e6]),
+    overlap=st.sampled_from(list(Overlap)),
+    misfire=st.sampled_from(list(Misfire)),
+    jitter=st.sampled_from([0.0, 0.5]),
+    unfinished=st.integers(min_value=0, max_value=2),
+)
+def test_the_common_case_plans_exactly_what_the_general_path_plans(
+    interval: float,
+    first: float,
+    now: float,
+    ahead: float | None,
+    grace: float,
+    overlap: Overlap,
+    misfire: Misfire,
+    jitter: float,
+    unfinished: int,
+) -> None:
+    """plan_fires' short path (no fire late, no jitter, planned ahead) is only a shortcut:
+    whatever the case, it plans the fires, statuses, due times and next fire of the general
+    path (including past MAX_LISTED_FIRES, where it hands over)."""
+    policy = Policy(grace=grace, overlap=overlap, misfire=misfire, jitter=jitter)
+    start, moment = at(first), at(max(first, now))
+    until = None if ahead is None else moment + timedelta(seconds=ahead)
+    trigger = every(interval, first)
+
+    def planned() -> FirePlan:
+        return plan_fires(
+            job_id="job",
+            trigger=trigger,
+            policy=policy,
+            next_fire_at=start,
+            now=moment,
+            unfinished_runs=unfinished,
+            until=until,
+        )
+
+    quick = planned()
+    with patch("gnomon.planning._quick_plan", return_value=None):
+        assert planned() == quick

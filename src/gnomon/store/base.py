@@ -47,7 +47,11 @@ class SqlBase:
         self.dialect = dialect_of(self.engine)
         self.url = redact_text(self.engine.url.render_as_string(hide_password=True))
         self._writer = self.dialect.writer_lock()
-        self._pins = threading.local()  # a pinned thread's (writing, reading) connections
+        self._pins = threading.local()  # a pinned thread's reading connection
+        # The writing connection the pinned threads share (SQLite), used under self._writer,
+        # and how many pinned threads hold it (see pinned).
+        self._shared: Connection | None = None
+        self._sharing = 0
         self._checkpoint_every = 0.0  # seconds (see checkpoint())
         self._checkpoint_next = 0.0  # _monotonic() from which a checkpoint may run
         if migrate:
@@ -144,28 +148,47 @@ class SqlBase:
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
-        """Within it, this thread's transactions use connections of its own (one to write,
-        one to read), kept open, instead of taking one from the pool for each: for a thread
-        that runs transactions all its life, such as the scheduler's loop and the recorder.
-        Only where the dialect says so (:attr:`Dialect.pins_connections`: SQLite); a no-op
-        elsewhere, and inside another ``pinned``."""
-        if not self.dialect.pins_connections or getattr(self._pins, "conns", None):
+        """Within it, this thread's transactions use kept connections instead of taking one
+        from the pool for each: for a thread that runs transactions all its life, such as the
+        scheduler's loop and the recorder. It reads on a connection of its own; it writes —
+        as every thread of the process does meanwhile — on one writing connection the pinned
+        threads share, under the writer lock that serialises this process's writes anyway.
+
+        Shared, because SQLite empties a connection's page cache whenever another connection
+        has written since its last transaction: the loop's steps and the recorder's batches
+        on connections of their own each began with a cold cache, which cost a step ~15%
+        more per fire (bench/step_bench.py with the outcomes recorded on another
+        connection: 27.5-28.0 against 23.6-24.7 µs). Only where the dialect says so
+        (:attr:`Dialect.pins_connections`: SQLite); a no-op elsewhere, and inside another
+        ``pinned``."""
+        if not self.dialect.pins_connections or getattr(self._pins, "reader", None):
             yield
             return
-        opened: list[Connection] = []
         try:
-            opened.append(self.engine.connect().execution_options(**{WRITE: True}))
-            opened.append(self.engine.connect())
+            reader = self.engine.connect()
         except SQLAlchemyError:  # (the database is away: each transaction connects anew)
-            self._close_all(opened)
             yield
             return
-        self._pins.conns = tuple(opened)
+        try:
+            with self._writer:
+                if self._shared is None:
+                    self._shared = self.engine.connect().execution_options(**{WRITE: True})
+                self._sharing += 1
+        except SQLAlchemyError:
+            self._close_all([reader])
+            yield
+            return
+        self._pins.reader = reader
         try:
             yield
         finally:
-            self._pins.conns = None
-            self._close_all(opened)
+            self._pins.reader = None
+            with self._writer:
+                self._sharing -= 1
+                last, shared = not self._sharing, self._shared
+                if last:
+                    self._shared = None
+            self._close_all([reader, *([shared] if last and shared is not None else [])])
 
     @staticmethod
     def _close_all(connections: list[Connection]) -> None:
@@ -176,15 +199,16 @@ class SqlBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A write transaction: queued on the dialect's writer lock (SQLite: one writer per
-        database), begun as a writer (``BEGIN IMMEDIATE``), committed at the end."""
-        pinned = getattr(self._pins, "conns", None)
-        with driver_errors():
-            if pinned is not None and not pinned[0].in_transaction():  # (else: nested)
-                with self._writer, pinned[0].begin():
-                    yield pinned[0]
+        database), begun as a writer (``BEGIN IMMEDIATE``), committed at the end; on the
+        pinned threads' shared connection while there is one (see :meth:`pinned`)."""
+        with driver_errors(), self._writer:
+            shared = self._shared
+            if shared is not None:
+                with shared.begin():
+                    yield shared
                 return
             conn_ = self.engine.connect().execution_options(**{WRITE: True})
-            with self._writer, conn_ as conn, conn.begin():
+            with conn_ as conn, conn.begin():
                 yield conn
 
     @contextmanager
@@ -201,10 +225,10 @@ class SqlBase:
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A read-only transaction; never blocks writers."""
-        pinned = getattr(self._pins, "conns", None)
-        if pinned is not None and not pinned[1].in_transaction():  # (else: nested)
-            with driver_errors(), pinned[1].begin():
-                yield pinned[1]
+        reader = getattr(self._pins, "reader", None)
+        if reader is not None and not reader.in_transaction():  # (else: nested)
+            with driver_errors(), reader.begin():
+                yield reader
             return
         with driver_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
