@@ -23,7 +23,8 @@ repetition, the load average printed before and after each run. The peers run in
 their own, ``bench/.peers-venv``, made from ``bench/requirements.txt`` on first use (again
 when that file changes); ``bench/apscheduler_run.py`` and ``bench/huey_run.py`` say how each
 is measured. Then one table: per workload, each one's medians and the ratio gnomon / peer of
-every figure (``--json`` writes it).
+every figure (``--json`` writes it). ``--against apscheduler-memory`` (comma-separated):
+only those peers (APScheduler's SQLite store takes minutes per burst).
 """
 
 from __future__ import annotations
@@ -395,16 +396,23 @@ def format_side_by_side(table: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def run_peers(
-    workload: str, times: int, window: float, sizes: list[int], workdir: Path
+    workload: str,
+    times: int,
+    window: float,
+    sizes: list[int],
+    workdir: Path,
+    against: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The side by side runs; ``against``: only these peers (all by default)."""
+    contenders = ["gnomon", *(against or PEERS)]
     python = peers_python()
     print(f"  peers' venv: {python}", flush=True)
     runs: dict[str, dict[str, list[dict[str, float]]]] = {}
 
     def rounds(key: str, ours: Callable[[], dict[str, float]], kind: str, size: int) -> None:
-        runs[key] = {name: [] for name in CONTENDERS}
+        runs[key] = {name: [] for name in contenders}
         for i in range(times):
-            order = CONTENDERS if i % 2 == 0 else CONTENDERS[::-1]
+            order = contenders if i % 2 == 0 else contenders[::-1]
             for name in order:
                 before = load()
                 result = (
@@ -462,6 +470,11 @@ def main() -> None:
         help="run APScheduler and huey side by side (bench/.peers-venv)",
     )
     parser.add_argument(
+        "--against",
+        default=None,
+        help=f"with --peers, only these (comma-separated: {', '.join(PEERS)})",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=None,
@@ -483,7 +496,10 @@ def main() -> None:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         if args.peers:
-            table = run_peers(args.workload, times, window, sizes, workdir)
+            against = args.against.split(",") if args.against else None
+            if against and not set(against) <= set(PEERS):
+                parser.error(f"--against: one of {', '.join(PEERS)}")
+            table = run_peers(args.workload, times, window, sizes, workdir, against)
             print(f"\nload at the end {load()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
             if args.json:
                 args.json.write_text(json.dumps(table, indent=2) + "\n")
