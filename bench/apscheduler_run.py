@@ -23,7 +23,6 @@ figures last (named as ``run.py`` names gnomon's; see ``peer_common.py``).
 from __future__ import annotations
 
 import pickle  # noqa: TID251 (APScheduler's own job store rows are pickles)
-import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.peer_common import (
     LEDGER,
     burst_figures,
+    copy_written,
     cpu,
     creation_lead,
     emit,
@@ -198,7 +198,7 @@ def idle(
         if not template.exists():
             make_template(template, size)
         db = fresh(workdir, "idle")
-        shutil.copyfile(template, db)
+        copy_written(template, db)
     sched = scheduler(store, db)
     sched.start(paused=True)
     if store == "memory":

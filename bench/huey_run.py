@@ -26,7 +26,6 @@ last (named as ``run.py`` names gnomon's; see ``peer_common.py``).
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -41,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.peer_common import (
     LEDGER,
     burst_figures,
+    copy_written,
     cpu,
     creation_lead,
     emit,
@@ -173,7 +173,7 @@ def idle(workdir: Path, size: int, template: Path, duration: float = 60.0) -> di
     if not template.exists():
         make_template(template, size)
     db = fresh(workdir, "idle")
-    shutil.copyfile(template, db)
+    copy_written(template, db)
     bench = Bench(db)
     bench.start()
     LEDGER.reset()
