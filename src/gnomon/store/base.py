@@ -183,12 +183,13 @@ class SqlBase:
             yield
         finally:
             self._pins.reader = None
-            with self._writer:
+            closing = [reader]
+            with self._writer:  # the last pinned thread out closes the shared connection
                 self._sharing -= 1
-                last, shared = not self._sharing, self._shared
-                if last:
+                if not self._sharing and self._shared is not None:
+                    closing.append(self._shared)
                     self._shared = None
-            self._close_all([reader, *([shared] if last and shared is not None else [])])
+            self._close_all(closing)
 
     @staticmethod
     def _close_all(connections: list[Connection]) -> None:

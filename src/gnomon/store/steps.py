@@ -295,6 +295,7 @@ class StepStore(RunStore):
                     "job_id": job.id,
                     "scheduled_for": scheduled_us,
                     "attempt": 1,
+                    # (one instant, one conversion: a fire without jitter is due as planned)
                     "due_at": scheduled_us
                     if fire.due_at is fire.scheduled_for
                     else to_micros(fire.due_at),
