@@ -7,6 +7,7 @@ host (and so needs the ``admin`` scope); every face that creates or changes jobs
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
@@ -30,6 +31,9 @@ _BUILTIN = {
     "celery": "gnomon.actions.celery_task:CeleryAction",
 }
 _loaded: dict[str, Action] = {}
+# One thread loads a kind; the others wait for it instead of doing the same work (re-entrant:
+# an action's module may look up another kind while it is imported).
+_loading = threading.RLock()
 
 
 def _load(ref: str) -> Action:
@@ -54,20 +58,29 @@ def known_kinds() -> dict[str, str]:
 
 
 def get_action(kind: str) -> Action:
-    """The action for ``kind``; raises :class:`InvalidAction` if no such kind exists."""
-    if kind in _loaded:
-        return _loaded[kind]
-    kinds = known_kinds()
-    if kind not in kinds:
-        raise InvalidAction(
-            f"unknown action kind {kind!r}; known kinds: {', '.join(sorted(kinds))}"
-        )
-    try:
-        action = _load(kinds[kind])
-    except Exception as exc:
-        raise InvalidAction(f"action kind {kind!r} could not be loaded: {exc}") from exc
-    _loaded[kind] = action
-    return action
+    """The action for ``kind``; raises :class:`InvalidAction` if no such kind exists.
+
+    A built-in kind is loaded without reading the installed packages' entry points (a plugin
+    cannot replace one: see :func:`known_kinds`). That read costs tens of milliseconds of CPU,
+    and it was paid by each worker thread starting its first run at once, making a
+    scheduler's first fires late."""
+    action = _loaded.get(kind)
+    if action is not None:
+        return action
+    with _loading:
+        if kind in _loaded:  # another thread loaded it meanwhile
+            return _loaded[kind]
+        ref = _BUILTIN.get(kind) or plugin_kinds().get(kind)
+        if ref is None:
+            raise InvalidAction(
+                f"unknown action kind {kind!r}; known kinds: {', '.join(sorted(known_kinds()))}"
+            )
+        try:
+            action = _load(ref)
+        except Exception as exc:
+            raise InvalidAction(f"action kind {kind!r} could not be loaded: {exc}") from exc
+        _loaded[kind] = action
+        return action
 
 
 def validate_action(kind: str, config: Any) -> ActionSpec:
