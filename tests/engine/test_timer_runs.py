@@ -136,3 +136,61 @@ def test_a_job_that_notifies_on_failure_runs_on_a_worker(
         fire(ahead, clock, due)
         assert ahead.wait_idle(timeout=10)
     assert all(name.startswith("gnomon-worker-") for name in blocking.gate("noisy").threads)
+
+
+def test_a_new_job_of_a_kind_that_has_been_quick_runs_in_the_timer_at_once(
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduler starting with thousands of jobs: once runs of an action kind have been
+    quick (TRUSTED of them in a row), a job of that kind not run here yet starts in the timer
+    too, instead of waking a worker for its first run."""
+    monkeypatch.setattr(local, "TRUSTED", 2)
+    for i, due in enumerate((10, 20, 30, 40)):
+        ahead.add(at(due), MAYBE_WAIT, id=f"job-{i}")
+        all_asleep(ahead)
+        fire(ahead, clock, due)
+        assert blocking.gate(f"job-{i}").wait_entered(1)
+        assert ahead.wait_idle(timeout=10)
+    threads = [blocking.gate(f"job-{i}").threads[0] for i in range(4)]
+    assert [name.startswith("gnomon-worker-") for name in threads] == [True, True, False, False]
+    assert threads[2:] == ["gnomon-timer", "gnomon-timer"]
+
+
+def test_a_new_job_that_turns_out_slow_in_the_timer_costs_its_kind_that_trust(
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An untried job's run blocks in the timer: while it does, the next untried job of its
+    kind runs on a worker (one such try at a time), and once it has ended slow, untried jobs
+    of that kind go to the workers again until its runs have been quick long enough."""
+    monkeypatch.setattr(local, "TRUSTED", 1)
+    ahead.add(at(10), MAYBE_WAIT, id="quick")
+    all_asleep(ahead)
+    fire(ahead, clock, 10)  # on a worker (nothing known yet): the kind is trusted after it
+    assert ahead.wait_idle(timeout=10)
+
+    ahead.add(at(20), MAYBE_WAIT, id="slow")
+    ahead.add(at(20.3), MAYBE_WAIT, id="next")
+    slow, following = blocking.gate("slow"), blocking.gate("next")
+    slow.hold = True
+    monkeypatch.setattr(local, "STALL", 0.0)  # any run counts as long now
+    all_asleep(ahead)
+    fire(ahead, clock, 20)
+    assert slow.wait_entered(1)
+    assert slow.threads == ["gnomon-timer"]
+    clock.set(at(20.3))
+    ahead.dispatcher.recheck()  # the timer is busy: nobody looks
+    assert not following.entered
+    ahead.tick(clock.now())  # the loop wakes: a new timer takes over
+    assert following.wait_entered(1)
+    assert following.threads[0].startswith("gnomon-worker-")  # the kind is being tried
+    slow.release()
+    assert ahead.wait_idle(timeout=10)
+
+    ahead.add(at(30), MAYBE_WAIT, id="after")
+    all_asleep(ahead)
+    fire(ahead, clock, 30)
+    assert blocking.gate("after").wait_entered(1)
+    assert ahead.wait_idle(timeout=10)
+    assert blocking.gate("after").threads[0].startswith("gnomon-worker-")  # trust was lost
+    statuses = [ahead.runs(j)[0].status for j in ("quick", "slow", "next", "after")]
+    assert statuses == [RunStatus.SUCCEEDED] * 4

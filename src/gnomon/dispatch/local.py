@@ -66,6 +66,9 @@ QUICK = 0.001
 KNOWN_JOBS = 10_000
 """Jobs whose last run's duration the dispatcher remembers (for :meth:`_inline_locked`), at
 most: past that it forgets them all and learns again."""
+TRUSTED = 100
+"""Quick runs in a row of an action kind (of any jobs) after which a job of that kind that
+has not run here yet may run in the timer's thread (:meth:`_inline_locked`)."""
 MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
@@ -88,6 +91,8 @@ class LocalDispatcher:
         self._progress = (0, 0.0)  # (runs finished, monotonic time) when last seen to move
         self._timer_at = gil.NEVER  # when the timer wakes next (time.monotonic())
         self._last: dict[str, float] = {}  # job id -> its last run's duration here (s)
+        self._streaks: dict[str, int] = {}  # action kind -> its quick runs in a row here
+        self._trying: dict[str, int] = {}  # action kind -> the untried job's run in a timer
         self._inline_since: float | None = None  # the timer runs a run itself since then
         self._watching = False  # the timer checks for stalls (runs wait, workers sleep)
         self._stopping = False
@@ -308,6 +313,10 @@ class LocalDispatcher:
         except Exception:  # defensive: the timer must outlive any run's trouble
             log.exception("run %s could not be executed", item.run.id)
         self._inline_since = None
+        if self._trying:  # (an untried job's run: its kind may try another now)
+            with self._lock:
+                if self._trying.get(item.action.kind) == item.run.id:
+                    del self._trying[item.action.kind]
 
     def _inline_locked(self, now: float) -> tuple[ClaimedRun, threading.Event] | None:
         """The run the timer may execute itself instead of waking a worker (under
@@ -316,17 +325,29 @@ class LocalDispatcher:
         Waking a worker costs as much as a quick run (two thread wake-ups per fire instead of
         one: about a fifth of the CPU of a steady stream of quick runs). So a lone due run of
         a job whose last run here was quick (under :data:`QUICK`) runs in the timer's thread,
-        when no worker is awake and no other run is due within as long. If it takes
-        long after all, the runs falling due meanwhile wait until the scheduler's loop next
-        wakes (:meth:`watch`, within its ``poll``), which starts a new timer."""
+        when no worker is awake and no other run is due within as long. So does the first
+        run here of a job whose action kind's last :data:`TRUSTED` runs were all quick (when a
+        scheduler starts with thousands of jobs, their first round), one such run of a kind at
+        a time. If it takes long after all, the runs falling due meanwhile wait until the
+        scheduler's loop next wakes (:meth:`watch`, within its ``poll``), which starts a new
+        timer; and that kind's untried jobs go to the workers until it earns trust again."""
         if len(self._ready) != 1 or self._awake or self._closing:
             return None
         item, cancel = self._ready[0]
-        if self._last.get(item.run.job_id, QUICK) >= QUICK or item.policy.notify_urls:
+        last = self._last.get(item.run.job_id)
+        kind = item.action.kind
+        if last is None:  # not run here yet: as quick as its kind has been?
+            if self._streaks.get(kind, 0) < TRUSTED or kind in self._trying:
+                return None
+        elif last >= QUICK:
+            return None
+        if item.policy.notify_urls:
             return None  # (a failure's notification is a network call: not in the timer)
         if self._later and self._later[0][0] <= now + QUICK:  # (it would start late)
             return None
         self._ready.popleft()
+        if last is None:
+            self._trying[kind] = item.run.id
         return item, cancel
 
     def sleeping(self, seconds: float, *, tick: bool = False) -> None:
@@ -481,6 +502,8 @@ class LocalDispatcher:
             if len(self._last) >= KNOWN_JOBS and item.run.job_id not in self._last:
                 self._last.clear()
             self._last[item.run.job_id] = took
+            kind = item.action.kind
+            self._streaks[kind] = self._streaks.get(kind, 0) + 1 if took < QUICK else 0
             self._finished += 1
             self._samples += 1
             self._duration += (duration - self._duration) / min(self._samples, SAMPLES)
