@@ -630,6 +630,24 @@ def test_finish_refuses_a_worker_that_does_not_hold_the_run(store: SqlStore) -> 
     assert store.get_run(claimed.run.id).status is RunStatus.SUCCEEDED
 
 
+def test_finish_sorts_out_a_large_batch_whose_runs_are_held_by_several_workers(
+    store: SqlStore,
+) -> None:
+    """A batch of outcomes larger than a chunk of look-ups (75: 32 + 32 + 11, on SQLite)
+    keeps exactly the outcomes of the workers that hold their runs."""
+    store.add_jobs([make_job(f"j{i:02d}") for i in range(75)])
+    advance(store, seconds(10))
+    claimed = sorted(store.claim_runs(seconds(10), "w1", 100, 30), key=lambda c: c.run.id)
+    assert len(claimed) == 75
+    batch = [
+        finished(item, "intruder" if i % 5 == 3 else "w1", at=seconds(11))
+        for i, item in enumerate(claimed)
+    ]
+    assert store.finish_runs(batch) == [i % 5 != 3 for i in range(75)]
+    statuses = [store.get_run(item.run.id).status for item in claimed]
+    assert statuses == [RunStatus.RUNNING if i % 5 == 3 else RunStatus.SUCCEEDED for i in range(75)]
+
+
 def test_finish_refuses_an_outcome_after_the_run_was_found_lost(store: SqlStore) -> None:
     store.add_jobs([make_job("a", policy=Policy(max_attempts=2, backoff=5))])
     advance(store, seconds(10))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.dialects import sqlite
 
@@ -134,6 +135,46 @@ def test_run_writes_each_parameter_set_in_order_with_defaults_and_single_columns
         (4, None, None),  # (a column's own default is SQLAlchemy's, not sqlite3's)
         (5, None, None),
     ]
+
+
+def test_many_rows_go_in_and_out_in_chunks_letting_a_waiting_thread_run_between_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step writes hundreds of rows: ``Prepared.run`` hands them to the driver
+    :data:`~gnomon.store.prepared.CHUNK` at a time, with :func:`gnomon.gil.courtesy` before
+    each, so a run falling due meanwhile does not wait for the GIL until the last row; every
+    row is written, in order. A query's rows are read the same way."""
+    from sqlalchemy import Column, Integer, MetaData, Table, insert
+
+    from gnomon.store import prepared
+
+    courtesies: list[int] = []
+    monkeypatch.setattr(prepared, "CHUNK", 3)
+    monkeypatch.setattr(prepared.gil, "courtesy", lambda: courtesies.append(1))
+    meta = MetaData()
+    things = Table("things", meta, Column("a", Integer))
+    store = SqlStore(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        with store.engine.begin() as conn:
+            meta.create_all(conn)
+            statement = Prepared(insert(things), ["a"])
+            statement.run(conn, [{"a": i} for i in range(3)])  # one chunk: no courtesy
+            assert courtesies == []
+            statement.run(conn, [{"a": i} for i in range(3, 11)])  # 3 + 3 + 2
+            assert len(courtesies) == 3
+            found = [a for (a,) in conn.execute(select(things.c.a).order_by(things.c.a))]
+            # And the rows a query reads, as many at a time.
+            query = Prepared(select(things.c.a).order_by(things.c.a))
+            courtesies.clear()
+            assert [a for (a,) in query.rows(conn)] == list(range(11))
+            assert len(courtesies) == 3  # 3 + 3 + 3 + 2
+            assert [m["a"] for m in query.mappings(conn)] == list(range(11))
+            courtesies.clear()
+            assert [a for (a,) in Prepared(select(things.c.a).limit(3)).rows(conn)] == [0, 1, 2]
+            assert len(courtesies) == 1  # (a full chunk: one more look, which finds none)
+    finally:
+        store.close()
+    assert found == list(range(11))
 
 
 def test_finish_values_are_the_outcome_values_under_finishs_names() -> None:

@@ -21,10 +21,13 @@ from gnomon.instants import to_micros
 from gnomon.limits import MAX_NOTE_CHARS
 from gnomon.store import rows
 from gnomon.store.base import SqlBase
+from gnomon.store.prepared import CHUNK
 from gnomon.store.statements import (
     FINISH,
     FINISH_MANY,
     FINISH_ONE,
+    HELD_IDS,
+    HELD_MANY,
     HELD_ONE,
     HeldRun,
     job_exists,
@@ -155,13 +158,24 @@ class OutcomeStore(SqlBase):
     def _holders(self, conn: Connection, ids: list[int]) -> dict[int, Any]:
         """The running runs among ``ids``, by id (with their worker and fire).
 
-        A group commit often records one or two outcomes: on SQLite (a direct driver), a
-        prepared look-up per id then costs a few microseconds where building an ``IN`` list
-        costs ~70."""
-        if self.dialect.direct_driver and len(ids) <= SMALL_BATCH:
+        On SQLite (a direct driver), a group commit's one or two outcomes are looked up one
+        by one (a prepared look-up costs a few microseconds, building an ``IN`` list ~70), and
+        a larger batch :data:`~gnomon.store.prepared.CHUNK` at a time, with
+        :func:`gnomon.gil.courtesy` between: one query for a few hundred outcomes held the
+        GIL for milliseconds, and a run falling due meanwhile started that late."""
+        if not self.dialect.direct_driver:
+            return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
+        if len(ids) <= SMALL_BATCH:
             found = [row for i in ids for row in HELD_ONE.rows(conn, {"id": i})]
             return {row[0]: HeldRun(*row) for row in found}
-        return {r.id: r for r in conn.execute(self._held, {"ids": ids})}
+        held: dict[int, Any] = {}
+        for start in range(0, len(ids), CHUNK):
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
+            part = ids[start : start + CHUNK]
+            part += [part[0]] * (CHUNK - len(part))  # (an id twice is found once)
+            for row in HELD_MANY.rows(conn, dict(zip(HELD_IDS, part, strict=True))):
+                held[row[0]] = HeldRun(*row)
+        return held
 
     def _finished_events(
         self,

@@ -21,7 +21,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from gnomon import gil
 from gnomon.store.dialect import DIALECTS, driver_execute
+
+CHUNK = 32
+"""Rows per ``executemany`` call of :meth:`Prepared.run`, with :func:`gnomon.gil.courtesy`
+between calls. The driver holds the GIL while it binds each row and lets it go only for an
+instant while SQLite writes it: too short for a thread that waits for the GIL to wake and
+take it. So a run falling due while a step or a batch of outcomes wrote a few hundred rows in
+one call waited up to the switch interval (5 ms) for it. The same for the rows a query
+reads (:func:`fetch_all`)."""
 
 
 def inline_constants(
@@ -57,6 +66,19 @@ def inline_constants(
     return "".join(out), tuple(kept)
 
 
+def fetch_all(cursor: Any) -> list[Any]:
+    """Every row of ``cursor``, :data:`CHUNK` at a time with :func:`gnomon.gil.courtesy`
+    between (a step reads a few hundred due jobs: see :data:`CHUNK`)."""
+    found: list[Any] = cursor.fetchmany(CHUNK)
+    while len(found) % CHUNK == 0 and found:
+        gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
+        more = cursor.fetchmany(CHUNK)
+        if not more:
+            break
+        found += more
+    return found
+
+
 class Prepared:
     """One statement; :meth:`rows` for queries, :meth:`run` for writes (``executemany``)."""
 
@@ -86,7 +108,7 @@ class Prepared:
         sql, args = self._args(conn, params or {})
         cursor = driver_execute(conn, sql, args)
         try:
-            return list(cursor.fetchall())
+            return fetch_all(cursor)
         finally:
             cursor.close()
 
@@ -99,7 +121,7 @@ class Prepared:
         sql, args = self._args(conn, params or {})
         cursor = driver_execute(conn, sql, args)
         try:
-            found = cursor.fetchall()
+            found = fetch_all(cursor)
             names = [d[0] for d in cursor.description]
         finally:
             cursor.close()
@@ -118,7 +140,12 @@ class Prepared:
             args: list[Any] = [take(p) for p in params]
         except KeyError:  # a parameter left to its default
             args = [[p[k] if k in p else defaults[k] for k in order] for p in params]
-        driver_execute(conn, sql, args, many=True).close()
+        if len(args) <= CHUNK:
+            driver_execute(conn, sql, args, many=True).close()
+            return
+        for start in range(0, len(args), CHUNK):
+            gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
+            driver_execute(conn, sql, args[start : start + CHUNK], many=True).close()
 
     def _getter(self, order: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Sequence[Any]]:
         """A function from a parameter set to its values in ``order``: ``itemgetter``, whose

@@ -19,7 +19,7 @@ from gnomon.models import JobState, RunStatus
 from gnomon.planning import AHEAD
 from gnomon.search_text import SEPARATOR, fold
 from gnomon.store.dialect import Dialect
-from gnomon.store.prepared import Compiled, Prepared
+from gnomon.store.prepared import CHUNK, Compiled, Prepared
 from gnomon.store.tables import events, jobs, runs
 
 
@@ -83,6 +83,16 @@ class HeldRun(NamedTuple):
 HELD_ONE = Prepared(
     select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt).where(
         runs.c.id == bindparam("id"), runs.c.status == RunStatus.RUNNING.value
+    )
+)
+HELD_IDS = tuple(f"id{k}" for k in range(CHUNK))
+"""HELD_MANY's parameters."""
+# Up to CHUNK running runs, by id (as HELD_ONE): a batch of outcomes is looked up a chunk at
+# a time (see CHUNK), each chunk one statement prepared once; unused places repeat an id.
+HELD_MANY = Prepared(
+    select(runs.c.id, runs.c.worker, runs.c.job_id, runs.c.scheduled_for, runs.c.attempt).where(
+        runs.c.id.in_([bindparam(name) for name in HELD_IDS]),
+        runs.c.status == RunStatus.RUNNING.value,
     )
 )
 # Marks one claimed run as running (or queued, for a broker) for its holder; executed many
