@@ -107,6 +107,7 @@ class Server:
     """``bench/serve.py`` on ``db``, measuring from ``measure_from`` until ``until``."""
 
     show_threads = False  # print the CPU of each thread (``--threads``)
+    freeze = False  # freeze the start-up objects, as ``gnomon up`` does (``--freeze``)
 
     def __init__(
         self, db: Path, until: float, expect: int | None = None, since: float = 0.0
@@ -119,6 +120,7 @@ class Server:
             "until": until,
             "expect": expect,
             "since": since,
+            "freeze": self.freeze,
         }
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "serve.py"), json.dumps(cfg)],
@@ -466,6 +468,12 @@ def main() -> None:
         action="store_true",
         help="print gnomon's CPU per thread for each run (where its time goes)",
     )
+    parser.add_argument(
+        "--freeze",
+        action="store_true",
+        help="gnomon's process leaves its start-up objects out of garbage collection, as "
+        "`gnomon up` does (default: as an application embedding the scheduler, untouched)",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="runs per workload (3)")
     parser.add_argument("--sizes", default=None, help="idle sizes, e.g. 100000,1000000")
     parser.add_argument("--json", type=Path, default=None, help="write the medians here")
@@ -489,6 +497,7 @@ def main() -> None:
     times = args.repeat or (1 if args.quick else 3)
     window = args.window or (20.0 if args.quick else 60.0)
     Server.show_threads = args.threads
+    Server.freeze = args.freeze
     sizes = [
         int(s) for s in (args.sizes or ("100000" if args.quick else "100000,1000000")).split(",")
     ]

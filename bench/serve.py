@@ -77,6 +77,10 @@ def main() -> None:
 
     scheduler.on_finished(count)
     scheduler.dispatcher  # start the workers now, not at the first fire  # noqa: B018
+    if cfg.get("freeze"):  # as `gnomon up` does (gnomon.cli.up.freeze_startup_objects)
+        from gnomon.cli.up import freeze_startup_objects
+
+        freeze_startup_objects()
     startup_cpu = _cpu()
     scheduler.start()
     print("ready", flush=True)

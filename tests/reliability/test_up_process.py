@@ -60,3 +60,18 @@ def test_up_demo_fires_a_demo_job_within_the_first_minute(
     fired = next(r for r in runs if r["status"] == "succeeded")
     assert fired["output"] == "tick from gnomon\n"
     assert process.stop() == 0
+
+
+def test_up_leaves_what_is_alive_at_start_out_of_garbage_collection(
+    tmp_path: Path, launcher: Launcher
+) -> None:
+    """gnomon's own process freezes its start-up objects (``gc.freeze``): the collector's
+    full passes then no longer walk them while runs fall due."""
+    process = launcher.start(str(tmp_path / "gnomon.db"), "frozen", "--verbose", "--no-api")
+    process.wait_ready()
+    assert process.stop() == 0
+    said = process.output() + process.errors()
+    frozen = [line for line in said.splitlines() if "alive at start left out of garbage" in line]
+    assert frozen, said
+    count = int(frozen[0].split(" objects alive at start")[0].split()[-1])
+    assert count > 10_000  # the modules and the store's statements, at least
