@@ -69,14 +69,13 @@ def inline_constants(
 def fetch_all(cursor: Any) -> list[Any]:
     """Every row of ``cursor``, :data:`CHUNK` at a time with :func:`gnomon.gil.courtesy`
     between (a step reads a few hundred due jobs: see :data:`CHUNK`)."""
-    found: list[Any] = cursor.fetchmany(CHUNK)
-    while len(found) % CHUNK == 0 and found:
+    found: list[Any] = []
+    while True:
+        part = cursor.fetchmany(CHUNK)
+        found += part
+        if len(part) < CHUNK:
+            return found
         gil.courtesy()  # a run due meanwhile starts on time (gnomon.gil)
-        more = cursor.fetchmany(CHUNK)
-        if not more:
-            break
-        found += more
-    return found
 
 
 class Prepared:
