@@ -4,7 +4,8 @@ scheduler's loop starts a new timer for the runs due meanwhile (``LocalDispatche
 
 A FakeClock drives the due times (see ``test_lookahead.py``); the dispatcher's thresholds
 are real seconds, so the tests that need a run to look long set ``STALL`` to 0 instead of
-waiting.
+waiting, and those that need runs to be quick raise ``quickness.QUICK`` to 0.25 s: a first
+run on a loaded host can take more than the real 1 ms.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from gnomon import FakeClock, RunStatus, Scheduler, python
-from gnomon.dispatch import local
+from gnomon.dispatch import local, quickness
 from gnomon.triggers import IntervalTrigger
 from tests.engine import blocking
 from tests.engine.conftest import T0
@@ -57,8 +58,9 @@ def all_asleep(scheduler: Scheduler) -> None:
 
 
 def test_a_quick_job_runs_in_the_timer_thread_from_its_second_run_on(
-    ahead: Scheduler, clock: FakeClock
+    ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(quickness, "QUICK", 0.25)  # every run is quick, even on a busy host
     ahead.add(every_10s(10), MAYBE_WAIT, id="quick")
     gate = blocking.gate("quick")
     for due in (10, 20, 30):
@@ -75,7 +77,7 @@ def test_a_quick_job_runs_in_the_timer_thread_from_its_second_run_on(
 def test_a_job_whose_last_run_was_not_quick_runs_on_a_worker(
     ahead: Scheduler, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(local, "QUICK", 0.0)  # no run is quick
+    monkeypatch.setattr(quickness, "QUICK", 0.0)  # no run is quick
     ahead.add(every_10s(10), MAYBE_WAIT, id="job")
     for due in (10, 20):
         all_asleep(ahead)
@@ -90,6 +92,7 @@ def test_a_quick_job_that_blocks_in_the_timer_does_not_hold_the_next_fires(
     """The run blocks in the timer's thread; the scheduler's loop, at its next wake, starts
     a new timer, which starts the other job's run due meanwhile; the old one ends with its
     run, and every run is recorded once."""
+    monkeypatch.setattr(quickness, "QUICK", 0.25)  # every run is quick, even on a busy host
     ahead.add(every_10s(10), MAYBE_WAIT, id="stuck")
     ahead.add(every_10s(10.3), MAYBE_WAIT, id="other")
     stuck, other = blocking.gate("stuck"), blocking.gate("other")
@@ -144,7 +147,8 @@ def test_a_new_job_of_a_kind_that_has_been_quick_runs_in_the_timer_at_once(
     """A scheduler starting with thousands of jobs: once runs of an action kind have been
     quick (TRUSTED of them in a row), a job of that kind not run here yet starts in the timer
     too, instead of waking a worker for its first run."""
-    monkeypatch.setattr(local, "TRUSTED", 2)
+    monkeypatch.setattr(quickness, "TRUSTED", 2)
+    monkeypatch.setattr(quickness, "QUICK", 0.25)  # every run is quick, even on a busy host
     for i, due in enumerate((10, 20, 30, 40)):
         ahead.add(at(due), MAYBE_WAIT, id=f"job-{i}")
         all_asleep(ahead)
@@ -162,7 +166,8 @@ def test_a_new_job_that_turns_out_slow_in_the_timer_costs_its_kind_that_trust(
     """An untried job's run blocks in the timer: while it does, the next untried job of its
     kind runs on a worker (one such try at a time), and once it has ended slow, untried jobs
     of that kind go to the workers again until its runs have been quick long enough."""
-    monkeypatch.setattr(local, "TRUSTED", 1)
+    monkeypatch.setattr(quickness, "TRUSTED", 1)
+    monkeypatch.setattr(quickness, "QUICK", 0.25)  # every run is quick, even on a busy host
     ahead.add(at(10), MAYBE_WAIT, id="quick")
     all_asleep(ahead)
     fire(ahead, clock, 10)  # on a worker (nothing known yet): the kind is trusted after it
@@ -183,6 +188,7 @@ def test_a_new_job_that_turns_out_slow_in_the_timer_costs_its_kind_that_trust(
     ahead.tick(clock.now())  # the loop wakes: a new timer takes over
     assert following.wait_entered(1)
     assert following.threads[0].startswith("gnomon-worker-")  # the kind is being tried
+    monkeypatch.setattr(quickness, "QUICK", 0.0)  # "slow" was held for as long as it took
     slow.release()
     assert ahead.wait_idle(timeout=10)
 

@@ -13,12 +13,12 @@ away from other replicas.
 
 Runs claimed ahead of time (the scheduler's look-ahead) wait in a heap; one timer thread
 hands each to the workers when it falls due — or runs it itself, when it is the lone due run
-of a job whose last run was quick and no worker is awake: waking a worker per fire cost as
-much as the run (:meth:`LocalDispatcher._inline_locked`). A run that turns out slow there is
-left to that thread, and the scheduler's loop, at its next wake (within ``poll``), starts a
-new timer (:meth:`LocalDispatcher.watch`). Workers are plain threads on a queue rather
-than a ``ThreadPoolExecutor``: a quick run costs a few tens of microseconds, and the
-executor's futures, and a timed wait per run, cost about as much again.
+of a job known to be quick (:mod:`gnomon.dispatch.quickness`) and no worker is awake: waking
+a worker per fire cost as much as the run (:meth:`LocalDispatcher._inline_locked`). A run
+that turns out slow there is left to that thread, and the scheduler's loop, at its next wake
+(within ``poll``), starts a new timer (:meth:`LocalDispatcher.watch`). Workers are plain
+threads on a queue rather than a ``ThreadPoolExecutor``: a quick run costs a few tens of
+microseconds, and the executor's futures, and a timed wait per run, cost about as much again.
 
 Only as many workers are awake as the runs need. Quick Python runs hold the GIL: eight
 threads taking them from one queue spend more time handing the GIL and the locks around than
@@ -44,9 +44,11 @@ from datetime import timedelta
 
 from gnomon import gil
 from gnomon.clock import Clock
+from gnomon.dispatch import quickness
 from gnomon.dispatch.base import DispatchContext
 from gnomon.dispatch.cancellation import Cancellation
 from gnomon.dispatch.journal import OutcomeJournal
+from gnomon.dispatch.quickness import Quickness
 from gnomon.dispatch.recorder import OutcomeRecorder
 from gnomon.errors import StoreError
 from gnomon.events.notifications import notify_failure
@@ -61,14 +63,6 @@ HORIZON = 0.05  # seconds of queued work a claim may prefetch, at the observed r
 SAMPLES = 16  # runs to observe before prefetching at all
 STALL = 0.01
 """Seconds runs may wait while no run finishes before another worker wakes."""
-QUICK = 0.001
-"""A run shorter than this (seconds) is quick: its worker sleeps if another one is awake."""
-KNOWN_JOBS = 10_000
-"""Jobs whose last run's duration the dispatcher remembers (for :meth:`_inline_locked`), at
-most: past that it forgets them all and learns again."""
-TRUSTED = 100
-"""Quick runs in a row of an action kind (of any jobs) after which a job of that kind that
-has not run here yet may run in the timer's thread (:meth:`_inline_locked`)."""
 MAX_AHEAD = 10_000
 """Runs claimed ahead that wait in memory for their due time, at most (each costs about 2 KB):
 a larger burst due at one instant is claimed in part ahead, and the rest as workers free up
@@ -90,9 +84,7 @@ class LocalDispatcher:
         self._finished = 0  # runs executed: progress, for the stall check
         self._progress = (0, 0.0)  # (runs finished, monotonic time) when last seen to move
         self._timer_at = gil.NEVER  # when the timer wakes next (time.monotonic())
-        self._last: dict[str, float] = {}  # job id -> its last run's duration here (s)
-        self._streaks: dict[str, int] = {}  # action kind -> its quick runs in a row here
-        self._trying: dict[str, int] = {}  # action kind -> the untried job's run in a timer
+        self._quickness = Quickness()  # which runs the timer may execute itself
         self._inline_since: float | None = None  # the timer runs a run itself since then
         self._watching = False  # the timer checks for stalls (runs wait, workers sleep)
         self._stopping = False
@@ -313,10 +305,9 @@ class LocalDispatcher:
         except Exception:  # defensive: the timer must outlive any run's trouble
             log.exception("run %s could not be executed", item.run.id)
         self._inline_since = None
-        if self._trying:  # (an untried job's run: its kind may try another now)
+        if self._quickness.trying:  # (an untried job's run: its kind may try another now)
             with self._lock:
-                if self._trying.get(item.action.kind) == item.run.id:
-                    del self._trying[item.action.kind]
+                self._quickness.tried(item)
 
     def _inline_locked(self, now: float) -> tuple[ClaimedRun, threading.Event] | None:
         """The run the timer may execute itself instead of waking a worker (under
@@ -324,30 +315,21 @@ class LocalDispatcher:
 
         Waking a worker costs as much as a quick run (two thread wake-ups per fire instead of
         one: about a fifth of the CPU of a steady stream of quick runs). So a lone due run of
-        a job whose last run here was quick (under :data:`QUICK`) runs in the timer's thread,
-        when no worker is awake and no other run is due within as long. So does the first
-        run here of a job whose action kind's last :data:`TRUSTED` runs were all quick (when a
-        scheduler starts with thousands of jobs, their first round), one such run of a kind at
-        a time. If it takes long after all, the runs falling due meanwhile wait until the
-        scheduler's loop next wakes (:meth:`watch`, within its ``poll``), which starts a new
-        timer; and that kind's untried jobs go to the workers until it earns trust again."""
+        a job known to be quick (:class:`~gnomon.dispatch.quickness.Quickness`: its last run
+        here was, or its action kind's have been) runs in the timer's thread, when no worker
+        is awake and no other run is due within :data:`~gnomon.dispatch.quickness.QUICK`. If
+        it takes long after all, the runs falling due meanwhile wait until the scheduler's
+        loop next wakes (:meth:`watch`, within its ``poll``), which starts a new timer."""
         if len(self._ready) != 1 or self._awake or self._closing:
             return None
         item, cancel = self._ready[0]
-        last = self._last.get(item.run.job_id)
-        kind = item.action.kind
-        if last is None:  # not run here yet: as quick as its kind has been?
-            if self._streaks.get(kind, 0) < TRUSTED or kind in self._trying:
-                return None
-        elif last >= QUICK:
-            return None
         if item.policy.notify_urls:
             return None  # (a failure's notification is a network call: not in the timer)
-        if self._later and self._later[0][0] <= now + QUICK:  # (it would start late)
+        if self._later and self._later[0][0] <= now + quickness.QUICK:  # (it would start late)
+            return None
+        if not self._quickness.take(item):
             return None
         self._ready.popleft()
-        if last is None:
-            self._trying[kind] = item.run.id
         return item, cancel
 
     def sleeping(self, seconds: float, *, tick: bool = False) -> None:
@@ -499,11 +481,7 @@ class LocalDispatcher:
         # per run is a chance of a convoy on the GIL (measured: a third more CPU in a burst).
         took = time.perf_counter() - began
         with self._lock:
-            if len(self._last) >= KNOWN_JOBS and item.run.job_id not in self._last:
-                self._last.clear()
-            self._last[item.run.job_id] = took
-            kind = item.action.kind
-            self._streaks[kind] = self._streaks.get(kind, 0) + 1 if took < QUICK else 0
+            quick = self._quickness.ran(item, took)
             self._finished += 1
             self._samples += 1
             self._duration += (duration - self._duration) / min(self._samples, SAMPLES)
@@ -521,7 +499,7 @@ class LocalDispatcher:
             recorder.hurry()
         if hungry:
             self._on_free()
-        return took < QUICK
+        return quick
 
     def _more_coming(self, batch: Sequence[FinishedRun], within: float) -> bool:
         """Are more outcomes on their way within ``within`` seconds (under ``self._lock``)?"""
